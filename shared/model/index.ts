@@ -1,0 +1,4 @@
+export * from './constants.js';
+export * from './records.js';
+export * from './schemas.js';
+export type * from './types.js';

@@ -1,0 +1,166 @@
+import { z } from 'zod';
+import { JOB_STATES, LIMITS } from './constants.js';
+import {
+  Args,
+  Checksum,
+  DatasetKindSchema,
+  DatasetName,
+  DatasetStateSchema,
+  DeviceSchema,
+  Executable,
+  FileKindSchema,
+  FileName,
+  FileRef,
+  Identifier,
+  JobModeSchema,
+  JobPhaseSchema,
+  JobStateSchema,
+  ObjectLocation,
+  PilotStateSchema,
+  Rank,
+  SizeBytes,
+  TaskStateSchema,
+  Timestamp,
+} from './schemas.js';
+
+/** Per-state job counts kept on the task item, updated in the same transaction as each job. */
+export const JobCounts = z.object(
+  Object.fromEntries(JOB_STATES.map((s) => [s, z.number().int().min(0)])) as Record<
+    (typeof JOB_STATES)[number],
+    z.ZodNumber
+  >,
+);
+export type JobCounts = z.infer<typeof JobCounts>;
+
+/** What a task asks for; shared by the API body, the task.submitted event and the record. */
+export const TaskSpec = z
+  .object({
+    name: Identifier,
+    workflowId: Identifier.optional(),
+    executable: Executable,
+    args: Args.default([]),
+    device: DeviceSchema,
+    mode: JobModeSchema.default('map'),
+    /** Files per job in merge mode (1 in map mode). */
+    filesPerJob: z.number().int().min(1).max(LIMITS.filesPerJob).default(1),
+    maxRetries: z.number().int().min(0).max(LIMITS.maxRetries).default(3),
+    rank: Rank.default(1),
+    inputDatasetUid: Identifier,
+    outputDataset: DatasetName,
+    logDataset: DatasetName,
+    /** Streaming tasks make a job per file as soon as it is registered, not on dataset close. */
+    streaming: z.boolean().default(false),
+    /** Fraction of jobs allowed to fail with the task still DONE. */
+    failureTolerance: z.number().min(0).max(1).default(0),
+    wallTimeSeconds: z.number().int().min(1).max(7 * 24 * 3600).default(3600),
+    coresPerJob: z.number().int().min(1).max(256).default(1),
+  })
+  .strict();
+export type TaskSpec = z.infer<typeof TaskSpec>;
+
+export const TaskRecord = TaskSpec.extend({
+  taskId: Identifier,
+  state: TaskStateSchema,
+  /** The rank the WfMS or an operator set; `rank` is the effective (aged/boosted) value. */
+  baseRank: Rank,
+  counts: JobCounts,
+  jobsTotal: z.number().int().min(0),
+  /** Set once job generation has produced every job (input dataset closed and consumed). */
+  generationComplete: z.boolean(),
+  /** Last time a job of this task was dispatched; drives aging. */
+  lastServedAt: Timestamp.optional(),
+  createdAt: Timestamp,
+  updatedAt: Timestamp,
+  endedAt: Timestamp.optional(),
+  version: z.number().int().min(0),
+});
+export type TaskRecord = z.infer<typeof TaskRecord>;
+
+export const PhaseTimes = z
+  .object({
+    CLAIMED: Timestamp.optional(),
+    STAGE_IN: Timestamp.optional(),
+    EXECUTING: Timestamp.optional(),
+    STAGE_OUT: Timestamp.optional(),
+  })
+  .strict();
+
+export const OutputFile = z
+  .object({
+    name: FileName,
+    kind: FileKindSchema.exclude(['input']),
+    location: ObjectLocation,
+    size: SizeBytes,
+    checksum: Checksum,
+  })
+  .strict();
+export type OutputFile = z.infer<typeof OutputFile>;
+
+export const JobRecord = z.object({
+  jobId: Identifier,
+  taskId: Identifier,
+  state: JobStateSchema,
+  phase: JobPhaseSchema.optional(),
+  /** 0 on first run; +1 on each retry. Every state change is guarded by it. */
+  attempt: z.number().int().min(0),
+  device: DeviceSchema,
+  rank: Rank,
+  inputs: z.array(FileRef).min(1).max(LIMITS.filesPerJob),
+  pilotId: Identifier.optional(),
+  /** Random token issued at claim; a pilot must present it to report. */
+  claimToken: z.string().optional(),
+  errorCode: z.number().int().optional(),
+  errorMessage: z.string().max(4096).optional(),
+  exitCode: z.number().int().optional(),
+  outputs: z.array(OutputFile).max(LIMITS.outputsPerJob).optional(),
+  phaseTimes: PhaseTimes.optional(),
+  createdAt: Timestamp,
+  updatedAt: Timestamp,
+  queuedAt: Timestamp.optional(),
+  startedAt: Timestamp.optional(),
+  endedAt: Timestamp.optional(),
+});
+export type JobRecord = z.infer<typeof JobRecord>;
+
+export const FileRecord = z.object({
+  datasetUid: Identifier,
+  name: FileName,
+  kind: FileKindSchema,
+  location: ObjectLocation,
+  size: SizeBytes,
+  checksum: Checksum,
+  /** The job that produced it (outputs and logs). */
+  jobId: Identifier.optional(),
+  registeredAt: Timestamp,
+});
+export type FileRecord = z.infer<typeof FileRecord>;
+
+export const DatasetRecord = z.object({
+  uid: Identifier,
+  name: DatasetName,
+  kind: DatasetKindSchema,
+  state: DatasetStateSchema,
+  fileCount: z.number().int().min(0),
+  totalBytes: z.number().int().min(0),
+  /** The task that writes it (output and log datasets). */
+  producerTaskId: Identifier.optional(),
+  createdAt: Timestamp,
+  closedAt: Timestamp.optional(),
+  version: z.number().int().min(0),
+});
+export type DatasetRecord = z.infer<typeof DatasetRecord>;
+
+export const PilotRecord = z.object({
+  pilotId: Identifier,
+  host: z.string().min(1).max(255),
+  device: DeviceSchema,
+  slots: z.number().int().min(1).max(1024),
+  busySlots: z.number().int().min(0).max(1024),
+  state: PilotStateSchema,
+  version: z.string().max(64),
+  controlQueueUrl: z.string().url().optional(),
+  startedAt: Timestamp,
+  lastHeartbeatAt: Timestamp,
+});
+export type PilotRecord = z.infer<typeof PilotRecord>;
+
