@@ -96,3 +96,4 @@ export const FileRef = z
     checksum: Checksum,
   })
   .strict();
+export type FileRef = z.infer<typeof FileRef>;

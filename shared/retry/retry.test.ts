@@ -1,0 +1,170 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { ERROR_LIST, ERRORS, ValidationError } from '../errors/index.js';
+import { decideRetry, RetryPolicy, retryDelaySeconds } from './index.js';
+
+const retryableCodes = ERROR_LIST.filter((entry) => entry.retryable).map((entry) => entry.code);
+const nonRetryableCodes = ERROR_LIST.filter((entry) => !entry.retryable).map((entry) => entry.code);
+
+describe('decideRetry', () => {
+  it('retries a retryable failure with attempt + 1 and the default backoff 5 s · 2^attempt', () => {
+    expect(decideRetry({ errorCode: ERRORS.PAYLOAD_NONZERO_EXIT.code, attempt: 0, maxRetries: 3 })).toEqual({
+      action: 'retry',
+      nextAttempt: 1,
+      delaySeconds: 5,
+    });
+    expect(decideRetry({ errorCode: ERRORS.LOST_HEARTBEAT.code, attempt: 2, maxRetries: 3 })).toEqual({
+      action: 'retry',
+      nextAttempt: 3,
+      delaySeconds: 20,
+    });
+  });
+
+  it('caps the delay at 300 s by default', () => {
+    const decision = decideRetry({
+      errorCode: ERRORS.STAGE_IN_DOWNLOAD_FAILED.code,
+      attempt: 10,
+      maxRetries: 20,
+    });
+    expect(decision).toEqual({ action: 'retry', nextAttempt: 11, delaySeconds: 300 });
+  });
+
+  it('fails once attempt + 1 would exceed maxRetries', () => {
+    expect(decideRetry({ errorCode: ERRORS.PAYLOAD_NONZERO_EXIT.code, attempt: 3, maxRetries: 3 })).toEqual({
+      action: 'fail',
+      reason: 'retries-exhausted',
+    });
+    expect(decideRetry({ errorCode: ERRORS.PAYLOAD_NONZERO_EXIT.code, attempt: 0, maxRetries: 0 })).toEqual({
+      action: 'fail',
+      reason: 'retries-exhausted',
+    });
+  });
+
+  it('fails at once on a non-retryable or unknown code', () => {
+    expect(decideRetry({ errorCode: ERRORS.KILLED_CANCELLED.code, attempt: 0, maxRetries: 5 })).toEqual({
+      action: 'fail',
+      reason: 'not-retryable',
+    });
+    expect(decideRetry({ errorCode: 999_999, attempt: 0, maxRetries: 5 })).toEqual({
+      action: 'fail',
+      reason: 'unknown-error-code',
+    });
+  });
+
+  it('uses the policy it is given', () => {
+    const policy = { baseSeconds: 2, maxSeconds: 10 };
+    const delays = [0, 1, 2, 3, 4].map((attempt) => {
+      const decision = decideRetry({
+        errorCode: ERRORS.PILOT_SHUTDOWN.code,
+        attempt,
+        maxRetries: 10,
+        policy,
+      });
+      return decision.action === 'retry' ? decision.delaySeconds : -1;
+    });
+    expect(delays).toEqual([2, 4, 8, 10, 10]);
+  });
+
+  it('takes up to the jitter fraction off the delay, from the injected random source', () => {
+    const policy = { baseSeconds: 10, maxSeconds: 1000, jitterFraction: 0.5 };
+    const at = (random: number) =>
+      decideRetry({
+        errorCode: ERRORS.PILOT_SHUTDOWN.code,
+        attempt: 2,
+        maxRetries: 5,
+        policy,
+        random: () => random,
+      });
+    expect(at(0)).toEqual({ action: 'retry', nextAttempt: 3, delaySeconds: 40 });
+    expect(at(0.5)).toEqual({ action: 'retry', nextAttempt: 3, delaySeconds: 30 });
+    expect(at(0.999)).toEqual({ action: 'retry', nextAttempt: 3, delaySeconds: 20 });
+  });
+
+  it('refuses a bad attempt, maxRetries or policy', () => {
+    const code = ERRORS.PILOT_SHUTDOWN.code;
+    expect(() => decideRetry({ errorCode: code, attempt: -1, maxRetries: 3 })).toThrow(ValidationError);
+    expect(() => decideRetry({ errorCode: code, attempt: 0.5, maxRetries: 3 })).toThrow(/attempt/);
+    expect(() => decideRetry({ errorCode: code, attempt: 0, maxRetries: Number.NaN })).toThrow(/maxRetries/);
+    expect(() =>
+      decideRetry({ errorCode: code, attempt: 0, maxRetries: 3, policy: { baseSeconds: 10, maxSeconds: 5 } }),
+    ).toThrow(/maxSeconds/);
+    expect(() =>
+      decideRetry({
+        errorCode: code,
+        attempt: 0,
+        maxRetries: 3,
+        policy: { baseSeconds: 1, jitterFraction: 2 },
+      }),
+    ).toThrow(/jitterFraction/);
+  });
+
+  it('never retries past maxRetries, and a non-retryable code never', () => {
+    fc.assert(
+      fc.property(
+        fc.constantFrom(...ERROR_LIST.map((entry) => entry.code)),
+        fc.integer({ min: 0, max: 40 }),
+        fc.integer({ min: 0, max: 20 }),
+        (errorCode, attempt, maxRetries) => {
+          const decision = decideRetry({ errorCode, attempt, maxRetries });
+          if (decision.action === 'retry') {
+            expect(decision.nextAttempt).toBe(attempt + 1);
+            expect(decision.nextAttempt).toBeLessThanOrEqual(maxRetries);
+            expect(retryableCodes).toContain(errorCode);
+          } else {
+            expect(nonRetryableCodes.includes(errorCode) || attempt + 1 > maxRetries).toBe(true);
+          }
+        },
+      ),
+    );
+  });
+
+  it('retries every retryable code while attempts remain', () => {
+    fc.assert(
+      fc.property(
+        fc.constantFrom(...retryableCodes),
+        fc.integer({ min: 1, max: 20 }),
+        (errorCode, maxRetries) => {
+          for (let attempt = 0; attempt < maxRetries; attempt += 1) {
+            expect(decideRetry({ errorCode, attempt, maxRetries }).action).toBe('retry');
+          }
+        },
+      ),
+    );
+  });
+});
+
+describe('retryDelaySeconds', () => {
+  const policyArb = fc
+    .tuple(fc.integer({ min: 0, max: 100 }), fc.integer({ min: 0, max: 5000 }))
+    .map(([base, extra]) => RetryPolicy.parse({ baseSeconds: base, maxSeconds: base + extra }));
+
+  it('is monotone in the attempt and capped by maxSeconds', () => {
+    fc.assert(
+      fc.property(policyArb, fc.integer({ min: 0, max: 2000 }), (policy, attempt) => {
+        const delay = retryDelaySeconds(attempt, policy);
+        expect(delay).toBeLessThanOrEqual(policy.maxSeconds);
+        expect(delay).toBeGreaterThanOrEqual(Math.min(policy.baseSeconds, policy.maxSeconds));
+        expect(retryDelaySeconds(attempt + 1, policy)).toBeGreaterThanOrEqual(delay);
+        expect(Number.isInteger(delay)).toBe(true);
+      }),
+    );
+  });
+
+  it('with jitter stays between (1 - fraction) of the delay and the delay', () => {
+    fc.assert(
+      fc.property(
+        policyArb,
+        fc.double({ min: 0, max: 1, noNaN: true }),
+        fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }),
+        fc.integer({ min: 0, max: 30 }),
+        (basePolicy, jitterFraction, random, attempt) => {
+          const policy = { ...basePolicy, jitterFraction };
+          const plain = retryDelaySeconds(attempt, basePolicy);
+          const jittered = retryDelaySeconds(attempt, policy, () => random);
+          expect(jittered).toBeLessThanOrEqual(plain);
+          expect(jittered).toBeGreaterThanOrEqual(Math.floor(plain * (1 - jitterFraction)));
+        },
+      ),
+    );
+  });
+});

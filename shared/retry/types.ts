@@ -1,0 +1,19 @@
+import type { RetryPolicyInput } from './schemas.js';
+
+export interface RetryInput {
+  /** The registry code the failed attempt ended with. */
+  errorCode: number;
+  /** The attempt that failed (0 for the first run). */
+  attempt: number;
+  /** How many retries the task allows after the first run. */
+  maxRetries: number;
+  policy?: RetryPolicyInput;
+  /** A source of numbers in [0, 1) for jitter; only read when the policy has a jitter fraction. */
+  random?: () => number;
+}
+
+export type RetryFailReason = 'not-retryable' | 'retries-exhausted' | 'unknown-error-code';
+
+export type RetryDecision =
+  | { action: 'retry'; nextAttempt: number; delaySeconds: number }
+  | { action: 'fail'; reason: RetryFailReason };
