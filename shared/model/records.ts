@@ -52,7 +52,12 @@ export const TaskSpec = z
     streaming: z.boolean().default(false),
     /** Fraction of jobs allowed to fail with the task still DONE. */
     failureTolerance: z.number().min(0).max(1).default(0),
-    wallTimeSeconds: z.number().int().min(1).max(7 * 24 * 3600).default(3600),
+    wallTimeSeconds: z
+      .number()
+      .int()
+      .min(1)
+      .max(7 * 24 * 3600)
+      .default(3600),
     coresPerJob: z.number().int().min(1).max(256).default(1),
   })
   .strict();
@@ -163,4 +168,3 @@ export const PilotRecord = z.object({
   lastHeartbeatAt: Timestamp,
 });
 export type PilotRecord = z.infer<typeof PilotRecord>;
-

@@ -14,6 +14,7 @@ import {
 } from './constants.js';
 
 // Printable characters only: no control characters anywhere in names, keys or args.
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point.
 const CONTROL_CHARS = /[\u0000-\u001f\u007f]/;
 
 /** A plain file name: no directory part, no traversal, no control characters. */
@@ -33,9 +34,14 @@ export const ObjectKey = z
   .refine((s) => !CONTROL_CHARS.test(s), 'must not contain control characters')
   .refine((s) => !s.startsWith('/'), 'must be relative (no leading "/")')
   .refine((s) => !s.includes('\\'), 'must not contain a backslash')
-  .refine((s) => s.split('/').every((seg) => seg !== '' && seg !== '.' && seg !== '..'), 'must not contain empty, "." or ".." segments');
+  .refine(
+    (s) => s.split('/').every((seg) => seg !== '' && seg !== '.' && seg !== '..'),
+    'must not contain empty, "." or ".." segments',
+  );
 
-export const BucketName = z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be a valid S3 bucket name');
+export const BucketName = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be a valid S3 bucket name');
 
 /** Where a file lives in S3-compatible storage. */
 export const ObjectLocation = z.object({ bucket: BucketName, key: ObjectKey }).strict();
@@ -49,13 +55,19 @@ export const Identifier = z
   .string()
   .min(1)
   .max(128)
-  .regex(/^[A-Za-z0-9][A-Za-z0-9._:-]*$/, 'must be letters, digits and . _ : - (starting with a letter or digit)');
+  .regex(
+    /^[A-Za-z0-9][A-Za-z0-9._:-]*$/,
+    'must be letters, digits and . _ : - (starting with a letter or digit)',
+  );
 
 export const DatasetName = z
   .string()
   .min(1)
   .max(200)
-  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'must be letters, digits and . _ - (starting with a letter or digit)');
+  .regex(
+    /^[A-Za-z0-9][A-Za-z0-9._-]*$/,
+    'must be letters, digits and . _ - (starting with a letter or digit)',
+  );
 
 export const Executable = z
   .string()

@@ -1,4 +1,14 @@
-import type { DATASET_KINDS, DATASET_STATES, DEVICES, FILE_KINDS, JOB_MODES, JOB_PHASES, JOB_STATES, PILOT_STATES, TASK_STATES } from './constants.js';
+import type {
+  DATASET_KINDS,
+  DATASET_STATES,
+  DEVICES,
+  FILE_KINDS,
+  JOB_MODES,
+  JOB_PHASES,
+  JOB_STATES,
+  PILOT_STATES,
+  TASK_STATES,
+} from './constants.js';
 
 export type TaskState = (typeof TASK_STATES)[number];
 export type JobState = (typeof JOB_STATES)[number];
