@@ -48,9 +48,7 @@ export const JobMessage = z
 export type JobMessage = z.infer<typeof JobMessage>;
 
 /** A claim: the pilot asks to move a QUEUED job to RUNNING under its id. */
-export const ClaimRequest = z
-  .object({ pilotId: Identifier, attempt: z.number().int().min(0) })
-  .strict();
+export const ClaimRequest = z.object({ pilotId: Identifier, attempt: z.number().int().min(0) }).strict();
 export type ClaimRequest = z.infer<typeof ClaimRequest>;
 
 export const ClaimResponse = z
@@ -106,8 +104,13 @@ export const PilotRegistration = z
 export type PilotRegistration = z.infer<typeof PilotRegistration>;
 
 export const PilotRegistrationResponse = z
-  .object({ pilotId: Identifier, controlQueueUrl: z.string().url(), heartbeatIntervalSeconds: z.number().int().min(1) })
+  .object({
+    pilotId: Identifier,
+    controlQueueUrl: z.string().url(),
+    heartbeatIntervalSeconds: z.number().int().min(1),
+  })
   .strict();
+export type PilotRegistrationResponse = z.infer<typeof PilotRegistrationResponse>;
 
 /** Heartbeat: liveness and what runs, never a final job state. */
 export const PilotHeartbeat = z
@@ -116,12 +119,18 @@ export const PilotHeartbeat = z
     state: PilotStateSchema.exclude(['LOST']),
     busySlots: z.number().int().min(0).max(1024),
     jobs: z
-      .array(z.object({ jobId: Identifier, attempt: z.number().int().min(0), phase: JobPhaseSchema }).strict())
+      .array(
+        z.object({ jobId: Identifier, attempt: z.number().int().min(0), phase: JobPhaseSchema }).strict(),
+      )
       .max(1024),
     at: Timestamp,
   })
   .strict();
 export type PilotHeartbeat = z.infer<typeof PilotHeartbeat>;
+
+/** The reply to a heartbeat: the pilot's state as the control plane sees it (LOST: its jobs were given away). */
+export const PilotHeartbeatResponse = z.object({ pilotId: Identifier, state: PilotStateSchema }).strict();
+export type PilotHeartbeatResponse = z.infer<typeof PilotHeartbeatResponse>;
 
 /** Commands on a pilot's control queue. */
 export const KillJobCommand = z

@@ -70,7 +70,7 @@ describe('domain errors', () => {
     const error = ValidationError.fromZod('task', parsed.error);
 
     expect(error.cause).toBe(parsed.error);
-    expect(error.issues.map((issue) => issue.path).sort()).toEqual(['inputs.0.name', 'rank']);
+    expect(error.issues.map((issue) => issue.path).sort()).toEqual(['inputs[0].name', 'rank']);
     expect(error.message).toMatch(/^invalid task: /);
     expect(error.message).toContain('rank: ');
   });

@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import { formatIssues } from './zod-issues.js';
 
 /**
  * Root of the domain errors. Each failure kind is its own class with `name` set (bundlers
@@ -105,11 +106,7 @@ export class ValidationError extends WmsError {
 
   /** Wraps a zod error, keeping it as the cause; `subject` names what was validated. */
   static fromZod(subject: string, error: z.ZodError): ValidationError {
-    const issues = error.issues.map((issue) => ({
-      path: issue.path.map(String).join('.'),
-      message: issue.message,
-    }));
-    return new ValidationError(`invalid ${subject}`, issues, { cause: error });
+    return new ValidationError(`invalid ${subject}`, formatIssues(error), { cause: error });
   }
 }
 

@@ -15,3 +15,4 @@ export {
 } from './errors.js';
 export { ERROR_LIST, errorByCode, errorByName, errorForPayloadExit, isRetryableCode } from './registry.js';
 export type { ErrorCategory, ErrorEntry, ErrorName, PayloadExit, PayloadKillReason } from './types.js';
+export { formatIssues, formatPath } from './zod-issues.js';

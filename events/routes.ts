@@ -1,0 +1,109 @@
+/**
+ * The REST API's routes: one table read by the CDK stack (API Gateway resources and the
+ * least-privilege policies), the `api` function's router, the embedded HTTP server and the
+ * OpenAPI document.
+ */
+export type Caller = 'wfms' | 'operator' | 'pilot';
+
+export interface RouteSpec {
+  method: 'GET' | 'POST' | 'PUT';
+  /** API Gateway style path with `{param}` segments. */
+  path: string;
+  operationId: string;
+  summary: string;
+  /** Which client policies may call it (operators may call everything). */
+  callers: readonly Caller[];
+}
+
+const CONTROL: readonly Caller[] = ['wfms', 'operator'];
+const READ: readonly Caller[] = ['wfms', 'operator'];
+const PILOT: readonly Caller[] = ['pilot', 'operator'];
+
+export const ROUTES: readonly RouteSpec[] = [
+  {
+    method: 'POST',
+    path: '/tasks',
+    operationId: 'registerTask',
+    summary: 'Register a task',
+    callers: CONTROL,
+  },
+  { method: 'GET', path: '/tasks', operationId: 'listTasks', summary: 'List tasks', callers: READ },
+  {
+    method: 'GET',
+    path: '/tasks/{taskId}',
+    operationId: 'getTask',
+    summary: 'Task status and progress',
+    callers: READ,
+  },
+  {
+    method: 'POST',
+    path: '/tasks/{taskId}/cancel',
+    operationId: 'cancelTask',
+    summary: 'Cancel a task',
+    callers: CONTROL,
+  },
+  {
+    method: 'PUT',
+    path: '/tasks/{taskId}/rank',
+    operationId: 'setTaskRank',
+    summary: 'Change a task rank',
+    callers: CONTROL,
+  },
+  {
+    method: 'GET',
+    path: '/tasks/{taskId}/jobs',
+    operationId: 'listTaskJobs',
+    summary: 'Jobs of a task',
+    callers: READ,
+  },
+  {
+    method: 'GET',
+    path: '/tasks/{taskId}/files',
+    operationId: 'listTaskFiles',
+    summary: 'Outputs and logs of a task',
+    callers: READ,
+  },
+  {
+    method: 'GET',
+    path: '/jobs/{jobId}',
+    operationId: 'getJob',
+    summary: 'A job, and why it is not running',
+    callers: READ,
+  },
+  {
+    method: 'GET',
+    path: '/datasets/{datasetUid}',
+    operationId: 'getDataset',
+    summary: 'A dataset',
+    callers: READ,
+  },
+  { method: 'GET', path: '/pilots', operationId: 'listPilots', summary: 'Pilots', callers: READ },
+  {
+    method: 'POST',
+    path: '/pilots',
+    operationId: 'registerPilot',
+    summary: 'Register a pilot',
+    callers: PILOT,
+  },
+  {
+    method: 'POST',
+    path: '/pilots/{pilotId}/heartbeat',
+    operationId: 'pilotHeartbeat',
+    summary: 'Pilot heartbeat',
+    callers: PILOT,
+  },
+  {
+    method: 'POST',
+    path: '/jobs/{jobId}/claim',
+    operationId: 'claimJob',
+    summary: 'Claim a queued job',
+    callers: PILOT,
+  },
+  {
+    method: 'GET',
+    path: '/openapi.json',
+    operationId: 'getOpenApi',
+    summary: 'This API as OpenAPI 3',
+    callers: READ,
+  },
+];
