@@ -1,0 +1,137 @@
+import { App } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { ROUTES } from '../../events/routes.js';
+import { TABLE_SPECS } from '../../shared/repositories/tables.js';
+import { FUNCTION_METADATA_KEY } from './wms-function.js';
+import { WmsStack } from './wms-stack.js';
+
+type Resource = { Type: string; Properties?: Record<string, unknown>; Metadata?: Record<string, unknown> };
+
+let template: Template;
+let resources: Record<string, Resource>;
+
+const ofType = (type: string) => Object.entries(resources).filter(([, r]) => r.Type === type);
+
+beforeAll(() => {
+  const app = new App();
+  const stack = new WmsStack(app, 'TestWms', { env: { account: '123456789012', region: 'eu-west-1' } });
+  template = Template.fromStack(stack);
+  resources = template.toJSON().Resources;
+}, 120_000);
+
+describe('WmsStack', () => {
+  it('turns streams on for the tables that drive functions, with old and new images', () => {
+    const withStreams = Object.values(TABLE_SPECS).filter((spec) => 'stream' in spec);
+    expect(withStreams.map((s) => s.logicalName).sort()).toEqual(['Jobs', 'Pilots', 'Tasks']);
+    template.resourceCountIs('AWS::DynamoDB::Table', Object.keys(TABLE_SPECS).length);
+    const streamTables = ofType('AWS::DynamoDB::Table').filter(([, r]) => r.Properties?.StreamSpecification);
+    expect(streamTables).toHaveLength(3);
+    for (const [, table] of streamTables) {
+      expect(table.Properties?.StreamSpecification).toEqual({ StreamViewType: 'NEW_AND_OLD_IMAGES' });
+    }
+  });
+
+  it('gives every queue a dead-letter queue, and every dead-letter queue an alarm', () => {
+    const queues = ofType('AWS::SQS::Queue');
+    const deadLetterIds = new Set<string>();
+    for (const [, queue] of queues) {
+      const redrive = queue.Properties?.RedrivePolicy as
+        | { deadLetterTargetArn: { 'Fn::GetAtt': [string] } }
+        | undefined;
+      if (redrive) deadLetterIds.add(redrive.deadLetterTargetArn['Fn::GetAtt'][0]);
+    }
+    // Pilot control queues are created at run time with this DLQ in their redrive policy.
+    for (const [id] of queues) if (id.startsWith('PilotControlDeadLetter')) deadLetterIds.add(id);
+    const sources = queues.filter(([id]) => !deadLetterIds.has(id));
+    expect(sources.length).toBeGreaterThanOrEqual(9);
+    for (const [id, queue] of sources) {
+      expect(queue.Properties?.RedrivePolicy, `${id} has a DLQ`).toBeDefined();
+    }
+    const alarmedQueues = ofType('AWS::CloudWatch::Alarm')
+      .map(
+        ([, alarm]) =>
+          alarm.Properties?.Dimensions as { Name: string; Value: { 'Fn::GetAtt': [string] } }[] | undefined,
+      )
+      .flatMap((dimensions) => dimensions ?? [])
+      .filter((d) => d.Name === 'QueueName')
+      .map((d) => d.Value['Fn::GetAtt'][0]);
+    for (const id of deadLetterIds) expect(alarmedQueues, `${id} has an alarm`).toContain(id);
+  });
+
+  it('reports batch item failures on every event source mapping', () => {
+    const mappings = ofType('AWS::Lambda::EventSourceMapping');
+    expect(mappings.length).toBeGreaterThanOrEqual(10);
+    for (const [id, mapping] of mappings) {
+      expect(mapping.Properties?.FunctionResponseTypes, id).toEqual(['ReportBatchItemFailures']);
+    }
+  });
+
+  it('runs every function on Node 24 with its handler module named in metadata', () => {
+    const functions = ofType('AWS::Lambda::Function').filter(([, r]) => r.Metadata?.[FUNCTION_METADATA_KEY]);
+    expect(functions).toHaveLength(11);
+    for (const [id, fn] of functions) {
+      expect(fn.Properties?.Runtime, id).toBe('nodejs24.x');
+      expect(fn.Properties?.Architectures, id).toEqual(['arm64']);
+    }
+  });
+
+  it('protects every API method with IAM authorization and serves every route', () => {
+    const methods = ofType('AWS::ApiGateway::Method').filter(
+      ([, r]) => r.Properties?.HttpMethod !== 'OPTIONS',
+    );
+    expect(methods).toHaveLength(ROUTES.length);
+    for (const [id, method] of methods) expect(method.Properties?.AuthorizationType, id).toBe('AWS_IAM');
+  });
+
+  it('grants the pilot no wildcard action or resource and nothing beyond its job', () => {
+    const [, pilotPolicy] = ofType('AWS::IAM::ManagedPolicy').find(([id]) => id.startsWith('PilotPolicy'))!;
+    const document = pilotPolicy.Properties!.PolicyDocument as { Statement: Record<string, unknown>[] };
+    const statements = document.Statement;
+    const actions = statements.flatMap((s) => [s.Action].flat() as string[]);
+    expect(actions).not.toContain('*');
+    for (const action of actions) expect(action).not.toMatch(/:\*$/);
+    expect(new Set(actions)).toEqual(
+      new Set([
+        'sqs:ReceiveMessage',
+        'sqs:DeleteMessage',
+        'sqs:ChangeMessageVisibility',
+        'sqs:GetQueueAttributes',
+        'sqs:SendMessage',
+        'execute-api:Invoke',
+        's3:GetObject',
+        's3:PutObject',
+        's3:AbortMultipartUpload',
+        's3:ListMultipartUploadParts',
+      ]),
+    );
+    for (const statement of statements) {
+      for (const resource of [statement.Resource].flat()) expect(resource).not.toBe('*');
+    }
+    const invoke = statements.find((s) => s.Sid === 'PilotRoutes')!;
+    const pilotRoutes = ROUTES.filter((r) => r.callers.includes('pilot'));
+    expect([invoke.Resource].flat()).toHaveLength(pilotRoutes.length);
+  });
+
+  it('routes every inbound detail type to a queue and schedules the dispatcher and the watchdog', () => {
+    const rules = ofType('AWS::Events::Rule');
+    const patterns = rules.map(([, r]) => r.Properties?.EventPattern).filter(Boolean);
+    const routed = patterns.flatMap((p) => (p as { 'detail-type': string[] })['detail-type']);
+    expect(routed.sort()).toEqual(
+      [
+        'dataset.close',
+        'dataset.delete',
+        'dataset.upload',
+        'file.input',
+        'task.cancel',
+        'task.priority',
+        'task.submitted',
+      ].sort(),
+    );
+    template.resourcePropertiesCountIs('AWS::Events::Rule', { ScheduleExpression: 'rate(1 minute)' }, 2);
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      ReservedConcurrentExecutions: 1,
+      Environment: { Variables: Match.objectLike({ POWERTOOLS_SERVICE_NAME: 'wms-dispatcher' }) },
+    });
+  });
+});
