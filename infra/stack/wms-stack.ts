@@ -98,8 +98,8 @@ export class WmsStack extends Stack {
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
     pilotControlAlarm.addAlarmAction(new cloudwatchActions.SnsAction(alarmTopic));
-    const stackNameLower = this.stackName.toLowerCase();
-    const pilotControlPrefix = `${stackNameLower}-${PILOT_CONTROL_SUFFIX}`;
+    // Named after the bus, so deployments (and embedded runtimes) sharing an account never mix pilots.
+    const pilotControlPrefix = `${this.bus.eventBusName}-${PILOT_CONTROL_SUFFIX}`;
     const pilotControlQueueArns = `arn:${Aws.PARTITION}:sqs:${Aws.REGION}:${Aws.ACCOUNT_ID}:${pilotControlPrefix}*`;
 
     const fn = (name: string, timeoutSeconds: number, extra: { reservedConcurrency?: number } = {}) =>

@@ -1,0 +1,75 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { S3Client } from '@aws-sdk/client-s3';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { AwsClientConfig, loadConfig } from '../config/index.js';
+import type { CallCounter } from './callCounter.js';
+import type { AwsClients, AwsClientsOptions } from './types.js';
+
+const CALL_COUNTER_MIDDLEWARE = 'wmsCallCounter';
+
+/** `DynamoDBClient` → `DynamoDB`, `PutObjectCommand` → `PutObject`. */
+function serviceOf(clientName: string | undefined): string {
+  return (clientName ?? 'unknown').replace(/Client$/, '');
+}
+function operationOf(commandName: string | undefined): string {
+  return (commandName ?? 'unknown').replace(/Command$/, '');
+}
+
+/** An initialize-step middleware that fits every client's stack. */
+function countingMiddleware(counter: CallCounter) {
+  return <Args, Output>(
+    next: (args: Args) => Promise<Output>,
+    context: { clientName?: string; commandName?: string },
+  ) =>
+    (args: Args): Promise<Output> => {
+      counter.record(serviceOf(context.clientName), operationOf(context.commandName));
+      return next(args);
+    };
+}
+
+/**
+ * Makes every client count its calls into `counter`. The document client shares the
+ * DynamoDB client's middleware stack, so its calls are counted there, once.
+ */
+export function addCallCounter(clients: AwsClients, counter: CallCounter): void {
+  const middleware = countingMiddleware(counter);
+  // The initialize step runs once per send(), before the SDK's own retries.
+  const options = { step: 'initialize', name: CALL_COUNTER_MIDDLEWARE, override: true } as const;
+  clients.dynamo.middlewareStack.add(middleware, options);
+  clients.streams.middlewareStack.add(middleware, options);
+  clients.sqs.middlewareStack.add(middleware, options);
+  clients.s3.middlewareStack.add(middleware, options);
+  clients.eventBridge.middlewareStack.add(middleware, options);
+}
+
+/**
+ * Builds the AWS clients from standard configuration only: the SDK reads AWS_ENDPOINT_URL,
+ * AWS_ENDPOINT_URL_<SERVICE>, AWS_REGION and the credential chain itself, so the same code
+ * reaches AWS, LocalStack or the embedded emulator.
+ */
+export function createAwsClients(options: AwsClientsOptions = {}): AwsClients {
+  const forcePathStyle =
+    options.forcePathStyle ?? loadConfig(AwsClientConfig, options.env ?? process.env).AWS_S3_FORCE_PATH_STYLE;
+  const dynamo = new DynamoDBClient({});
+  const clients: AwsClients = {
+    dynamo,
+    doc: DynamoDBDocumentClient.from(dynamo, { marshallOptions: { removeUndefinedValues: true } }),
+    streams: new DynamoDBStreamsClient({}),
+    sqs: new SQSClient({}),
+    s3: new S3Client({ forcePathStyle }),
+    eventBridge: new EventBridgeClient({}),
+  };
+  if (options.callCounter) addCallCounter(clients, options.callCounter);
+  return clients;
+}
+
+let defaultClients: AwsClients | undefined;
+
+/** The process-wide clients, created on first use (a Lambda's cold start) and reused. */
+export function awsClients(): AwsClients {
+  defaultClients ??= createAwsClients();
+  return defaultClients;
+}

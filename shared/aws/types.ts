@@ -1,0 +1,33 @@
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
+import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import type { S3Client } from '@aws-sdk/client-s3';
+import type { SQSClient } from '@aws-sdk/client-sqs';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { CallCounter } from './callCounter.js';
+
+/** The AWS clients of one process; `doc` wraps `dynamo` and shares its middleware. */
+export interface AwsClients {
+  dynamo: DynamoDBClient;
+  doc: DynamoDBDocumentClient;
+  streams: DynamoDBStreamsClient;
+  sqs: SQSClient;
+  s3: S3Client;
+  eventBridge: EventBridgeClient;
+}
+
+export interface AwsClientsOptions {
+  /** S3 path-style addressing; when absent, `AWS_S3_FORCE_PATH_STYLE` decides. */
+  forcePathStyle?: boolean;
+  /** Counts every call the clients make. */
+  callCounter?: CallCounter;
+  /** Where `AWS_S3_FORCE_PATH_STYLE` is read; process.env by default. */
+  env?: Readonly<Record<string, string | undefined>>;
+}
+
+/** Calls made to one operation of one service, e.g. DynamoDB TransactWriteItems. */
+export interface CallCount {
+  service: string;
+  operation: string;
+  calls: number;
+}

@@ -1,0 +1,83 @@
+/**
+ * Named configuration pieces. A function composes its own schema from them, e.g.
+ * `z.object({ ...TablesConfig.shape, ...EventBusConfig.shape })`, and reads it with loadConfig.
+ * Resource names and URLs have no defaults; tunables have the documented ones.
+ */
+import { z } from 'zod';
+import { BucketName } from '../model/index.js';
+
+/** The name of a provisioned resource (table, bus): no default, no whitespace. */
+export const ResourceName = z.string().regex(/^[^\s]+$/, 'must be a resource name without whitespace');
+
+export const QueueUrl = z.url({ protocol: /^https?$/, error: 'must be an http(s) queue URL' });
+
+/** An integer tunable given as decimal digits, with bounds and a default. */
+export function integer(options: { default: number; min: number; max: number }) {
+  return z
+    .string()
+    .regex(/^-?\d+$/, 'must be an integer')
+    .transform(Number)
+    .pipe(z.number().int().min(options.min).max(options.max))
+    .default(options.default);
+}
+
+/** A decimal tunable (e.g. a rank weight), with bounds and a default. */
+export function decimal(options: { default: number; min: number; max: number }) {
+  return z
+    .string()
+    .regex(/^-?(\d+\.?\d*|\.\d+)$/, 'must be a decimal number')
+    .transform(Number)
+    .pipe(z.number().min(options.min).max(options.max))
+    .default(options.default);
+}
+
+/** A boolean switch written exactly `true` or `false`. */
+export function flag(defaultValue: boolean) {
+  return z
+    .enum(['true', 'false'], { error: 'must be "true" or "false"' })
+    .transform((value) => value === 'true')
+    .default(defaultValue);
+}
+
+/** The DynamoDB tables, one variable each (physical names come from the stack). */
+export const TablesConfig = z.object({
+  TASKS_TABLE: ResourceName,
+  JOBS_TABLE: ResourceName,
+  FILES_TABLE: ResourceName,
+  DATASETS_TABLE: ResourceName,
+  PILOTS_TABLE: ResourceName,
+  CONTROL_TABLE: ResourceName,
+});
+export type TablesConfig = z.infer<typeof TablesConfig>;
+
+/** The per-device job queues the dispatcher fills and pilots poll. */
+export const DeviceQueuesConfig = z.object({
+  JOBS_CPU_QUEUE_URL: QueueUrl,
+  JOBS_GPU_QUEUE_URL: QueueUrl,
+});
+export type DeviceQueuesConfig = z.infer<typeof DeviceQueuesConfig>;
+
+/** The queue pilots send job progress and results to. */
+export const StatusQueueConfig = z.object({ STATUS_QUEUE_URL: QueueUrl });
+export type StatusQueueConfig = z.infer<typeof StatusQueueConfig>;
+
+/** The WMS EventBridge bus. */
+export const EventBusConfig = z.object({ EVENT_BUS_NAME: ResourceName });
+export type EventBusConfig = z.infer<typeof EventBusConfig>;
+
+/** The bucket holding input, output and log files. */
+export const DataBucketConfig = z.object({ DATA_BUCKET: BucketName });
+export type DataBucketConfig = z.infer<typeof DataBucketConfig>;
+
+/** Pilot heartbeat period; 30 s by default (DESIGN §8). */
+export const HeartbeatConfig = z.object({
+  HEARTBEAT_INTERVAL_SECONDS: integer({ default: 30, min: 1, max: 3600 }),
+});
+export type HeartbeatConfig = z.infer<typeof HeartbeatConfig>;
+
+/**
+ * What shared/aws reads beyond the SDK's own standard variables (AWS_ENDPOINT_URL*,
+ * AWS_REGION, credentials): path-style S3 addressing, needed by moto, MinIO and Ceph RGW.
+ */
+export const AwsClientConfig = z.object({ AWS_S3_FORCE_PATH_STYLE: flag(false) });
+export type AwsClientConfig = z.infer<typeof AwsClientConfig>;

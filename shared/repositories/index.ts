@@ -1,0 +1,98 @@
+/**
+ * DynamoDB repositories of tasks, jobs, files, datasets, pilots and control items, and the
+ * table specs they (and the stack) are built from.
+ */
+import { ControlRepo } from './control.js';
+import { DatasetsRepo } from './datasets.js';
+import { FilesRepo } from './files.js';
+import { JobsRepo } from './jobs.js';
+import { PilotsRepo } from './pilots.js';
+import { TasksRepo } from './tasks.js';
+import type { RepositoryDeps } from './types.js';
+
+export { IN_FLIGHT_JOB_STATES } from './constants.js';
+export { ControlRepo, type Versioned } from './control.js';
+export { type CreateDatasetResult, type DatasetChange, DatasetsRepo, type NewDataset } from './datasets.js';
+export { FilesRepo } from './files.js';
+export type { FileRefusal, NewFile, RegisterFilesResult } from './fileWrites.js';
+export {
+  type CompleteRequest,
+  type CompleteWithOutputsRequest,
+  type CompleteWithOutputsResult,
+  type CreateJobsResult,
+  type FailureRequest,
+  type JobClaim,
+  JobsRepo,
+  type JobTaskContext,
+  type LostJobRef,
+  type NewJob,
+  type PhaseUpdate,
+  type PilotReportRef,
+  type RetryRequest,
+} from './jobs.js';
+export {
+  type PilotChange,
+  type PilotHeartbeatInput,
+  type PilotRegistrationInput,
+  PilotsRepo,
+  type PilotTransition,
+} from './pilots.js';
+export {
+  type AttributeType,
+  CONTROL_TABLE,
+  createTableInput,
+  DATASETS_TABLE,
+  FILES_TABLE,
+  type GlobalIndexSpec,
+  JOBS_TABLE,
+  type KeyAttribute,
+  keyAttributes,
+  PILOTS_TABLE,
+  type Projection,
+  type StreamViewType,
+  TABLE_SPECS,
+  TASKS_TABLE,
+  type TableKey,
+  type TableNames,
+  type TableSpec,
+  tableNamesFromConfig,
+} from './tables.js';
+export {
+  type CreateTaskResult,
+  type RankChange,
+  type TaskChange,
+  TasksRepo,
+  type TaskTransition,
+} from './tasks.js';
+export type {
+  InFlightJobState,
+  JobBatchResult,
+  JobRef,
+  JobRefusal,
+  JobStateRef,
+  JobSummary,
+  Page,
+  PageRequest,
+  RepositoryDeps,
+} from './types.js';
+
+export interface Repositories {
+  tasks: TasksRepo;
+  jobs: JobsRepo;
+  files: FilesRepo;
+  datasets: DatasetsRepo;
+  pilots: PilotsRepo;
+  control: ControlRepo;
+}
+
+/** Every repository over the same client, tables and clock. */
+export function createRepositories(deps: RepositoryDeps): Repositories {
+  return {
+    tasks: new TasksRepo(deps),
+    jobs: new JobsRepo(deps),
+    files: new FilesRepo(deps),
+    datasets: new DatasetsRepo(deps),
+    pilots: new PilotsRepo(deps),
+    control: new ControlRepo(deps),
+  };
+}

@@ -1,0 +1,663 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import {
+  fileRef,
+  newFile,
+  outputFile,
+  type RepositoryFixture,
+  repositoryFixture,
+  taskSpec,
+} from '../../test/support/index.js';
+import {
+  AlreadyClaimedError,
+  InvalidTransitionError,
+  NotFoundError,
+  StaleAttemptError,
+  StateConflictError,
+  ValidationError,
+} from '../errors/index.js';
+import { planJobs } from '../jobgen/index.js';
+import type { JobRecord } from '../model/index.js';
+import { JOB_STATES, type JobCounts, type JobState, type TaskRecord } from '../model/index.js';
+
+let fixture: RepositoryFixture;
+let taskCounter = 0;
+
+beforeAll(async () => {
+  fixture = await repositoryFixture('jobs');
+});
+
+function counts(nonZero: Partial<JobCounts>): JobCounts {
+  return { ...(Object.fromEntries(JOB_STATES.map((state) => [state, 0])) as JobCounts), ...nonZero };
+}
+
+/** A registered task with `jobCount` READY map jobs. */
+async function taskWithJobs(jobCount: number): Promise<{ task: TaskRecord; jobs: JobRecord[] }> {
+  taskCounter += 1;
+  const taskId = `t-jobs-${taskCounter}`;
+  const { task } = await fixture.repos.tasks.create(taskId, taskSpec());
+  const files = Array.from({ length: jobCount }, (_, index) =>
+    fileRef(`run42_${String(index).padStart(5, '0')}.raw`),
+  );
+  const plan = planJobs({ taskId, mode: 'map', filesPerJob: 1 }, files, { final: true });
+  await fixture.repos.jobs.createJobs(task, plan.jobs);
+  const jobs = await fixture.repos.jobs.getMany(plan.jobs.map((job) => job.jobId));
+  return { task, jobs: jobs.sort((a, b) => a.jobId.localeCompare(b.jobId)) };
+}
+
+async function queuedJob(): Promise<{ task: TaskRecord; job: JobRecord }> {
+  const { task, jobs } = await taskWithJobs(1);
+  const job = jobs[0]!;
+  await fixture.repos.jobs.markQueued([job]);
+  return { task, job };
+}
+
+async function runningJob(
+  pilotId = 'pilot-a',
+): Promise<{ task: TaskRecord; job: JobRecord; claimToken: string }> {
+  const { task, job } = await queuedJob();
+  const claimToken = await fixture.repos.jobs.claim({ ...job, pilotId });
+  return { task, job, claimToken };
+}
+
+async function countsOf(taskId: string): Promise<JobCounts> {
+  return (await fixture.repos.tasks.get(taskId)).counts;
+}
+
+describe('JobsRepo.createJobs', () => {
+  it('creates each planned job once when generation runs twice, keeping jobsTotal and counts exact', async () => {
+    // Prepare
+    const taskId = 't-generation-twice';
+    const { task } = await fixture.repos.tasks.create(taskId, taskSpec({ mode: 'merge', filesPerJob: 3 }));
+    const files = Array.from({ length: 10 }, (_, index) => fileRef(`f${index}.raw`));
+    const firstPlan = planJobs({ taskId, mode: 'merge', filesPerJob: 3 }, files.slice(0, 7), {
+      final: false,
+    });
+    const secondPlan = planJobs({ taskId, mode: 'merge', filesPerJob: 3 }, files, { final: true });
+
+    // Act
+    const first = await fixture.repos.jobs.createJobs(task, firstPlan.jobs);
+    const second = await fixture.repos.jobs.createJobs(task, secondPlan.jobs);
+    const third = await fixture.repos.jobs.createJobs(task, secondPlan.jobs);
+
+    // Assess
+    expect(first.created).toHaveLength(2);
+    expect(second.created).toHaveLength(2);
+    expect(second.existing.sort()).toEqual([...first.created].sort());
+    expect(third).toEqual({ created: [], existing: secondPlan.jobs.map((job) => job.jobId) });
+    const stored = await fixture.repos.tasks.get(taskId);
+    expect(stored.jobsTotal).toBe(4);
+    expect(stored.counts).toEqual(counts({ READY: 4 }));
+    const listed = await fixture.repos.jobs.listByTask(taskId);
+    expect(listed.items.map((job) => job.jobId).sort()).toEqual(
+      secondPlan.jobs.map((job) => job.jobId).sort(),
+    );
+    expect(listed.items.every((job) => job.state === 'READY' && job.attempt === 0 && job.rank === 5)).toBe(
+      true,
+    );
+  });
+
+  it('splits large generations into transactions of at most 100 items and counts each job once under concurrency', async () => {
+    // Prepare
+    const taskId = 't-generation-large';
+    const { task } = await fixture.repos.tasks.create(taskId, taskSpec());
+    const files = Array.from({ length: 250 }, (_, index) =>
+      fileRef(`big_${String(index).padStart(4, '0')}.raw`),
+    );
+    const plan = planJobs({ taskId, mode: 'map', filesPerJob: 1 }, files, { final: true });
+    fixture.calls.reset();
+
+    // Act: two generators race over overlapping halves.
+    const [a, b] = await Promise.all([
+      fixture.repos.jobs.createJobs(task, plan.jobs.slice(0, 180)),
+      fixture.repos.jobs.createJobs(task, plan.jobs.slice(70)),
+    ]);
+
+    // Assess
+    expect(new Set([...a.created, ...b.created]).size).toBe(250);
+    expect(a.created.length + b.created.length).toBe(250);
+    const stored = await fixture.repos.tasks.get(taskId);
+    expect(stored.jobsTotal).toBe(250);
+    expect(stored.counts).toEqual(counts({ READY: 250 }));
+    expect(fixture.calls.count({ operation: 'TransactWriteItems' })).toBeGreaterThanOrEqual(4);
+  });
+
+  it('refuses jobs for a missing task or one that takes no more jobs, and duplicate ids', async () => {
+    const files = [fileRef('x.raw')];
+    const plan = planJobs({ taskId: 't-absent', mode: 'map', filesPerJob: 1 }, files, { final: true });
+    await expect(
+      fixture.repos.jobs.createJobs({ taskId: 't-absent', device: 'CPU', rank: 1 }, plan.jobs),
+    ).rejects.toThrow(NotFoundError);
+
+    const { task } = await fixture.repos.tasks.create('t-cancelled-gen', taskSpec());
+    await fixture.repos.tasks.transition({ taskId: task.taskId, from: 'REGISTERED', to: 'CANCELLED' });
+    const cancelledPlan = planJobs({ taskId: task.taskId, mode: 'map', filesPerJob: 1 }, files, {
+      final: true,
+    });
+    await expect(fixture.repos.jobs.createJobs(task, cancelledPlan.jobs)).rejects.toThrow(StateConflictError);
+    expect(await fixture.repos.jobs.listByTask(task.taskId)).toEqual({ items: [] });
+
+    const job = cancelledPlan.jobs[0]!;
+    await expect(fixture.repos.jobs.createJobs(task, [job, job])).rejects.toThrow(ValidationError);
+  });
+});
+
+describe('JobsRepo.claim', () => {
+  it('lets exactly one of 20 concurrent claims win and keeps the counters exact', async () => {
+    // Prepare
+    const { task, job } = await queuedJob();
+
+    // Act
+    const outcomes = await Promise.allSettled(
+      Array.from({ length: 20 }, (_, index) =>
+        fixture.repos.jobs.claim({ ...job, pilotId: `pilot-${index}` }),
+      ),
+    );
+
+    // Assess
+    const winners = outcomes.filter((outcome) => outcome.status === 'fulfilled');
+    const losers = outcomes.filter((outcome) => outcome.status === 'rejected');
+    expect(winners).toHaveLength(1);
+    expect(losers).toHaveLength(19);
+    for (const loser of losers) expect(loser.reason).toBeInstanceOf(AlreadyClaimedError);
+    const stored = await fixture.repos.jobs.get(job.jobId);
+    const winnerIndex = outcomes.findIndex((outcome) => outcome.status === 'fulfilled');
+    expect(stored).toMatchObject({
+      state: 'RUNNING',
+      phase: 'CLAIMED',
+      pilotId: `pilot-${winnerIndex}`,
+      attempt: 0,
+    });
+    expect(stored.claimToken).toBe((winners[0] as PromiseFulfilledResult<string>).value);
+    expect(await countsOf(task.taskId)).toEqual(counts({ RUNNING: 1 }));
+  });
+
+  it('refuses an older attempt, an unknown job, a job of another task and a job no longer queued', async () => {
+    const { job } = await queuedJob();
+    await expect(fixture.repos.jobs.claim({ ...job, attempt: 1, pilotId: 'p' })).rejects.toThrow(
+      StaleAttemptError,
+    );
+    await expect(fixture.repos.jobs.claim({ ...job, jobId: 'j-unknown', pilotId: 'p' })).rejects.toThrow(
+      NotFoundError,
+    );
+    await expect(fixture.repos.jobs.claim({ ...job, taskId: 't-other', pilotId: 'p' })).rejects.toThrow(
+      /belongs to task/,
+    );
+    await fixture.repos.jobs.cancel([{ ...job, from: 'QUEUED' }]);
+    await expect(fixture.repos.jobs.claim({ ...job, pilotId: 'p' })).rejects.toThrow(AlreadyClaimedError);
+  });
+
+  it('takes one API call', async () => {
+    const { job } = await queuedJob();
+    fixture.calls.reset();
+
+    await fixture.repos.jobs.claim({ ...job, pilotId: 'pilot-count' });
+
+    expect(fixture.calls.snapshot()).toEqual([
+      { service: 'DynamoDB', operation: 'TransactWriteItems', calls: 1 },
+    ]);
+  });
+});
+
+describe('a job run reported by its pilot', () => {
+  it('moves phases forward only, completes once and indexes the job by pilot only while RUNNING', async () => {
+    // Prepare
+    const { task, job, claimToken } = await runningJob('pilot-run');
+    const report = { ...job, claimToken };
+
+    // Act
+    const stageIn = await fixture.repos.jobs.updatePhase({
+      ...report,
+      phase: 'STAGE_IN',
+      at: '2026-11-21T10:00:01.000Z',
+    });
+    const executing = await fixture.repos.jobs.updatePhase({
+      ...report,
+      phase: 'EXECUTING',
+      at: '2026-11-21T10:00:02.000Z',
+    });
+    const backwards = await fixture.repos.jobs.updatePhase({
+      ...report,
+      phase: 'STAGE_IN',
+      at: '2026-11-21T10:00:03.000Z',
+    });
+    const repeated = await fixture.repos.jobs.updatePhase({
+      ...report,
+      phase: 'EXECUTING',
+      at: '2026-11-21T10:00:04.000Z',
+    });
+    const whileRunning = await fixture.repos.jobs.listByPilot('pilot-run');
+    fixture.calls.reset();
+    const completed = await fixture.repos.jobs.complete({
+      ...report,
+      outputs: [outputFile('o.root')],
+      exitCode: 0,
+    });
+    const completeCalls = fixture.calls.count();
+    const again = await fixture.repos.jobs.complete({
+      ...report,
+      outputs: [outputFile('o.root')],
+      exitCode: 0,
+    });
+
+    // Assess
+    expect([stageIn, executing, backwards, repeated, completed, again]).toEqual([
+      true,
+      true,
+      false,
+      false,
+      true,
+      false,
+    ]);
+    expect(completeCalls).toBe(1);
+    expect(whileRunning.items).toEqual([
+      expect.objectContaining({
+        jobId: job.jobId,
+        taskId: task.taskId,
+        state: 'RUNNING',
+        attempt: 0,
+        pilotId: 'pilot-run',
+      }),
+    ]);
+    expect((await fixture.repos.jobs.listByPilot('pilot-run')).items).toEqual([]);
+    const stored = await fixture.repos.jobs.get(job.jobId);
+    expect(stored).toMatchObject({
+      state: 'DONE',
+      errorCode: 0,
+      exitCode: 0,
+      outputs: [outputFile('o.root')],
+    });
+    expect(stored.phaseTimes).toMatchObject({
+      STAGE_IN: '2026-11-21T10:00:01.000Z',
+      EXECUTING: '2026-11-21T10:00:02.000Z',
+    });
+    expect(stored.phase).toBeUndefined();
+    expect(await countsOf(task.taskId)).toEqual(counts({ DONE: 1 }));
+  });
+
+  it('refuses reports with another claim token, and phase reports for a job that is not running', async () => {
+    const { job, claimToken } = await runningJob();
+    const forged = { ...job, claimToken: 'f'.repeat(32) };
+
+    await expect(fixture.repos.jobs.complete({ ...forged, outputs: [] })).rejects.toThrow(
+      /claim token does not match/,
+    );
+    await expect(
+      fixture.repos.jobs.updatePhase({ ...forged, phase: 'STAGE_OUT', at: '2026-11-21T10:00:00.000Z' }),
+    ).rejects.toThrow(/claim token does not match/);
+    await fixture.repos.jobs.complete({ ...job, claimToken, outputs: [] });
+    await expect(
+      fixture.repos.jobs.updatePhase({
+        ...job,
+        claimToken,
+        phase: 'STAGE_OUT',
+        at: '2026-11-21T10:00:00.000Z',
+      }),
+    ).rejects.toThrow(StateConflictError);
+  });
+
+  it('ignores a stale attempt: a result for attempt 0 after the retry to attempt 1 changes nothing', async () => {
+    // Prepare
+    const { task, job, claimToken } = await runningJob();
+    await fixture.repos.jobs.retry({
+      ...job,
+      from: 'RUNNING',
+      claimToken,
+      errorCode: 1201,
+      errorMessage: 'exit 3',
+    });
+    const before = await fixture.repos.jobs.get(job.jobId);
+    const countsBefore = await countsOf(task.taskId);
+
+    // Act / Assess
+    await expect(
+      fixture.repos.jobs.complete({ ...job, claimToken, outputs: [outputFile('late.root')] }),
+    ).rejects.toThrow(StaleAttemptError);
+    await expect(
+      fixture.repos.jobs.fail({ ...job, from: 'RUNNING', claimToken, errorCode: 1201 }),
+    ).rejects.toThrow(StaleAttemptError);
+    await expect(
+      fixture.repos.jobs.updatePhase({
+        ...job,
+        claimToken,
+        phase: 'STAGE_OUT',
+        at: '2026-11-21T10:00:00.000Z',
+      }),
+    ).rejects.toThrow(StaleAttemptError);
+    await expect(fixture.repos.jobs.claim({ ...job, pilotId: 'pilot-late' })).rejects.toThrow(
+      StaleAttemptError,
+    );
+    expect(before).toMatchObject({ state: 'READY', attempt: 1, errorCode: 1201, errorMessage: 'exit 3' });
+    expect(before.pilotId).toBeUndefined();
+    expect(before.claimToken).toBeUndefined();
+    expect(await fixture.repos.jobs.get(job.jobId)).toEqual(before);
+    expect(await countsOf(task.taskId)).toEqual(countsBefore);
+    expect(countsBefore).toEqual(counts({ READY: 1 }));
+  });
+
+  it('treats a repeated retry as done, and a failure report without a claim token as invalid', async () => {
+    const { job, claimToken } = await runningJob();
+    const retry = { ...job, from: 'RUNNING' as const, claimToken, errorCode: 1201, rank: 7 };
+
+    expect(await fixture.repos.jobs.retry(retry)).toBe(true);
+    expect(await fixture.repos.jobs.retry(retry)).toBe(false);
+    expect((await fixture.repos.jobs.get(job.jobId)).rank).toBe(7);
+    await expect(fixture.repos.jobs.fail({ ...job, from: 'RUNNING', errorCode: 1 })).rejects.toThrow(
+      ValidationError,
+    );
+  });
+
+  it('fails a running job for good, once', async () => {
+    const { task, job, claimToken } = await runningJob();
+    const failure = {
+      ...job,
+      from: 'RUNNING' as const,
+      claimToken,
+      errorCode: 1202,
+      errorMessage: 'not found',
+      exitCode: 127,
+    };
+
+    expect(await fixture.repos.jobs.fail(failure)).toBe(true);
+    expect(await fixture.repos.jobs.fail(failure)).toBe(false);
+    expect(await fixture.repos.jobs.get(job.jobId)).toMatchObject({
+      state: 'FAILED',
+      errorCode: 1202,
+      exitCode: 127,
+    });
+    expect(await countsOf(task.taskId)).toEqual(counts({ FAILED: 1 }));
+  });
+});
+
+describe('batch transitions', () => {
+  it('marks a dispatch batch QUEUED, refusing the one job cancelled meanwhile, in two calls', async () => {
+    // Prepare
+    const { task, jobs } = await taskWithJobs(5);
+    const cancelled = jobs[2]!;
+    await fixture.repos.jobs.cancel([{ ...cancelled, from: 'READY' }]);
+    fixture.calls.reset();
+
+    // Act
+    const result = await fixture.repos.jobs.markQueued(jobs);
+
+    // Assess
+    expect(result.applied.map((job) => job.jobId)).toEqual(
+      jobs.filter((job) => job !== cancelled).map((job) => job.jobId),
+    );
+    expect(result.unchanged).toEqual([]);
+    expect(result.refused).toHaveLength(1);
+    expect(result.refused[0]?.job.jobId).toBe(cancelled.jobId);
+    expect(result.refused[0]?.error).toBeInstanceOf(StateConflictError);
+    expect(result.refused[0]?.current?.state).toBe('CANCELLED');
+    expect(fixture.calls.count({ operation: 'TransactWriteItems' })).toBe(2);
+    const stored = await fixture.repos.tasks.get(task.taskId);
+    expect(stored.counts).toEqual(counts({ QUEUED: 4, CANCELLED: 1 }));
+    expect(stored.lastServedAt).toBeDefined();
+    const queued = await fixture.repos.jobs.listByTask(task.taskId, { state: 'QUEUED' });
+    expect(queued.items).toHaveLength(4);
+    expect(queued.items.every((job) => job.queuedAt !== undefined)).toBe(true);
+    expect(await fixture.repos.jobs.listReady(task.taskId, 10)).toEqual([]);
+  });
+
+  it('reports a repeated batch as unchanged and counts nothing twice', async () => {
+    const { task, jobs } = await taskWithJobs(3);
+    await fixture.repos.jobs.markQueued(jobs);
+
+    const again = await fixture.repos.jobs.markQueued(jobs);
+
+    expect(again.applied).toEqual([]);
+    expect(again.unchanged.map((job) => job.jobId)).toEqual(jobs.map((job) => job.jobId));
+    expect(await countsOf(task.taskId)).toEqual(counts({ QUEUED: 3 }));
+  });
+
+  it('spans several tasks and more than one transaction with exact counters per task', async () => {
+    const first = await taskWithJobs(80);
+    const second = await taskWithJobs(70);
+    fixture.calls.reset();
+
+    const result = await fixture.repos.jobs.markQueued([...first.jobs, ...second.jobs]);
+
+    expect(result.applied).toHaveLength(150);
+    expect(fixture.calls.count({ operation: 'TransactWriteItems' })).toBe(2);
+    expect(await countsOf(first.task.taskId)).toEqual(counts({ QUEUED: 80 }));
+    expect(await countsOf(second.task.taskId)).toEqual(counts({ QUEUED: 70 }));
+  });
+
+  it('marks the jobs of a lost pilot LOST, then retries or fails them', async () => {
+    // Prepare: two jobs run by the lost pilot, one by another pilot.
+    const lostA = await runningJob('pilot-lost');
+    const lostB = await runningJob('pilot-lost');
+    const other = await runningJob('pilot-alive');
+    const ofLostPilot = (await fixture.repos.jobs.listByPilot('pilot-lost')).items;
+
+    // Act
+    const lost = await fixture.repos.jobs.markLost([
+      ...ofLostPilot.map((job) => ({ ...job, from: 'RUNNING' as const, pilotId: 'pilot-lost' })),
+      { ...other.job, from: 'RUNNING', pilotId: 'pilot-lost' },
+    ]);
+    const inFlightLost = await fixture.repos.jobs.listInFlight('LOST');
+    const retried = await fixture.repos.jobs.retry({ ...lostA.job, from: 'LOST', errorCode: 1501 });
+    const failed = await fixture.repos.jobs.fail({ ...lostB.job, from: 'LOST', errorCode: 1501 });
+
+    // Assess
+    expect(lost.applied.map((job) => job.jobId).sort()).toEqual([lostA.job.jobId, lostB.job.jobId].sort());
+    expect(lost.refused.map((refusal) => refusal.error.message)).toEqual([
+      `job ${other.job.jobId} is not run by pilot pilot-lost`,
+    ]);
+    expect(inFlightLost.items.map((job) => job.jobId)).toEqual(
+      expect.arrayContaining([lostA.job.jobId, lostB.job.jobId]),
+    );
+    expect([retried, failed]).toEqual([true, true]);
+    expect(await fixture.repos.jobs.get(lostA.job.jobId)).toMatchObject({ state: 'READY', attempt: 1 });
+    expect(await countsOf(lostA.task.taskId)).toEqual(counts({ READY: 1 }));
+    expect(await countsOf(lostB.task.taskId)).toEqual(counts({ FAILED: 1 }));
+    expect(await countsOf(other.task.taskId)).toEqual(counts({ RUNNING: 1 }));
+    expect((await fixture.repos.jobs.listInFlight('LOST')).items.map((job) => job.jobId)).not.toContain(
+      lostA.job.jobId,
+    );
+  });
+
+  it('finds jobs stuck in QUEUED by age and requeues them with the same attempt', async () => {
+    const { task, job } = await queuedJob();
+    const later = new Date(Date.now() + 60_000).toISOString();
+    const earlier = new Date(Date.now() - 60_000).toISOString();
+
+    const stuck = await fixture.repos.jobs.listInFlight('QUEUED', { updatedBefore: later, limit: 1000 });
+    const fresh = await fixture.repos.jobs.listInFlight('QUEUED', { updatedBefore: earlier });
+    const requeued = await fixture.repos.jobs.requeue([job]);
+
+    expect(stuck.items.map((item) => item.jobId)).toContain(job.jobId);
+    expect(fresh.items.map((item) => item.jobId)).not.toContain(job.jobId);
+    expect(requeued.applied).toEqual([{ jobId: job.jobId, taskId: task.taskId, attempt: 0, from: 'QUEUED' }]);
+    expect(await fixture.repos.jobs.get(job.jobId)).toMatchObject({ state: 'READY', attempt: 0 });
+    expect(await countsOf(task.taskId)).toEqual(counts({ READY: 1 }));
+  });
+
+  it('cancels pending and running jobs by their state, refusing a job whose state changed', async () => {
+    const { task, jobs } = await taskWithJobs(4);
+    const [ready, queued, running, moved] = jobs as [JobRecord, JobRecord, JobRecord, JobRecord];
+    await fixture.repos.jobs.markQueued([queued, running, moved]);
+    await fixture.repos.jobs.claim({ ...running, pilotId: 'pilot-c' });
+
+    const result = await fixture.repos.jobs.cancel([
+      { ...ready, from: 'READY' },
+      { ...queued, from: 'QUEUED' },
+      { ...running, from: 'RUNNING' },
+      { ...moved, from: 'READY' },
+    ]);
+
+    expect(result.applied.map((job) => job.jobId)).toEqual([ready.jobId, queued.jobId, running.jobId]);
+    expect(result.refused.map((refusal) => [refusal.job.jobId, refusal.current?.state])).toEqual([
+      [moved.jobId, 'QUEUED'],
+    ]);
+    expect(await countsOf(task.taskId)).toEqual(counts({ CANCELLED: 3, QUEUED: 1 }));
+    expect((await fixture.repos.jobs.listByPilot('pilot-c')).items).toEqual([]);
+  });
+
+  it('refuses a transition the job machine does not allow before writing anything', async () => {
+    const { jobs } = await taskWithJobs(1);
+    fixture.calls.reset();
+
+    await expect(fixture.repos.jobs.cancel([{ ...jobs[0]!, from: 'DONE' as JobState }])).rejects.toThrow(
+      InvalidTransitionError,
+    );
+    expect(fixture.calls.count()).toBe(0);
+  });
+});
+
+describe('job queries', () => {
+  it('page through a task by state with cursors', async () => {
+    const { task, jobs } = await taskWithJobs(7);
+    await fixture.repos.jobs.markQueued(jobs.slice(0, 2));
+
+    const pages = [];
+    let page = await fixture.repos.jobs.listByTask(task.taskId, { state: 'READY', limit: 2 });
+    pages.push(page.items);
+    while (page.cursor) {
+      page = await fixture.repos.jobs.listByTask(task.taskId, {
+        state: 'READY',
+        limit: 2,
+        cursor: page.cursor,
+      });
+      pages.push(page.items);
+    }
+
+    const ids = pages.flat().map((job) => job.jobId);
+    expect(ids).toEqual(jobs.slice(2).map((job) => job.jobId));
+    expect(pages.every((items) => items.length <= 2)).toBe(true);
+    await expect(fixture.repos.jobs.listByTask(task.taskId, { cursor: 'not-a-cursor' })).rejects.toThrow(
+      ValidationError,
+    );
+    await expect(fixture.repos.jobs.listByTask(task.taskId, { limit: 0 })).rejects.toThrow(ValidationError);
+  });
+
+  it('get an unknown job as NotFoundError and skip unknown ids in getMany', async () => {
+    const { jobs } = await taskWithJobs(2);
+
+    await expect(fixture.repos.jobs.get('j-none')).rejects.toThrow(NotFoundError);
+    expect(await fixture.repos.jobs.find('j-none')).toBeUndefined();
+    const many = await fixture.repos.jobs.getMany([jobs[0]!.jobId, 'j-none', jobs[1]!.jobId]);
+    expect(many.map((job) => job.jobId).sort()).toEqual(jobs.map((job) => job.jobId).sort());
+  });
+});
+
+describe('JobsRepo.completeWithOutputs', () => {
+  async function datasetsForOutputs(label: string): Promise<{ output: string; log: string }> {
+    const output = await fixture.repos.datasets.create({
+      uid: `ds-${label}-out`,
+      name: `${label}-out`,
+      kind: 'output',
+    });
+    const log = await fixture.repos.datasets.create({
+      uid: `ds-${label}-log`,
+      name: `${label}-log`,
+      kind: 'log',
+    });
+    return { output: output.dataset.uid, log: log.dataset.uid };
+  }
+
+  it('completes the job and registers its outputs and log in one call', async () => {
+    // Prepare
+    const { task, job, claimToken } = await runningJob();
+    const datasets = await datasetsForOutputs('cwo-happy');
+    const outputs = [
+      outputFile('a.root', { size: 10 }),
+      outputFile('b.root', { size: 20 }),
+      outputFile('job.log', { kind: 'log', size: 5 }),
+    ];
+    fixture.calls.reset();
+
+    // Act
+    const result = await fixture.repos.jobs.completeWithOutputs({ ...job, claimToken, outputs, datasets });
+
+    // Assess
+    expect(fixture.calls.snapshot()).toEqual([
+      { service: 'DynamoDB', operation: 'TransactWriteItems', calls: 1 },
+    ]);
+    expect(result.applied).toBe(true);
+    expect(result.files.created.map((file) => [file.datasetUid, file.name, file.jobId])).toEqual([
+      [datasets.output, 'a.root', job.jobId],
+      [datasets.output, 'b.root', job.jobId],
+      [datasets.log, 'job.log', job.jobId],
+    ]);
+    expect(await fixture.repos.datasets.get(datasets.output)).toMatchObject({ fileCount: 2, totalBytes: 30 });
+    expect(await fixture.repos.datasets.get(datasets.log)).toMatchObject({ fileCount: 1, totalBytes: 5 });
+    expect(await fixture.repos.jobs.get(job.jobId)).toMatchObject({ state: 'DONE', outputs });
+    expect(await countsOf(task.taskId)).toEqual(counts({ DONE: 1 }));
+  });
+
+  it('registers nothing for a stale result, and only idempotently for a repeated one', async () => {
+    // Prepare
+    const { job, claimToken } = await runningJob();
+    const datasets = await datasetsForOutputs('cwo-stale');
+    const outputs = [outputFile('r.root')];
+    await fixture.repos.jobs.completeWithOutputs({ ...job, claimToken, outputs, datasets });
+    const stale = await runningJob();
+    await fixture.repos.jobs.retry({
+      ...stale.job,
+      from: 'RUNNING',
+      claimToken: stale.claimToken,
+      errorCode: 1201,
+    });
+
+    // Act
+    const repeated = await fixture.repos.jobs.completeWithOutputs({ ...job, claimToken, outputs, datasets });
+    const refused = fixture.repos.jobs.completeWithOutputs({
+      ...stale.job,
+      claimToken: stale.claimToken,
+      outputs: [outputFile('stale.root')],
+      datasets,
+    });
+
+    // Assess
+    expect(repeated.applied).toBe(false);
+    expect(repeated.files.existing.map((file) => file.name)).toEqual(['r.root']);
+    await expect(refused).rejects.toThrow(StaleAttemptError);
+    expect(await fixture.repos.files.find(datasets.output, 'stale.root')).toBeUndefined();
+    expect(await fixture.repos.datasets.get(datasets.output)).toMatchObject({ fileCount: 1 });
+  });
+
+  it('completes the job while leaving out a conflicting output and the files of a closed dataset', async () => {
+    // Prepare
+    const { task, job, claimToken } = await runningJob();
+    const datasets = await datasetsForOutputs('cwo-conflict');
+    await fixture.repos.files.register(newFile(datasets.output, 'taken.root', { kind: 'output', size: 1 }));
+    await fixture.repos.datasets.close(datasets.log);
+    fixture.calls.reset();
+
+    // Act
+    const result = await fixture.repos.jobs.completeWithOutputs({
+      ...job,
+      claimToken,
+      outputs: [
+        outputFile('taken.root', { size: 2 }),
+        outputFile('fresh.root'),
+        outputFile('job.log', { kind: 'log' }),
+      ],
+      datasets,
+    });
+
+    // Assess
+    expect(result.applied).toBe(true);
+    expect(result.files.created.map((file) => file.name)).toEqual(['fresh.root']);
+    expect(result.files.refused.map((refusal) => [refusal.file.name, refusal.error.name])).toEqual([
+      ['taken.root', 'AlreadyExistsError'],
+      ['job.log', 'StateConflictError'],
+    ]);
+    expect(fixture.calls.count({ operation: 'TransactWriteItems' })).toBe(2);
+    expect(await fixture.repos.datasets.get(datasets.output)).toMatchObject({ fileCount: 2 });
+    expect(await countsOf(task.taskId)).toEqual(counts({ DONE: 1 }));
+  });
+
+  it('registers outputs too many for one transaction right after the completion', async () => {
+    const { job, claimToken } = await runningJob();
+    const datasets = await datasetsForOutputs('cwo-many');
+    const outputs = Array.from({ length: 100 }, (_, index) => outputFile(`many-${index}.root`));
+
+    const result = await fixture.repos.jobs.completeWithOutputs({ ...job, claimToken, outputs, datasets });
+
+    expect(result.applied).toBe(true);
+    expect(result.files.created).toHaveLength(100);
+    expect(await fixture.repos.datasets.get(datasets.output)).toMatchObject({ fileCount: 100 });
+    expect((await fixture.repos.jobs.get(job.jobId)).state).toBe('DONE');
+  });
+});

@@ -1,0 +1,100 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import {
+  eventually,
+  fileRef,
+  outputFile,
+  type RepositoryFixture,
+  readTableStream,
+  repositoryFixture,
+  taskSpec,
+} from '../../test/support/index.js';
+import { planJobs } from '../jobgen/index.js';
+
+let fixture: RepositoryFixture;
+
+beforeAll(async () => {
+  fixture = await repositoryFixture('streams');
+});
+
+describe('table streams', () => {
+  it('carry every job transition with its old and new state, and nothing of a refused batch', async () => {
+    // Prepare
+    const taskId = 't-stream';
+    const { task } = await fixture.repos.tasks.create(taskId, taskSpec());
+    const plan = planJobs({ taskId, mode: 'map', filesPerJob: 1 }, [fileRef('s0.raw'), fileRef('s1.raw')], {
+      final: true,
+    });
+    const [kept, cancelled] = plan.jobs.map((job) => ({ jobId: job.jobId, taskId, attempt: 0 })) as [
+      { jobId: string; taskId: string; attempt: number },
+      { jobId: string; taskId: string; attempt: number },
+    ];
+
+    // Act
+    await fixture.repos.jobs.createJobs(task, plan.jobs);
+    await fixture.repos.jobs.cancel([{ ...cancelled, from: 'READY' }]);
+    await fixture.repos.jobs.markQueued([kept, cancelled]);
+    const claimToken = await fixture.repos.jobs.claim({ ...kept, pilotId: 'pilot-s' });
+    await fixture.repos.jobs.complete({ ...kept, claimToken, outputs: [outputFile('s0.root')] });
+
+    // Assess
+    const transitions = await eventually(async () => {
+      const changes = await readTableStream(fixture.clients, fixture.tables.jobs);
+      expect(changes).toHaveLength(6);
+      return changes.map((change) => [
+        change.keys.jobId,
+        change.eventName,
+        change.oldImage?.state,
+        change.newImage?.state,
+      ]);
+    });
+    expect(transitions).toEqual([
+      [expect.any(String), 'INSERT', undefined, 'READY'],
+      [expect.any(String), 'INSERT', undefined, 'READY'],
+      [cancelled.jobId, 'MODIFY', 'READY', 'CANCELLED'],
+      [kept.jobId, 'MODIFY', 'READY', 'QUEUED'],
+      [kept.jobId, 'MODIFY', 'QUEUED', 'RUNNING'],
+      [kept.jobId, 'MODIFY', 'RUNNING', 'DONE'],
+    ]);
+    const taskChanges = await readTableStream(fixture.clients, fixture.tables.tasks);
+    expect(taskChanges.map((change) => change.eventName)).toEqual([
+      'INSERT',
+      'MODIFY',
+      'MODIFY',
+      'MODIFY',
+      'MODIFY',
+      'MODIFY',
+    ]);
+    expect(taskChanges.at(-1)?.newImage?.counts).toEqual({
+      READY: 0,
+      QUEUED: 0,
+      RUNNING: 0,
+      DONE: 1,
+      FAILED: 0,
+      CANCELLED: 1,
+      LOST: 0,
+    });
+  });
+
+  it('carry pilot registrations and state changes', async () => {
+    await fixture.repos.pilots.register({
+      pilotId: 'pilot-stream',
+      host: 'n1',
+      device: 'GPU',
+      slots: 4,
+      version: '1',
+    });
+    await fixture.repos.pilots.transition({ pilotId: 'pilot-stream', from: 'ACTIVE', to: 'IDLE' });
+
+    const changes = await eventually(async () => {
+      const all = await readTableStream(fixture.clients, fixture.tables.pilots);
+      expect(all).toHaveLength(2);
+      return all;
+    });
+    expect(
+      changes.map((change) => [change.eventName, change.oldImage?.state, change.newImage?.state]),
+    ).toEqual([
+      ['INSERT', undefined, 'ACTIVE'],
+      ['MODIFY', 'ACTIVE', 'IDLE'],
+    ]);
+  });
+});
