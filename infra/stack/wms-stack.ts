@@ -103,7 +103,7 @@ export class WmsStack extends Stack {
     const pilotControlQueueArns = `arn:${Aws.PARTITION}:sqs:${Aws.REGION}:${Aws.ACCOUNT_ID}:${pilotControlPrefix}*`;
 
     const fn = (name: string, timeoutSeconds: number, extra: { reservedConcurrency?: number } = {}) =>
-      new WmsFunction(this, pascal(name), {
+      new WmsFunction(this, `${pascal(name)}Function`, {
         name,
         timeout: Duration.seconds(timeoutSeconds),
         environment: { ...props.tunables },
@@ -171,7 +171,10 @@ export class WmsStack extends Stack {
         bisectBatchOnError: true,
         reportBatchItemFailures: true,
         onFailure: new sources.SqsDlq(streamFailures.queue),
-        filters: filters.map((pattern) => lambda.FilterCriteria.filter(pattern)),
+        // An empty filter list is refused at deploy time; no filters means every record.
+        ...(filters.length > 0 && {
+          filters: filters.map((pattern) => lambda.FilterCriteria.filter(pattern)),
+        }),
       });
     // A slot frees or a job becomes dispatchable: dispatch. QUEUED/RUNNING changes are its own
     // writes and claims, so they do not re-trigger it.
@@ -201,7 +204,8 @@ export class WmsStack extends Stack {
     const rankUpdater = bindAllTables(fn('rank-updater', 60), 'readWrite');
     rankUpdater.fn.addEventSource(
       streamSource(this.tables.jobs, [
-        { dynamodb: { NewImage: { state: { S: ['READY'] }, attempt: { N: [{ numeric: ['>', 0] }] } } } },
+        // Stream images carry numbers as strings, so `numeric` never matches: "not 0" means a retry.
+        { dynamodb: { NewImage: { state: { S: ['READY'] }, attempt: { N: [{ 'anything-but': ['0'] }] } } } },
       ]),
     );
 

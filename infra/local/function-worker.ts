@@ -1,0 +1,83 @@
+/**
+ * The execution environment of one function: a worker thread with the function's own
+ * process.env, which imports the handler module once (its cold start) and runs the
+ * invocations the main thread posts, with a Lambda-like context.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import type { FunctionError, WorkerInvocation, WorkerMessage, WorkerSettings } from './function-protocol.js';
+
+type Handler = (event: unknown, context: unknown) => unknown;
+
+const port = parentPort;
+if (port === null) throw new Error('function-worker.ts runs only as a worker thread');
+const settings = workerData as WorkerSettings;
+
+function toFunctionError(error: unknown): FunctionError {
+  if (error instanceof Error) {
+    return {
+      errorType: error.name || 'Error',
+      errorMessage: error.message,
+      stackTrace: (error.stack ?? '')
+        .split('\n')
+        .slice(1)
+        .map((line) => line.trim()),
+    };
+  }
+  return { errorType: 'Error', errorMessage: String(error), stackTrace: [] };
+}
+
+function post(message: WorkerMessage): void {
+  port?.postMessage(message);
+}
+
+function contextFor(invocation: WorkerInvocation) {
+  return {
+    functionName: settings.functionName,
+    functionVersion: '$LATEST',
+    invokedFunctionArn: settings.functionArn,
+    memoryLimitInMB: String(settings.memoryMb),
+    awsRequestId: invocation.requestId,
+    logGroupName: `/aws/lambda/${settings.functionName}`,
+    logStreamName: `local/${settings.functionName}`,
+    callbackWaitsForEmptyEventLoop: true,
+    getRemainingTimeInMillis: () => Math.max(0, invocation.deadline - Date.now()),
+  };
+}
+
+async function run(handler: Handler, invocation: WorkerInvocation): Promise<void> {
+  try {
+    const result = await handler(invocation.event, contextFor(invocation));
+    // Lambda serializes the response as JSON; undefined becomes null.
+    post({ type: 'result', id: invocation.id, ok: true, payload: JSON.stringify(result) ?? 'null' });
+  } catch (error) {
+    post({ type: 'result', id: invocation.id, ok: false, error: toFunctionError(error) });
+  }
+}
+
+/** Cold start: a module that fails to import or lacks `handler` fails like Lambda's runtime does. */
+async function loadHandler(): Promise<Handler | FunctionError> {
+  let module: { handler?: unknown };
+  try {
+    module = (await import(settings.entryUrl)) as { handler?: unknown };
+  } catch (error) {
+    return { ...toFunctionError(error), errorType: 'Runtime.ImportModuleError' };
+  }
+  if (typeof module.handler !== 'function') {
+    return {
+      errorType: 'Runtime.HandlerNotFound',
+      errorMessage: `${settings.entryUrl}: handler is undefined or not exported`,
+      stackTrace: [],
+    };
+  }
+  return module.handler as Handler;
+}
+
+const loaded = await loadHandler();
+if (typeof loaded === 'function') {
+  port.on('message', (invocation: WorkerInvocation) => {
+    void run(loaded, invocation);
+  });
+  post({ type: 'ready' });
+} else {
+  post({ type: 'init-failed', error: loaded });
+}

@@ -1,0 +1,118 @@
+/**
+ * The WMS on the embedded default, no cloud account needed: starts the AWS emulator on
+ * loopback, synthesizes the real stack, runs it with the embedded runtime and prints the
+ * endpoints as one JSON object on stdout. SIGINT or SIGTERM stops everything.
+ *
+ *   npx tsx infra/local/main.ts [--prefix wms] [--emulator-port N] [--api-port N] [--schedule-scale F]
+ *
+ * The process is configured for the emulator through the standard variables
+ * (AWS_ENDPOINT_URL, region, credentials); the emulator accepts any credentials, so the
+ * emulator test pair is used unless AWS_ACCESS_KEY_ID is set. Service-specific endpoint
+ * variables are removed: they would send calls elsewhere.
+ */
+import { parseArgs } from 'node:util';
+import { startEmulator } from './emulator.js';
+import { type LocalRuntime, startLocalRuntime } from './runtime.js';
+
+const EMULATOR_TEST_CREDENTIALS = { AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test' };
+const EMULATOR_DEFAULT_REGION = 'us-east-1';
+/** Bundling is for deployment; the runtime imports the TypeScript entries directly. */
+const SKIP_BUNDLING_CONTEXT = { 'aws:cdk:bundling-stacks': [] };
+
+function integerOption(name: string, text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < 0 || value > 65_535)
+    throw new Error(`--${name} must be a port number, got ${text}`);
+  return value;
+}
+
+function configureForEmulator(endpoint: string): void {
+  for (const name of Object.keys(process.env)) {
+    if (name.startsWith('AWS_ENDPOINT_URL_')) delete process.env[name];
+  }
+  process.env.AWS_ENDPOINT_URL = endpoint;
+  process.env.AWS_S3_FORCE_PATH_STYLE = 'true';
+  process.env.AWS_REGION ??= EMULATOR_DEFAULT_REGION;
+  if (process.env.AWS_ACCESS_KEY_ID === undefined) Object.assign(process.env, EMULATOR_TEST_CREDENTIALS);
+}
+
+/** The real stack's template; imported lazily so this module loads without the CDK app. */
+async function synthesizeWmsStack(): Promise<Record<string, unknown>> {
+  const [{ App }, { buildApp }] = await Promise.all([import('aws-cdk-lib'), import('../app.js')]);
+  const { app, stack } = buildApp(new App({ context: SKIP_BUNDLING_CONTEXT }));
+  return app.synth().getStackByName(stack.stackName).template as Record<string, unknown>;
+}
+
+function summary(runtime: LocalRuntime, endpoint: string): Record<string, unknown> {
+  const resources = Object.values(runtime.resources);
+  const names = (type: string) =>
+    resources.filter((resource) => resource.type === type).map((resource) => resource.physicalName);
+  return {
+    emulator: endpoint,
+    region: runtime.region,
+    accountId: runtime.accountId,
+    accessKeyId: process.env.AWS_ACCESS_KEY_ID,
+    prefix: runtime.prefix,
+    apiUrl: runtime.api?.url ?? null,
+    queues: Object.fromEntries(
+      resources
+        .filter((resource) => resource.type === 'AWS::SQS::Queue')
+        .map((resource) => [resource.physicalName, resource.url]),
+    ),
+    buckets: names('AWS::S3::Bucket'),
+    eventBuses: names('AWS::Events::EventBus'),
+    tables: names('AWS::DynamoDB::Table'),
+    functions: Object.keys(runtime.functions),
+  };
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      prefix: { type: 'string', default: 'wms' },
+      'emulator-port': { type: 'string' },
+      'api-port': { type: 'string' },
+      'schedule-scale': { type: 'string' },
+    },
+  });
+  const emulator = await startEmulator({ port: integerOption('emulator-port', values['emulator-port']) });
+  let runtime: LocalRuntime | undefined;
+  let stopping: Promise<void> | undefined;
+  const stop = (): Promise<void> => {
+    stopping ??= (async () => {
+      await runtime?.stop();
+      await emulator.stop();
+    })();
+    return stopping;
+  };
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      void stop().then(() => process.exit(0));
+    });
+  }
+  try {
+    configureForEmulator(emulator.endpoint);
+    const template = await synthesizeWmsStack();
+    runtime = await startLocalRuntime({
+      template,
+      endpoint: emulator.endpoint,
+      prefix: values.prefix,
+      apiPort: integerOption('api-port', values['api-port']),
+      ...(values['schedule-scale'] !== undefined && { scheduleScale: Number(values['schedule-scale']) }),
+    });
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  process.stdout.write(`${JSON.stringify(summary(runtime, emulator.endpoint), null, 2)}\n`);
+}
+
+try {
+  await main();
+} catch (error) {
+  process.stderr.write(
+    `wms-local: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+  );
+  process.exit(1);
+}
