@@ -6,12 +6,12 @@ import { METRICS_NAMESPACE, METRICS_SERVICE } from '../../functions/common/obser
 import type { WmsFunction } from './wms-function.js';
 import type { WmsQueue } from './wms-queue.js';
 
-const wmsMetric = (metricName: string, statistic = 'Sum') =>
+const wmsMetric = (metricName: string, statistic = 'Sum', period = Duration.minutes(1)) =>
   new cloudwatch.Metric({
     namespace: METRICS_NAMESPACE,
     metricName,
     statistic,
-    period: Duration.minutes(1),
+    period,
     dimensionsMap: { service: METRICS_SERVICE },
   });
 
@@ -26,7 +26,10 @@ export function buildDashboard(
   const lostPilots = wmsMetric('PilotsLost');
   const failureRate = new cloudwatch.MathExpression({
     expression: 'IF(done + failed > 0, 100 * failed / (done + failed), 0)',
-    usingMetrics: { done: finished, failed },
+    usingMetrics: {
+      done: wmsMetric('JobsDone', 'Sum', Duration.minutes(5)),
+      failed: wmsMetric('JobsFailed', 'Sum', Duration.minutes(5)),
+    },
     label: 'Job failure rate (%)',
     period: Duration.minutes(5),
   });
