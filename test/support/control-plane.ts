@@ -25,6 +25,8 @@ export type QueueName = keyof WmsStack['queues'];
 
 export interface ControlPlane {
   runtime: LocalRuntime;
+  /** The synthesized template the runtime runs. */
+  template: Record<string, unknown>;
   apiUrl: string;
   /** A client signed with this process's (emulator) credentials. */
   api: SignedHttp;
@@ -81,6 +83,7 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
 
   return {
     runtime,
+    template,
     apiUrl,
     api,
     tables,
