@@ -59,10 +59,11 @@ export const EVENT_CATALOG = {
     sources: [EVENT_SOURCES.wfms],
     direction: 'inbound',
   },
+  // The WMS re-sends a cancel of a very large task to itself to finish it in another invocation.
   [DETAIL_TYPES.taskCancel]: {
     schema: TaskCancelDetail,
-    sources: [EVENT_SOURCES.wfms, EVENT_SOURCES.operator],
-    direction: 'inbound',
+    sources: [EVENT_SOURCES.wfms, EVENT_SOURCES.operator, EVENT_SOURCES.wms],
+    direction: 'both',
   },
   [DETAIL_TYPES.taskPriority]: {
     schema: TaskPriorityDetail,

@@ -41,10 +41,11 @@ export const ROUTE_CONTRACTS: Readonly<Record<string, RouteContract>> = {
   getDataset: { responses: { 200: 'api.dataset-view' }, errors: [400, 404] },
   listPilots: { query: 'api.pilot-list-query', responses: { 200: 'api.pilot-list' }, errors: [400] },
   // A pilot re-registering after a restart under the same id is answered like a first registration.
+  // 409: a pilot id that was declared LOST or EXITED registers again.
   registerPilot: {
     body: 'pilot.registration',
     responses: { 200: 'pilot.registration-response' },
-    errors: [400],
+    errors: [400, 409],
   },
   // 409: the pilot was declared LOST; it must stop and register again.
   pilotHeartbeat: {

@@ -289,6 +289,8 @@ export class LocalApi {
       accessKeyId = verdict.accessKeyId;
     }
 
+    // API Gateway tells the integration how the client connected; the local server is plain HTTP.
+    multiValueHeaders['X-Forwarded-Proto'] = ['http'];
     const now = new Date();
     const multiValueQuery = queryParameters(rawQuery);
     const hasQuery = Object.keys(multiValueQuery).length > 0;

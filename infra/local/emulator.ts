@@ -3,10 +3,8 @@
  * moto serves SQS, DynamoDB + Streams, S3 and EventBridge in memory on one endpoint.
  */
 import { type ChildProcessByStdio, spawn } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
@@ -62,118 +60,10 @@ const SUPERVISOR_SCRIPT = [
   'exit "$status"',
 ].join('\n');
 
-/**
- * Loaded by moto's Python at start-up (as `sitecustomize`) to make its DynamoDB behave like
- * the real one where the WMS depends on it:
- * - Atomicity: moto's server is threaded and its DynamoDB backend takes no locks, so two
- *   conditional writes on one item could both pass their condition. DynamoDB and DynamoDB
- *   Streams requests now run one at a time (other services, SQS long polls included, stay
- *   concurrent).
- * - Transaction cost: moto backs up every table a transaction touches, once per item, with a
- *   deep copy, so a transaction costs O(items x table size). The backup is replaced by an undo
- *   log of just the touched items and the stream length, restored when the transaction is
- *   cancelled; the outcome is the same.
- * Written for moto 5.2 (scripts/ensure-moto.sh pins it); the marker line proves it is active.
- */
+/** The line infra/local/moto/sitecustomize.py prints when its patch is active. */
 const PATCHED_MARKER = 'spd-wms: moto dynamodb patched';
-const MOTO_DYNAMODB_PATCH_PY = `import copy
-import sys
-import threading
-
-import moto.dynamodb.models as dynamodb_models
-from moto.dynamodb.models import DynamoDBBackend
-from moto.dynamodb.models.dynamo_type import DynamoType
-from moto.dynamodb.models.table import Table
-from moto.moto_server.werkzeug_app import DomainDispatcherApplication
-
-_dynamodb_lock = threading.Lock()
-_dispatch = DomainDispatcherApplication.__call__
-
-
-def _serialized_dispatch(self, environ, start_response):
-    if environ.get("HTTP_X_AMZ_TARGET", "").startswith("DynamoDB"):
-        with _dynamodb_lock:
-            return _dispatch(self, environ, start_response)
-    return _dispatch(self, environ, start_response)
-
-
-class _CopyWithoutTableBackups:
-    """The module's copy, except that tables are not deep-copied (the undo log covers them)."""
-
-    def __getattr__(self, name):
-        return getattr(copy, name)
-
-    @staticmethod
-    def deepcopy(value, memo=None):
-        return value if isinstance(value, Table) else copy.deepcopy(value, memo)
-
-
-_transact_write_items = DynamoDBBackend.transact_write_items
-
-
-def _item_key(table, operation):
-    attributes = operation["Item"] if "Item" in operation else operation["Key"]
-    hash_key = DynamoType(attributes[table.hash_key_attr])
-    range_key = DynamoType(attributes[table.range_key_attr]) if table.range_key_attr else None
-    return hash_key, range_key
-
-
-def _restore(table, hash_key, range_key, previous):
-    if range_key is None:
-        if previous is None:
-            table.items.pop(hash_key, None)
-        else:
-            table.items[hash_key] = previous
-    elif previous is None:
-        table.items.get(hash_key, {}).pop(range_key, None)
-    else:
-        table.items[hash_key][range_key] = previous
-
-
-def _transact_with_undo_log(self, transact_items):
-    undo = []
-    stream_lengths = []
-    for entry in transact_items:
-        for operation in entry.values():
-            table = self.tables.get(operation.get("TableName"))
-            if table is None:
-                continue
-            try:
-                hash_key, range_key = _item_key(table, operation)
-            except (KeyError, TypeError):
-                continue
-            undo.append((table, hash_key, range_key, copy.deepcopy(table.get_item(hash_key, range_key))))
-            if table.stream_shard is not None:
-                stream_lengths.append((table.stream_shard, len(table.stream_shard.items)))
-    try:
-        return _transact_write_items(self, transact_items)
-    except BaseException:
-        for table, hash_key, range_key, previous in reversed(undo):
-            _restore(table, hash_key, range_key, previous)
-        for shard, length in stream_lengths:
-            del shard.items[length:]
-        raise
-
-
-DomainDispatcherApplication.__call__ = _serialized_dispatch
-dynamodb_models.copy = _CopyWithoutTableBackups()
-DynamoDBBackend.transact_write_items = _transact_with_undo_log
-sys.stderr.write("${PATCHED_MARKER}\\n")
-`;
-
-/** A directory holding the moto patch as sitecustomize.py; named by its content, so it is written once. */
-function patchDirectory(): string {
-  const hash = createHash('sha256').update(MOTO_DYNAMODB_PATCH_PY).digest('hex').slice(0, 16);
-  const directory = join(tmpdir(), `spd-wms-moto-${hash}`);
-  const file = join(directory, 'sitecustomize.py');
-  if (!existsSync(file)) {
-    mkdirSync(directory, { recursive: true });
-    const partial = `${file}.${process.pid}.tmp`;
-    writeFileSync(partial, MOTO_DYNAMODB_PATCH_PY);
-    renameSync(partial, file);
-  }
-  return directory;
-}
+/** On moto's PYTHONPATH, so Python loads the patch at start-up. */
+const PATCH_DIRECTORY = fileURLToPath(new URL('./moto/', import.meta.url));
 
 type SupervisorProcess = ChildProcessByStdio<Writable, Readable, Readable>;
 
@@ -276,8 +166,8 @@ async function launch(
   const tail = new OutputTail();
   const inheritedPythonPath = process.env.PYTHONPATH;
   const pythonPath = inheritedPythonPath
-    ? `${patchDirectory()}${delimiter}${inheritedPythonPath}`
-    : patchDirectory();
+    ? `${PATCH_DIRECTORY}${delimiter}${inheritedPythonPath}`
+    : PATCH_DIRECTORY;
   const supervisor: SupervisorProcess = spawn(
     'sh',
     ['-c', SUPERVISOR_SCRIPT, 'moto-supervisor', binary, '-H', host, '-p', String(port)],

@@ -259,7 +259,7 @@ export class WmsStack extends Stack {
     route(
       'TaskCommandsRule',
       [DETAIL_TYPES.taskSubmitted, DETAIL_TYPES.taskCancel, DETAIL_TYPES.taskPriority],
-      [EVENT_SOURCES.wfms, EVENT_SOURCES.operator],
+      [EVENT_SOURCES.wfms, EVENT_SOURCES.operator, EVENT_SOURCES.wms],
       this.queues.taskCommands!,
     );
 

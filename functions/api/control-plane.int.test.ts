@@ -1,0 +1,87 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ErrorResponse, RegisterTaskResponse, TaskView } from '../../events/api.js';
+import { PilotRegistrationResponse } from '../../events/pilot.js';
+import { ROUTES } from '../../events/routes.js';
+import { type ControlPlane, eventually, startControlPlane, taskSpec } from '../../test/support/index.js';
+
+let plane: ControlPlane;
+
+beforeAll(async () => {
+  plane = await startControlPlane();
+}, 120_000);
+
+afterAll(async () => {
+  await plane?.stop();
+});
+
+function task(taskId: string) {
+  return { taskId, ...taskSpec({ outputDataset: `${taskId}-out`, logDataset: `${taskId}-log` }) };
+}
+
+describe('the api function in the embedded control plane', () => {
+  it('refuses a request that is not signed', async () => {
+    const response = await fetch(new URL('tasks', plane.apiUrl), {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(task('t-unsigned')),
+    });
+    expect(response.status).toBe(403);
+    const listed = await plane.api('GET', '/tasks/t-unsigned');
+    expect(listed.status).toBe(404);
+  });
+
+  it('registers a task from a signed POST /tasks and shows it', async () => {
+    const created = await plane.api('POST', '/tasks', { body: task('t-signed') });
+    expect(created.status).toBe(201);
+    expect(RegisterTaskResponse.parse(created.body)).toEqual({
+      taskId: 't-signed',
+      state: 'REGISTERED',
+      created: true,
+    });
+    const shown = await plane.api('GET', '/tasks/t-signed');
+    expect(shown.status).toBe(200);
+    expect(TaskView.parse(shown.body)).toMatchObject({ taskId: 't-signed', progress: { jobsTotal: 0 } });
+  });
+
+  it('answers a client mistake with its field path, never a 5xx', async () => {
+    const bad = await plane.api('POST', '/tasks', { body: { ...task('t-bad'), device: 'TPU' } });
+    expect(bad.status).toBe(400);
+    expect(ErrorResponse.parse(bad.body).error.issues).toEqual([
+      { path: 'device', message: expect.any(String) },
+    ]);
+  });
+
+  it('registers a pilot with a control queue the stack lets it use', async () => {
+    const registered = await plane.api('POST', '/pilots', {
+      body: { pilotId: 'cp-pilot-1', host: 'node01', device: 'CPU', slots: 2, version: '1.0.0' },
+    });
+    expect(registered.status).toBe(200);
+    expect(PilotRegistrationResponse.parse(registered.body).controlQueueUrl).toMatch(/pilot-cp-pilot-1$/);
+  });
+
+  it('serves the OpenAPI document of every route, with the URL it was reached at', async () => {
+    const answer = await plane.api('GET', '/openapi.json');
+    expect(answer.status).toBe(200);
+    const document = answer.body as {
+      servers: { url: string }[];
+      paths: Record<string, Record<string, unknown>>;
+    };
+    for (const route of ROUTES) expect(document.paths[route.path]).toHaveProperty(route.method.toLowerCase());
+    const served = new URL(document.servers[0]!.url);
+    const api = new URL(plane.apiUrl);
+    expect([served.host, `${served.pathname}/`]).toEqual([api.host, api.pathname]);
+  });
+
+  it('registers a task submitted as an event on the bus', async () => {
+    await plane.putEvent('task.submitted', 'spd.wfms', task('t-from-bus'));
+    const shown = await eventually(
+      async () => {
+        const answer = await plane.api('GET', '/tasks/t-from-bus');
+        expect(answer.status).toBe(200);
+        return answer;
+      },
+      { timeoutMs: 20_000 },
+    );
+    expect(TaskView.parse(shown.body)).toMatchObject({ taskId: 't-from-bus', state: 'REGISTERED' });
+  });
+});

@@ -1,0 +1,287 @@
+/** What each route does, by operationId: its request schemas and a call into the services. */
+import type { Logger } from '@aws-lambda-powertools/logger';
+import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import type { SQSClient } from '@aws-sdk/client-sqs';
+import type { z } from 'zod';
+import {
+  CancelTaskRequest,
+  FileListQuery,
+  JobListQuery,
+  PilotListQuery,
+  RankUpdateRequest,
+  RegisterTaskRequest,
+  TaskListQuery,
+} from '../../events/api.js';
+import { EVENT_SOURCES } from '../../events/constants.js';
+import { buildOpenApiDocument } from '../../events/openapi.js';
+import { ClaimRequest, PilotHeartbeat, PilotRegistration } from '../../events/pilot.js';
+import { ValidationError } from '../../shared/errors/index.js';
+import { datasetUidFor } from '../../shared/ids/index.js';
+import { PILOT_STATES, TASK_STATES, type TaskRecord } from '../../shared/model/index.js';
+import type { Repositories } from '../../shared/repositories/index.js';
+import {
+  cancelContinuationEntry,
+  cancelTask,
+  claimJob,
+  type ExplainServiceDeps,
+  explainJob,
+  type PilotServiceDeps,
+  recordHeartbeat,
+  registerPilot,
+  registerTask,
+  setTaskRank,
+  type TaskServiceDeps,
+} from '../../shared/services/index.js';
+import { publishEvents } from '../common/index.js';
+import type { ApiConfig } from './config.js';
+import { type PageSource, pageAcross } from './paging.js';
+import { taskSummaryOf, taskViewOf } from './views.js';
+
+export interface ApiDeps {
+  repos: Repositories;
+  sqs: SQSClient;
+  eventBridge: EventBridgeClient;
+  config: ApiConfig;
+  logger: Logger;
+  clock?: () => Date;
+}
+
+/** Per request: its id, the time left, and the base URL the caller used. */
+export interface Invocation {
+  requestId: string;
+  /** True once too little of the Lambda's time is left to start another page of work. */
+  pastDeadline: () => boolean;
+  serverUrl: string | undefined;
+}
+
+export interface OperationRequest<Query, Body> {
+  params: Readonly<Record<string, string>>;
+  query: Query;
+  body: Body;
+}
+
+/** `status` defaults to the route's one success status in ROUTE_CONTRACTS. */
+export interface OperationResult {
+  status?: 200 | 201;
+  body: unknown;
+}
+
+export interface Operation<Query = undefined, Body = undefined> {
+  query?: z.ZodType<Query>;
+  body?: z.ZodType<Body>;
+  // Method syntax: operations with different schemas share one table.
+  run(
+    request: OperationRequest<Query, Body>,
+    deps: ApiDeps,
+    invocation: Invocation,
+  ): Promise<OperationResult>;
+}
+
+function operation<Query = undefined, Body = undefined>(
+  spec: Operation<Query, Body>,
+): Operation<unknown, unknown> {
+  return spec as Operation<unknown, unknown>;
+}
+
+function taskDeps(deps: ApiDeps): TaskServiceDeps {
+  return {
+    repos: deps.repos,
+    sqs: deps.sqs,
+    jobGenerationQueueUrl: deps.config.JOB_GENERATION_QUEUE_URL,
+    logger: deps.logger,
+    clock: deps.clock,
+  };
+}
+
+function pilotDeps(deps: ApiDeps): PilotServiceDeps {
+  return {
+    repos: deps.repos,
+    sqs: deps.sqs,
+    controlQueuePrefix: deps.config.PILOT_CONTROL_QUEUE_PREFIX,
+    controlDeadLetterArn: deps.config.PILOT_CONTROL_DEAD_LETTER_ARN,
+    heartbeatIntervalSeconds: deps.config.HEARTBEAT_INTERVAL_SECONDS,
+    logger: deps.logger,
+    clock: deps.clock,
+  };
+}
+
+function explainDeps(deps: ApiDeps): ExplainServiceDeps {
+  return {
+    repos: deps.repos,
+    sqs: deps.sqs,
+    deviceQueueUrls: { CPU: deps.config.JOBS_CPU_QUEUE_URL, GPU: deps.config.JOBS_GPU_QUEUE_URL },
+    clock: deps.clock,
+  };
+}
+
+function param(request: OperationRequest<unknown, unknown>, name: string): string {
+  const value = request.params[name];
+  if (value === undefined) throw new Error(`route has no path parameter ${name}`);
+  return value;
+}
+
+async function datasetsOf(repos: Repositories, task: TaskRecord) {
+  const [input, output, log] = await Promise.all([
+    repos.datasets.find(task.inputDatasetUid),
+    repos.datasets.find(datasetUidFor(task.outputDataset)),
+    repos.datasets.find(datasetUidFor(task.logDataset)),
+  ]);
+  return { input, output, log };
+}
+
+export const OPERATIONS: Readonly<Record<string, Operation<unknown, unknown>>> = {
+  registerTask: operation({
+    body: RegisterTaskRequest,
+    async run({ body }, deps) {
+      const { task, created } = await registerTask(taskDeps(deps), body);
+      return { status: created ? 201 : 200, body: { taskId: task.taskId, state: task.state, created } };
+    },
+  }),
+
+  listTasks: operation({
+    query: TaskListQuery,
+    async run({ query }, deps) {
+      const states = query.state === undefined ? TASK_STATES : [query.state];
+      const sources = states.map(
+        (state): PageSource<TaskRecord> =>
+          (page) =>
+            deps.repos.tasks.listByState(state, page),
+      );
+      const page = await pageAcross(sources, query.limit, query.nextToken);
+      return { body: { ...page, items: page.items.map(taskSummaryOf) } };
+    },
+  }),
+
+  getTask: operation({
+    async run(request, deps) {
+      const task = await deps.repos.tasks.get(param(request, 'taskId'));
+      return { body: taskViewOf(task, await datasetsOf(deps.repos, task)) };
+    },
+  }),
+
+  cancelTask: operation({
+    body: CancelTaskRequest,
+    async run(request, deps, invocation) {
+      const taskId = param(request, 'taskId');
+      const result = await cancelTask(taskDeps(deps), taskId, request.body.reason, {
+        pastDeadline: invocation.pastDeadline,
+      });
+      if (!result.complete) {
+        // The consumer of task commands finishes the sweep.
+        const entry = cancelContinuationEntry(
+          deps.config.EVENT_BUS_NAME,
+          taskId,
+          request.body.reason,
+          EVENT_SOURCES.wms,
+        );
+        await publishEvents(deps.eventBridge, [entry]);
+        deps.logger.info('task cancellation continues in the task-commands consumer', { taskId });
+      }
+      return { body: taskSummaryOf(await deps.repos.tasks.get(taskId)) };
+    },
+  }),
+
+  setTaskRank: operation({
+    body: RankUpdateRequest,
+    async run(request, deps) {
+      const { task } = await setTaskRank(taskDeps(deps), param(request, 'taskId'), request.body.rank);
+      return { body: taskSummaryOf(task) };
+    },
+  }),
+
+  listTaskJobs: operation({
+    query: JobListQuery,
+    async run(request, deps) {
+      const { taskId } = await deps.repos.tasks.get(param(request, 'taskId'));
+      const { state, limit, nextToken } = request.query;
+      const page = await pageAcross(
+        [
+          (page) =>
+            deps.repos.jobs.listByTask(taskId, { ...page, ...(state === undefined ? {} : { state }) }),
+        ],
+        limit,
+        nextToken,
+      );
+      return { body: page };
+    },
+  }),
+
+  listTaskFiles: operation({
+    query: FileListQuery,
+    async run(request, deps) {
+      const task = await deps.repos.tasks.get(param(request, 'taskId'));
+      const uids = {
+        input: task.inputDatasetUid,
+        output: datasetUidFor(task.outputDataset),
+        log: datasetUidFor(task.logDataset),
+      };
+      const { kind, limit, nextToken } = request.query;
+      const listed = kind === undefined ? [uids.output, uids.log] : [uids[kind]];
+      const page = await pageAcross(
+        listed.map((uid) => (page) => deps.repos.files.list(uid, page)),
+        limit,
+        nextToken,
+      );
+      return { body: page };
+    },
+  }),
+
+  getJob: operation({
+    async run(request, deps) {
+      const job = await deps.repos.jobs.get(param(request, 'jobId'));
+      const waiting = await explainJob(explainDeps(deps), job);
+      return { body: { ...job, ...(waiting === undefined ? {} : { waiting }) } };
+    },
+  }),
+
+  getDataset: operation({
+    async run(request, deps) {
+      return { body: await deps.repos.datasets.get(param(request, 'datasetUid')) };
+    },
+  }),
+
+  listPilots: operation({
+    query: PilotListQuery,
+    async run({ query }, deps) {
+      const states = query.state === undefined ? PILOT_STATES : [query.state];
+      const page = await pageAcross(
+        states.map((state) => (page) => deps.repos.pilots.listByState(state, page)),
+        query.limit,
+        query.nextToken,
+      );
+      return { body: page };
+    },
+  }),
+
+  registerPilot: operation({
+    body: PilotRegistration,
+    async run({ body }, deps) {
+      return { body: await registerPilot(pilotDeps(deps), body) };
+    },
+  }),
+
+  pilotHeartbeat: operation({
+    body: PilotHeartbeat,
+    async run(request, deps) {
+      if (request.body.pilotId !== param(request, 'pilotId')) {
+        throw new ValidationError('invalid body', [
+          { path: 'pilotId', message: 'must be the pilot of the path' },
+        ]);
+      }
+      return { body: await recordHeartbeat(pilotDeps(deps), request.body) };
+    },
+  }),
+
+  claimJob: operation({
+    body: ClaimRequest,
+    async run(request, deps) {
+      return { body: await claimJob(pilotDeps(deps), param(request, 'jobId'), request.body) };
+    },
+  }),
+
+  getOpenApi: operation({
+    async run(_request, _deps, invocation) {
+      return { body: buildOpenApiDocument(invocation.serverUrl) };
+    },
+  }),
+};

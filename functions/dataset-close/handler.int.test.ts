@@ -1,0 +1,229 @@
+import { randomUUID } from 'node:crypto';
+import { Logger } from '@aws-lambda-powertools/logger';
+import {
+  CreateQueueCommand,
+  GetQueueAttributesCommand,
+  type Message,
+  ReceiveMessageCommand,
+  SendMessageCommand,
+} from '@aws-sdk/client-sqs';
+import type { Context, SQSEvent } from 'aws-lambda';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { DetailInputOf, DetailType } from '../../events/index.js';
+import { toSqsEventRecord } from '../../infra/local/sqs-source.js';
+import { JobGenerationMessage } from '../../shared/services/job-generation-message.js';
+import {
+  fileRef,
+  type RepositoryFixture,
+  repositoryFixture,
+  taskSpec,
+  uniquePrefix,
+} from '../../test/support/index.js';
+import { DEAD_LETTER_ATTRIBUTES } from '../common/index.js';
+import { createFileInputHandler } from '../file-input/handler.js';
+import { createDatasetCloseHandler } from './handler.js';
+
+/** Received messages as Lambda's SQS event source passes them (the embedded runtime's record builder). */
+function sqsEvent(messages: readonly Message[], queueArn: string): SQSEvent {
+  return {
+    Records: messages.map((message) => toSqsEventRecord(message, queueArn, 'us-east-1')),
+  } as unknown as SQSEvent;
+}
+
+const context = {
+  functionName: 'dataset-close',
+  awsRequestId: 'r-1',
+  getRemainingTimeInMillis: () => 60_000,
+} as Context;
+const logger = new Logger({ logLevel: 'SILENT' });
+let fixture: RepositoryFixture;
+let counter = 0;
+
+beforeAll(async () => {
+  fixture = await repositoryFixture('fn-dataset-close');
+});
+
+interface Queue {
+  url: string;
+  arn: string;
+}
+
+async function createQueue(name: string): Promise<Queue> {
+  const { sqs } = fixture.clients;
+  const url = (await sqs.send(new CreateQueueCommand({ QueueName: name }))).QueueUrl!;
+  const attributes = await sqs.send(
+    new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['QueueArn'] }),
+  );
+  return { url, arn: attributes.Attributes!.QueueArn! };
+}
+
+async function receive(url: string, count: number, waitSeconds = 1): Promise<Message[]> {
+  const messages: Message[] = [];
+  const deadline = Date.now() + 15_000;
+  while (messages.length < count && Date.now() < deadline) {
+    const response = await fixture.clients.sqs.send(
+      new ReceiveMessageCommand({
+        QueueUrl: url,
+        MaxNumberOfMessages: 10,
+        WaitTimeSeconds: waitSeconds,
+        MessageSystemAttributeNames: ['All'],
+        MessageAttributeNames: ['All'],
+      }),
+    );
+    messages.push(...(response.Messages ?? []));
+  }
+  return messages;
+}
+
+function envelope<T extends DetailType>(detailType: T, source: string, detail: DetailInputOf<T>): string {
+  return JSON.stringify({
+    version: '0',
+    id: randomUUID(),
+    'detail-type': detailType,
+    source,
+    account: '000000000000',
+    time: new Date().toISOString(),
+    region: 'us-east-1',
+    resources: [],
+    detail,
+  });
+}
+
+/** Sends one event to `queue` as its bus rule would, and receives it as Lambda would get it. */
+async function deliver(queue: Queue, body: string): Promise<SQSEvent> {
+  await fixture.clients.sqs.send(new SendMessageCommand({ QueueUrl: queue.url, MessageBody: body }));
+  return redeliver(queue);
+}
+
+async function redeliver(queue: Queue): Promise<SQSEvent> {
+  const messages = await receive(queue.url, 1);
+  return sqsEvent(messages, queue.arn);
+}
+
+/** The queues of both consumers and the job-generation queue, fresh for one test. */
+async function setUp(closeAttempts: number) {
+  const prefix = uniquePrefix('close');
+  const [closeQueue, closeDeadLetter, filesQueue, filesDeadLetter, generation] = await Promise.all(
+    ['close', 'close-dlq', 'files', 'files-dlq', 'generation'].map((name) =>
+      createQueue(`${prefix}-${name}`),
+    ),
+  );
+  const consumerQueue = (source: Queue, deadLetter: Queue) => ({
+    SOURCE_QUEUE_URL: source.url,
+    DEAD_LETTER_QUEUE_URL: deadLetter!.url,
+    SOURCE_MAX_RECEIVE_COUNT: 20,
+  });
+  const close = createDatasetCloseHandler({
+    repos: fixture.repos,
+    sqs: fixture.clients.sqs,
+    logger,
+    queue: consumerQueue(closeQueue!, closeDeadLetter!),
+    jobGenerationQueueUrl: generation!.url,
+    deferral: { baseSeconds: 1, maxSeconds: 1, maxAttempts: closeAttempts },
+  });
+  const fileInput = createFileInputHandler({
+    repos: fixture.repos,
+    sqs: fixture.clients.sqs,
+    logger,
+    queue: consumerQueue(filesQueue!, filesDeadLetter!),
+  });
+  counter += 1;
+  const datasetUid = `ds-close-${counter}`;
+  const announce = async (name: string) =>
+    fileInput(
+      await deliver(
+        filesQueue!,
+        envelope('file.input', 'spd.dsm', {
+          datasetUid,
+          datasetName: datasetUid,
+          file: {
+            name,
+            url: `s3://spd-data/raw/${name}`,
+            size: fileRef(name).size,
+            checksum: fileRef(name).checksum,
+          },
+        }),
+      ),
+      context,
+    );
+  const closeEvent = (files: string[]) => envelope('dataset.close', 'spd.dsm', { datasetUid, files });
+  return {
+    datasetUid,
+    close,
+    closeQueue: closeQueue!,
+    closeDeadLetter: closeDeadLetter!,
+    generation: generation!,
+    announce,
+    closeEvent,
+  };
+}
+
+describe('dataset-close handler', () => {
+  it('defers a close whose files are missing, then closes it after the missing file.input and starts the waiting task', async () => {
+    const flow = await setUp(12);
+    await flow.announce('a.raw');
+    await flow.announce('b.raw');
+    const taskId = `t-close-${counter}`;
+    await fixture.repos.tasks.create(taskId, taskSpec({ inputDatasetUid: flow.datasetUid }));
+
+    const early = await flow.close(
+      await deliver(flow.closeQueue, flow.closeEvent(['a.raw', 'b.raw', 'c.raw'])),
+      context,
+    );
+    await flow.announce('c.raw');
+    const retried = await redeliver(flow.closeQueue);
+    const accepted = await flow.close(retried, context);
+
+    expect(early.batchItemFailures).toHaveLength(1);
+    expect(retried.Records[0]?.attributes.ApproximateReceiveCount).toBe('2');
+    expect(accepted.batchItemFailures).toEqual([]);
+    expect(await fixture.repos.datasets.get(flow.datasetUid)).toMatchObject({
+      state: 'CLOSED',
+      fileCount: 3,
+    });
+    expect((await fixture.repos.tasks.get(taskId)).state).toBe('RUNNING');
+    const [message] = await receive(flow.generation.url, 1);
+    expect(JobGenerationMessage.parse(JSON.parse(message!.Body!))).toEqual({ taskId });
+  });
+
+  it('dead-letters a close that still does not match on its last try, listing the mismatch', async () => {
+    const flow = await setUp(1);
+    await flow.announce('a.raw');
+    await flow.announce('stray.raw');
+
+    const response = await flow.close(
+      await deliver(flow.closeQueue, flow.closeEvent(['a.raw', 'b.raw'])),
+      context,
+    );
+
+    expect(response.batchItemFailures).toEqual([]);
+    const [dead] = await receive(flow.closeDeadLetter.url, 1);
+    expect(dead?.MessageAttributes?.[DEAD_LETTER_ATTRIBUTES.code]?.StringValue).toBe('DEFERRED_TOO_LONG');
+    expect(dead?.MessageAttributes?.[DEAD_LETTER_ATTRIBUTES.reason]?.StringValue).toBe(
+      `dataset ${flow.datasetUid} does not match its checklist: missing: b.raw; extra: stray.raw`,
+    );
+    expect((await fixture.repos.datasets.get(flow.datasetUid)).state).toBe('OPEN');
+  });
+
+  it('changes nothing on a repeated close, and dead-letters a close that contradicts a closed dataset', async () => {
+    const flow = await setUp(12);
+    await flow.announce('a.raw');
+    await flow.close(await deliver(flow.closeQueue, flow.closeEvent(['a.raw'])), context);
+    const closed = await fixture.repos.datasets.get(flow.datasetUid);
+
+    const repeated = await flow.close(await deliver(flow.closeQueue, flow.closeEvent(['a.raw'])), context);
+    const contradicting = await flow.close(
+      await deliver(flow.closeQueue, flow.closeEvent(['a.raw', 'z.raw'])),
+      context,
+    );
+
+    expect(repeated.batchItemFailures).toEqual([]);
+    expect(contradicting.batchItemFailures).toEqual([]);
+    expect(await fixture.repos.datasets.get(flow.datasetUid)).toEqual(closed);
+    const [dead] = await receive(flow.closeDeadLetter.url, 1);
+    expect(dead?.MessageAttributes?.[DEAD_LETTER_ATTRIBUTES.code]?.StringValue).toBe(
+      'DATASET_CLOSED_MISMATCH',
+    );
+    expect(dead?.MessageAttributes?.[DEAD_LETTER_ATTRIBUTES.reason]?.StringValue).toContain('missing: z.raw');
+  });
+});

@@ -1,0 +1,120 @@
+import type { Logger } from '@aws-lambda-powertools/logger';
+import type { SQSClient } from '@aws-sdk/client-sqs';
+import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { type DatasetCloseDetail, DETAIL_TYPES, sqsEventBridgeRecordSchema } from '../../events/index.js';
+import { type CloseDeferralPolicyInput, closeDeferral } from '../../shared/checklist/index.js';
+import type { Repositories } from '../../shared/repositories/index.js';
+import { closeDataset, describeMismatch } from '../../shared/services/datasets.js';
+import {
+  type EnqueueJobGeneration,
+  type StartedTasks,
+  startTasksReading,
+} from '../../shared/services/generation.js';
+import { sendJobGenerationMessage } from '../../shared/services/job-generation-message.js';
+import {
+  type ConsumerQueueConfig,
+  createSqsConsumer,
+  DeferMessageError,
+  PoisonMessageError,
+} from '../common/index.js';
+
+export interface DatasetCloseDeps {
+  repos: Pick<Repositories, 'files' | 'datasets' | 'tasks'>;
+  enqueue: EnqueueJobGeneration;
+  deferral: CloseDeferralPolicyInput;
+  logger: Logger;
+}
+
+export interface DatasetCloseResult {
+  /** Whether this message closed the dataset (false: it was closed already). */
+  applied: boolean;
+  tasks: StartedTasks;
+}
+
+/** The deferral of a close that cannot be applied yet, or its dead-lettering after the last try. */
+function deferral(receiveCount: number, policy: CloseDeferralPolicyInput, reason: string): DeferMessageError {
+  const decision = closeDeferral(receiveCount, policy);
+  return decision.action === 'defer'
+    ? new DeferMessageError(decision.delaySeconds, reason)
+    : new DeferMessageError(0, reason, true);
+}
+
+/**
+ * Applies one dataset.close (from the DSM, or from the WMS for a finished task's outputs).
+ * Matching files: the dataset is closed and the tasks reading it start. Files still missing
+ * or extra: a DeferMessageError with the mismatch, so the message returns with a growing
+ * delay and is dead-lettered with the mismatch after the last try. A dataset already past
+ * OPEN whose files differ can never match: a PoisonMessageError.
+ */
+export async function handleDatasetClose(
+  deps: DatasetCloseDeps,
+  detail: DatasetCloseDetail,
+  receiveCount: number,
+): Promise<DatasetCloseResult> {
+  const { datasetUid } = detail;
+  const outcome = await closeDataset(deps.repos, detail);
+  switch (outcome.status) {
+    case 'mismatch':
+      throw deferral(
+        receiveCount,
+        deps.deferral,
+        `dataset ${datasetUid} does not match its checklist: ${describeMismatch(outcome.mismatch)}`,
+      );
+    case 'unknown-dataset':
+      throw deferral(
+        receiveCount,
+        deps.deferral,
+        `dataset ${datasetUid} is unknown and the close names no dataset`,
+      );
+    case 'closed-mismatch':
+      throw new PoisonMessageError(
+        'DATASET_CLOSED_MISMATCH',
+        `dataset ${datasetUid} is ${outcome.dataset.state} and its files differ from the checklist: ${describeMismatch(outcome.mismatch)}`,
+      );
+    case 'closed':
+      break;
+  }
+  // A dataset marked for deletion feeds no new task.
+  const tasks =
+    outcome.dataset.state === 'TO_DELETE'
+      ? { started: [], generating: [] }
+      : await startTasksReading(deps.repos.tasks, deps.enqueue, datasetUid);
+  deps.logger.info('dataset closed', {
+    datasetUid,
+    files: detail.files.length,
+    applied: outcome.applied,
+    startedTasks: tasks.started,
+    generatingTasks: tasks.generating,
+  });
+  return { applied: outcome.applied, tasks };
+}
+
+const DatasetCloseRecord = sqsEventBridgeRecordSchema(DETAIL_TYPES.datasetClose);
+
+export interface DatasetCloseQueueDeps {
+  sqs: SQSClient;
+  queue: ConsumerQueueConfig;
+  jobGenerationQueueUrl: string;
+}
+
+/** The SQS handler of the dataset-close queue. */
+export function createDatasetCloseHandler(deps: Omit<DatasetCloseDeps, 'enqueue'> & DatasetCloseQueueDeps) {
+  const enqueue: EnqueueJobGeneration = (message) =>
+    sendJobGenerationMessage(deps.sqs, deps.jobGenerationQueueUrl, message);
+  const consume = createSqsConsumer({
+    recordSchema: DatasetCloseRecord,
+    sqs: deps.sqs,
+    logger: deps.logger,
+    sourceQueueUrl: deps.queue.SOURCE_QUEUE_URL,
+    deadLetterQueueUrl: deps.queue.DEAD_LETTER_QUEUE_URL,
+    maxReceiveCount: deps.queue.SOURCE_MAX_RECEIVE_COUNT,
+    handleRecord: async (record) => {
+      const logger = deps.logger.createChild({
+        persistentKeys: { messageId: record.messageId, datasetUid: record.body.detail.datasetUid },
+      });
+      const receiveCount = Number(record.attributes.ApproximateReceiveCount);
+      await handleDatasetClose({ ...deps, enqueue, logger }, record.body.detail, receiveCount);
+    },
+  });
+  return (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => consume(event, context);
+}

@@ -1,0 +1,31 @@
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import middy from '@middy/core';
+import { awsClients } from '../../shared/aws/index.js';
+import { loadConfig } from '../../shared/config/index.js';
+import { createRepositories, tableNamesFromConfig } from '../../shared/repositories/index.js';
+import { createObservability } from '../common/index.js';
+import { DispatcherConfig } from './config.js';
+import { createDispatcherHandler } from './handler.js';
+
+const config = loadConfig(DispatcherConfig);
+const clients = awsClients();
+const repos = createRepositories({ doc: clients.doc, tables: tableNamesFromConfig(config) });
+const { logger, metrics } = createObservability('dispatcher');
+
+export const handler = middy(
+  createDispatcherHandler({
+    repos,
+    sqs: clients.sqs,
+    settings: {
+      jobsCpuQueueUrl: config.JOBS_CPU_QUEUE_URL,
+      jobsGpuQueueUrl: config.JOBS_GPU_QUEUE_URL,
+      dataBucket: config.DATA_BUCKET,
+      headroomFraction: config.DISPATCH_HEADROOM_FRACTION,
+    },
+    logger,
+    metrics,
+  }),
+)
+  .use(injectLambdaContext(logger))
+  .use(logMetrics(metrics));

@@ -1,0 +1,35 @@
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import middy from '@middy/core';
+import { awsClients } from '../../shared/aws/index.js';
+import { loadConfig } from '../../shared/config/index.js';
+import { createRepositories, tableNamesFromConfig } from '../../shared/repositories/index.js';
+import { createObservability } from '../common/index.js';
+import { StatusConfig } from './config.js';
+import { createStatusHandler } from './handler.js';
+
+const config = loadConfig(StatusConfig);
+const clients = awsClients();
+const repos = createRepositories({ doc: clients.doc, tables: tableNamesFromConfig(config) });
+const { logger, metrics } = createObservability('status');
+
+export const handler = middy(
+  createStatusHandler({
+    results: {
+      repos,
+      eventBusName: config.EVENT_BUS_NAME,
+      retryPolicy: {
+        baseSeconds: config.JOB_RETRY_BASE_SECONDS,
+        maxSeconds: config.JOB_RETRY_MAX_SECONDS,
+        jitterFraction: config.JOB_RETRY_JITTER_FRACTION,
+      },
+    },
+    sqs: clients.sqs,
+    eventBridge: clients.eventBridge,
+    logger,
+    metrics,
+    queue: config,
+  }),
+)
+  .use(injectLambdaContext(logger))
+  .use(logMetrics(metrics));

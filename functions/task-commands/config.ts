@@ -1,0 +1,13 @@
+import { z } from 'zod';
+import { EventBusConfig, TablesConfig } from '../../shared/config/index.js';
+import { JobGenerationQueueConfig } from '../../shared/services/index.js';
+import { ConsumerQueueConfig } from '../common/index.js';
+
+/** What the stack gives the task-commands function (infra/stack/wms-stack.ts). */
+export const TaskCommandsConfig = z.object({
+  ...TablesConfig.shape,
+  ...EventBusConfig.shape,
+  ...JobGenerationQueueConfig.shape,
+  ...ConsumerQueueConfig.shape,
+});
+export type TaskCommandsConfig = z.infer<typeof TaskCommandsConfig>;

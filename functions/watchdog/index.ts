@@ -1,0 +1,42 @@
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import middy from '@middy/core';
+import { awsClients } from '../../shared/aws/index.js';
+import { loadConfig } from '../../shared/config/index.js';
+import { createRepositories, tableNamesFromConfig } from '../../shared/repositories/index.js';
+import { rankParamsOf } from '../../shared/services/watchdog.js';
+import { createObservability } from '../common/index.js';
+import { pilotLostAfterSeconds, WatchdogConfig } from './config.js';
+import { createWatchdogHandler } from './handler.js';
+
+const config = loadConfig(WatchdogConfig);
+const clients = awsClients();
+const tables = tableNamesFromConfig(config);
+const repos = createRepositories({ doc: clients.doc, tables });
+const { logger, metrics } = createObservability('watchdog');
+
+export const handler = middy(
+  createWatchdogHandler({
+    repos,
+    doc: clients.doc,
+    tables,
+    sqs: clients.sqs,
+    s3: clients.s3,
+    eventBridge: clients.eventBridge,
+    settings: {
+      pilotLostAfterSeconds: pilotLostAfterSeconds(config),
+      queuedStuckAfterSeconds: config.QUEUED_STUCK_AFTER_SECONDS,
+      controlQueuePrefix: config.PILOT_CONTROL_QUEUE_PREFIX,
+      jobsCpuQueueUrl: config.JOBS_CPU_QUEUE_URL,
+      jobsGpuQueueUrl: config.JOBS_GPU_QUEUE_URL,
+      rank: rankParamsOf(config),
+      auditTasks: config.AUDIT_SAMPLE_TASKS,
+      auditObjects: config.AUDIT_SAMPLE_OBJECTS,
+      eventBusName: config.EVENT_BUS_NAME,
+    },
+    logger,
+    metrics,
+  }),
+)
+  .use(injectLambdaContext(logger))
+  .use(logMetrics(metrics));

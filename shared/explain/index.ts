@@ -1,0 +1,3 @@
+/** Why a job is not running: a pure reading of the job, its task and what surrounds them. */
+export { explainWaiting } from './explain.js';
+export type { WaitingContext, WaitingJob, WaitingTask } from './types.js';

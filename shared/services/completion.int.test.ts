@@ -1,0 +1,150 @@
+import type { PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { z } from 'zod';
+import {
+  fileRef,
+  newFile,
+  type RepositoryFixture,
+  repositoryFixture,
+  taskSpec,
+} from '../../test/support/index.js';
+import { datasetUidFor } from '../ids/index.js';
+import { planJobs } from '../jobgen/index.js';
+import type { TaskRecord, TaskSpec } from '../model/index.js';
+import { ChecklistTooLargeError, type CompletionDeps, handleTaskChange } from './completion.js';
+
+let fixture: RepositoryFixture;
+let deps: CompletionDeps;
+let counter = 0;
+
+beforeAll(async () => {
+  fixture = await repositoryFixture('svc-completion');
+  deps = { repos: fixture.repos, eventBusName: 'wms-bus' };
+});
+
+/** A RUNNING task with `jobCount` generated jobs, each QUEUED then claimed. */
+async function runningTask(jobCount: number, spec: Partial<z.input<typeof TaskSpec>> = {}) {
+  counter += 1;
+  const taskId = `t-completion-${counter}`;
+  await fixture.repos.tasks.create(
+    taskId,
+    taskSpec({ outputDataset: `out-${counter}`, logDataset: `logs-${counter}`, ...spec }),
+  );
+  const { task } = await fixture.repos.tasks.transition({ taskId, from: 'REGISTERED', to: 'RUNNING' });
+  const files = Array.from({ length: jobCount }, (_, index) => fileRef(`in-${index}.raw`));
+  const { jobs } = planJobs(task, files, { final: true });
+  await fixture.repos.jobs.createJobs(task, jobs);
+  await fixture.repos.tasks.markGenerationComplete(taskId);
+  const refs = jobs.map((job) => ({ jobId: job.jobId, taskId, attempt: 0 }));
+  await fixture.repos.jobs.markQueued(refs);
+  const tokens: string[] = [];
+  for (const ref of refs) tokens.push(await fixture.repos.jobs.claim({ ...ref, pilotId: 'pilot-a' }));
+  return { taskId, refs: refs.map((ref, index) => ({ ...ref, claimToken: tokens[index]! })) };
+}
+
+/** Runs `change` on the task and returns its images before and after, as a stream record shows them. */
+async function changed(taskId: string, change: () => Promise<unknown>) {
+  const oldImage = await fixture.repos.tasks.get(taskId);
+  await change();
+  return { oldImage, newImage: await fixture.repos.tasks.get(taskId) };
+}
+
+function detailsOf(events: readonly PutEventsRequestEntry[], detailType: string) {
+  return events
+    .filter((event) => event.DetailType === detailType)
+    .map((event) => {
+      expect(event).toMatchObject({ Source: 'spd.wms', EventBusName: 'wms-bus' });
+      return JSON.parse(event.Detail!) as Record<string, unknown>;
+    });
+}
+
+describe('handleTaskChange', () => {
+  it('finishes a task when its last job is done, then closes its datasets with their checklists', async () => {
+    const { taskId, refs } = await runningTask(2);
+    const task: TaskRecord = await fixture.repos.tasks.get(taskId);
+    const outputUid = datasetUidFor(task.outputDataset);
+    await fixture.repos.datasets.create({ uid: outputUid, name: task.outputDataset, kind: 'output' });
+    await fixture.repos.files.registerMany([
+      newFile(outputUid, 'b.root', { kind: 'output' }),
+      newFile(outputUid, 'a.root', { kind: 'output' }),
+    ]);
+    await fixture.repos.jobs.complete({ ...refs[0]!, outputs: [] });
+    const lastJob = await changed(taskId, () => fixture.repos.jobs.complete({ ...refs[1]!, outputs: [] }));
+
+    const finishing = await handleTaskChange(deps, lastJob);
+    const finished = { oldImage: lastJob.newImage, newImage: await fixture.repos.tasks.get(taskId) };
+    const closing = await handleTaskChange(deps, finished);
+    const redelivered = await handleTaskChange(deps, finished);
+
+    expect(finishing).toEqual({ finished: 'DONE', closedDatasets: [], events: [] });
+    expect(finished.newImage.state).toBe('DONE');
+    expect(detailsOf(closing.events, 'task.status-changed')).toEqual([
+      {
+        taskId,
+        name: task.name,
+        from: 'RUNNING',
+        to: 'DONE',
+        counts: finished.newImage.counts,
+        at: finished.newImage.updatedAt,
+      },
+    ]);
+    expect(detailsOf(closing.events, 'dataset.close')).toEqual([
+      { datasetUid: outputUid, datasetName: task.outputDataset, files: ['a.root', 'b.root'] },
+      { datasetUid: datasetUidFor(task.logDataset), datasetName: task.logDataset, files: [] },
+    ]);
+    expect((await fixture.repos.datasets.get(outputUid)).state).toBe('CLOSED');
+    expect(redelivered.events).toEqual(closing.events);
+    expect(redelivered.finished).toBeUndefined();
+  });
+
+  it('fails a task whose failed jobs exceed its tolerance', async () => {
+    const { taskId, refs } = await runningTask(1);
+    const change = await changed(taskId, () =>
+      fixture.repos.jobs.fail({ ...refs[0]!, from: 'RUNNING', errorCode: 1202 }),
+    );
+
+    const outcome = await handleTaskChange(deps, change);
+
+    expect(outcome.finished).toBe('FAILED');
+    expect((await fixture.repos.tasks.get(taskId)).state).toBe('FAILED');
+  });
+
+  it('closes a cancelled task’s datasets only once its last running job has ended', async () => {
+    const { taskId, refs } = await runningTask(1);
+    const cancel = await changed(taskId, () =>
+      fixture.repos.tasks.transition({ taskId, from: 'RUNNING', to: 'CANCELLED' }),
+    );
+    const drain = await changed(taskId, () => fixture.repos.jobs.cancel([{ ...refs[0]!, from: 'RUNNING' }]));
+
+    const onCancel = await handleTaskChange(deps, cancel);
+    const onDrain = await handleTaskChange(deps, drain);
+
+    expect(detailsOf(onCancel.events, 'task.status-changed')).toHaveLength(1);
+    expect(onCancel.closedDatasets).toEqual([]);
+    expect(onDrain.closedDatasets).toHaveLength(2);
+    expect(detailsOf(onDrain.events, 'dataset.close').map((detail) => detail.files)).toEqual([[], []]);
+  });
+
+  it('fails loudly, after closing, when a checklist does not fit an EventBridge event', async () => {
+    const { taskId } = await runningTask(0);
+    const task = await fixture.repos.tasks.get(taskId);
+    const outputUid = datasetUidFor(task.outputDataset);
+    await fixture.repos.datasets.create({ uid: outputUid, name: task.outputDataset, kind: 'output' });
+    const longName = (index: number) => `${String(index).padStart(5, '0')}${'x'.repeat(245)}.root`;
+    const files = Array.from({ length: 1_050 }, (_, index) =>
+      newFile(outputUid, longName(index), { kind: 'output' }),
+    );
+    for (let start = 0; start < files.length; start += 99) {
+      await fixture.repos.files.registerMany(files.slice(start, start + 99));
+    }
+    const finish = await changed(taskId, () =>
+      fixture.repos.tasks.transition({ taskId, from: 'RUNNING', to: 'DONE' }),
+    );
+
+    const closing = handleTaskChange(deps, finish);
+
+    await expect(closing).rejects.toBeInstanceOf(ChecklistTooLargeError);
+    await expect(closing).rejects.toThrow(`dataset ${outputUid} is closed with 1050 files`);
+    expect((await fixture.repos.datasets.get(outputUid)).state).toBe('CLOSED');
+  });
+});

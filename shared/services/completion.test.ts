@@ -1,0 +1,100 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { JOB_STATES, type JobCounts, TASK_STATES, type TaskRecord } from '../model/index.js';
+import { jobsInFlight, outputsComplete, outputsJustCompleted, stateChangeOf } from './completion.js';
+
+const zero = Object.fromEntries(JOB_STATES.map((state) => [state, 0])) as JobCounts;
+
+function task(overrides: Partial<TaskRecord> = {}): TaskRecord {
+  return {
+    taskId: 't-1',
+    name: 'reco',
+    executable: '/bin/reco',
+    args: [],
+    device: 'CPU',
+    mode: 'map',
+    filesPerJob: 1,
+    maxRetries: 3,
+    rank: 1,
+    inputDatasetUid: 'ds-in',
+    outputDataset: 'out',
+    logDataset: 'logs',
+    streaming: false,
+    failureTolerance: 0,
+    wallTimeSeconds: 3600,
+    coresPerJob: 1,
+    state: 'RUNNING',
+    baseRank: 1,
+    counts: zero,
+    jobsTotal: 0,
+    generationComplete: true,
+    createdAt: '2025-01-01T00:00:00.000Z',
+    updatedAt: '2025-01-01T00:00:00.000Z',
+    version: 0,
+    ...overrides,
+  };
+}
+
+const countsArb = fc.record(
+  Object.fromEntries(JOB_STATES.map((state) => [state, fc.nat({ max: 5 })])) as Record<
+    keyof JobCounts,
+    fc.Arbitrary<number>
+  >,
+);
+
+describe('jobsInFlight', () => {
+  it('counts READY, QUEUED, RUNNING and LOST jobs', () => {
+    expect(
+      jobsInFlight({ ...zero, READY: 1, QUEUED: 2, RUNNING: 3, LOST: 4, DONE: 50, FAILED: 6, CANCELLED: 7 }),
+    ).toBe(10);
+  });
+});
+
+describe('outputsComplete', () => {
+  it('holds exactly for a final task with no job in flight', () => {
+    fc.assert(
+      fc.property(fc.constantFrom(...TASK_STATES), countsArb, (state, counts) => {
+        const final = state === 'DONE' || state === 'FAILED' || state === 'CANCELLED';
+        expect(outputsComplete({ state, counts })).toBe(final && jobsInFlight(counts) === 0);
+      }),
+    );
+  });
+});
+
+describe('stateChangeOf', () => {
+  it('names the states of a change', () => {
+    expect(stateChangeOf({ oldImage: task(), newImage: task({ state: 'DONE' }) })).toEqual({
+      from: 'RUNNING',
+      to: 'DONE',
+    });
+  });
+
+  it('sees no change in a new item or an update that keeps the state', () => {
+    expect(stateChangeOf({ newImage: task() })).toBeUndefined();
+    expect(stateChangeOf({ oldImage: task(), newImage: task({ rank: 7 }) })).toBeUndefined();
+  });
+});
+
+describe('outputsJustCompleted', () => {
+  it('holds for the cancellation that leaves no job in flight, not for the updates after it', () => {
+    const cancelled = task({ state: 'CANCELLED', counts: { ...zero, RUNNING: 1, DONE: 2 } });
+    const drained = task({ state: 'CANCELLED', counts: { ...zero, CANCELLED: 1, DONE: 2 } });
+
+    expect(outputsJustCompleted({ oldImage: task(), newImage: cancelled })).toBe(false);
+    expect(outputsJustCompleted({ oldImage: cancelled, newImage: drained })).toBe(true);
+    expect(outputsJustCompleted({ oldImage: drained, newImage: { ...drained, rank: 3 } })).toBe(false);
+  });
+
+  it('announces when the outputs become complete and never while they stay complete', () => {
+    const imageArb = fc
+      .record({ state: fc.constantFrom(...TASK_STATES), counts: countsArb })
+      .map((step) => task(step));
+    fc.assert(
+      fc.property(imageArb, imageArb, (before, after) => {
+        const announced = outputsJustCompleted({ oldImage: before, newImage: after });
+
+        expect(announced).toBe(outputsComplete(after) && !outputsComplete(before));
+      }),
+    );
+  });
+});

@@ -1,0 +1,255 @@
+/**
+ * Dataset use cases: input files arriving, datasets closing against their checklist, datasets
+ * marked for upload or deletion, and the tasks that read a dataset.
+ */
+import { type ChecklistMatch, matchChecklist } from '../checklist/index.js';
+import { NotFoundError, StateConflictError } from '../errors/index.js';
+import { datasetUidFor } from '../ids/index.js';
+import type {
+  DatasetKind,
+  DatasetRecord,
+  FileRecord,
+  FileRef,
+  TaskRecord,
+  TaskState,
+} from '../model/index.js';
+import type { DatasetsRepo, FilesRepo, Repositories, TasksRepo } from '../repositories/index.js';
+
+/** Largest page the repositories serve: listing a dataset or the tasks in a state takes few calls. */
+export const LIST_PAGE_SIZE = 1_000;
+
+/** A file the DSM announced for an input dataset. */
+export interface InputFileAnnouncement {
+  datasetUid: string;
+  datasetName: string;
+  file: FileRef;
+}
+
+export type InputFileOutcome =
+  | { status: 'registered'; file: FileRecord; datasetCreated: boolean }
+  /** The same file again (same size and checksum): nothing to do. */
+  | { status: 'duplicate'; file: FileRecord }
+  /** The name is registered with another size or checksum. */
+  | { status: 'conflict'; registered: FileRecord }
+  /** The dataset no longer takes files. */
+  | { status: 'dataset-not-open'; dataset: DatasetRecord };
+
+/**
+ * Registers an announced input file in its dataset, creating the dataset OPEN (kind input)
+ * on its first file. Every outcome that is not a registration is reported, not thrown, so the
+ * caller decides what a repeat or a conflict means for its message. The dataset's kind is not
+ * checked: that would cost a read per file, where the registration transaction could guard it.
+ */
+export async function registerInputFile(
+  repos: Pick<Repositories, 'files' | 'datasets'>,
+  announcement: InputFileAnnouncement,
+): Promise<InputFileOutcome> {
+  const { datasetUid, datasetName, file } = announcement;
+  const newFile = { datasetUid, kind: 'input' as const, ...file };
+  let datasetCreated = false;
+  let result = await repos.files.registerMany([newFile]);
+  if (result.refused[0]?.error instanceof NotFoundError) {
+    datasetCreated = (await repos.datasets.create({ uid: datasetUid, name: datasetName, kind: 'input' }))
+      .created;
+    result = await repos.files.registerMany([newFile]);
+  }
+  const [created] = result.created;
+  if (created) return { status: 'registered', file: created, datasetCreated };
+  const [existing] = result.existing;
+  if (existing) return { status: 'duplicate', file: existing };
+  const refusal = result.refused[0];
+  if (refusal?.current) return { status: 'conflict', registered: refusal.current };
+  if (refusal?.error instanceof StateConflictError) {
+    return { status: 'dataset-not-open', dataset: await repos.datasets.get(datasetUid) };
+  }
+  throw refusal?.error ?? new Error(`registration of ${datasetUid}/${file.name} gave no outcome`);
+}
+
+/** Why a registered file and an announcement of the same name differ, for a dead-letter reason. */
+export function describeFileConflict(registered: FileRecord, announced: FileRef): string {
+  const differences = [
+    ...(registered.size === announced.size
+      ? []
+      : [`size ${registered.size} registered, ${announced.size} announced`]),
+    ...(registered.checksum === announced.checksum
+      ? []
+      : [`checksum ${registered.checksum} registered, ${announced.checksum} announced`]),
+  ];
+  return `file ${registered.datasetUid}/${registered.name} is registered with different content: ${differences.join('; ')}`;
+}
+
+/** Every file name of a dataset, reading pages of LIST_PAGE_SIZE. */
+export async function listFileNames(files: FilesRepo, datasetUid: string): Promise<string[]> {
+  const names: string[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await files.list(datasetUid, { limit: LIST_PAGE_SIZE, cursor });
+    names.push(...page.items.map((file) => file.name));
+    cursor = page.cursor;
+  } while (cursor !== undefined);
+  return names;
+}
+
+/**
+ * The tasks in `states` whose input is `datasetUid`. The tasks table has no index on the input
+ * dataset, so this reads the `byState` index and filters: one query per LIST_PAGE_SIZE tasks
+ * in each state, whatever the dataset.
+ */
+export async function tasksReadingDataset(
+  tasks: TasksRepo,
+  datasetUid: string,
+  states: readonly TaskState[],
+): Promise<TaskRecord[]> {
+  const found: TaskRecord[] = [];
+  for (const state of states) {
+    let cursor: string | undefined;
+    do {
+      const page = await tasks.listByState(state, { limit: LIST_PAGE_SIZE, cursor });
+      found.push(...page.items.filter((task) => task.inputDatasetUid === datasetUid));
+      cursor = page.cursor;
+    } while (cursor !== undefined);
+  }
+  return found;
+}
+
+/** A `dataset.close` as it arrives: the dataset and its checklist. */
+export interface DatasetCloseRequest {
+  datasetUid: string;
+  datasetName?: string;
+  files: readonly string[];
+}
+
+export type DatasetCloseOutcome =
+  /** The dataset holds its checklist and is closed (`applied`: by this call). */
+  | { status: 'closed'; dataset: DatasetRecord; applied: boolean }
+  /** Still OPEN and the files do not match yet: try again later. */
+  | { status: 'mismatch'; mismatch: Extract<ChecklistMatch, { status: 'mismatch' }> }
+  /** No longer OPEN and its files differ from the checklist: it can never match. */
+  | {
+      status: 'closed-mismatch';
+      dataset: DatasetRecord;
+      mismatch: Extract<ChecklistMatch, { status: 'mismatch' }>;
+    }
+  /** Unknown, with an empty checklist and no name to create it under. */
+  | { status: 'unknown-dataset' };
+
+/**
+ * Closes a dataset if its registered files equal the checklist. The close is conditional on
+ * the file count, so a file registered between the listing and the close refuses it
+ * (ConditionFailedError) instead of closing on a stale match. An unknown dataset has no files;
+ * with an empty checklist it is created (kind input) and closed at once.
+ */
+export async function closeDataset(
+  repos: Pick<Repositories, 'files' | 'datasets'>,
+  request: DatasetCloseRequest,
+): Promise<DatasetCloseOutcome> {
+  let dataset = await repos.datasets.find(request.datasetUid);
+  const registered = dataset ? await listFileNames(repos.files, request.datasetUid) : [];
+  const match = matchChecklist(registered, request.files);
+  if (match.status === 'mismatch') {
+    return dataset && dataset.state !== 'OPEN'
+      ? { status: 'closed-mismatch', dataset, mismatch: match }
+      : { status: 'mismatch', mismatch: match };
+  }
+  if (!dataset) {
+    if (request.datasetName === undefined) return { status: 'unknown-dataset' };
+    dataset = (
+      await repos.datasets.create({ uid: request.datasetUid, name: request.datasetName, kind: 'input' })
+    ).dataset;
+  }
+  if (dataset.state !== 'OPEN') return { status: 'closed', dataset, applied: false };
+  const change = await repos.datasets.close(request.datasetUid, { expectedFileCount: request.files.length });
+  return { status: 'closed', dataset: change.dataset, applied: change.applied };
+}
+
+/** `missing: a,b; extra: c; duplicated: d`, naming only the non-empty lists. */
+export function describeMismatch(mismatch: Extract<ChecklistMatch, { status: 'mismatch' }>): string {
+  const parts = [
+    ['missing', mismatch.missing],
+    ['extra', mismatch.extra],
+    ['duplicated', mismatch.duplicates],
+  ] as const;
+  return parts
+    .filter(([, names]) => names.length > 0)
+    .map(([label, names]) => `${label}: ${names.join(',')}`)
+    .join('; ');
+}
+
+export type DatasetMarkOutcome =
+  | { status: 'marked'; dataset: DatasetRecord; applied: boolean }
+  /** The dataset is in a state the mark can never leave from (e.g. upload after delete). */
+  | { status: 'refused'; dataset: DatasetRecord };
+
+/**
+ * CLOSED → TO_UPLOAD. An OPEN dataset throws StateConflictError (the close may still be on
+ * its way), a missing one NotFoundError; a dataset already TO_UPLOAD is returned unchanged.
+ */
+export async function markDatasetForUpload(
+  datasets: DatasetsRepo,
+  datasetUid: string,
+): Promise<DatasetMarkOutcome> {
+  const dataset = await datasets.get(datasetUid);
+  if (dataset.state === 'TO_UPLOAD') return { status: 'marked', dataset, applied: false };
+  if (dataset.state === 'TO_DELETE') return { status: 'refused', dataset };
+  if (dataset.state === 'OPEN') throw new StateConflictError('dataset', datasetUid, ['CLOSED']);
+  const change = await datasets.markToUpload(datasetUid);
+  return { status: 'marked', dataset: change.dataset, applied: change.applied };
+}
+
+export interface DatasetDeletion {
+  dataset: DatasetRecord;
+  applied: boolean;
+  /** REGISTERED tasks waiting on the dataset that were failed because of it. */
+  failedTaskIds: string[];
+}
+
+/**
+ * CLOSED|TO_UPLOAD → TO_DELETE, then every task still REGISTERED on the dataset → FAILED (its
+ * input will never be there). Repeating it changes nothing; an OPEN dataset throws
+ * StateConflictError, a missing one NotFoundError.
+ */
+export async function markDatasetForDeletion(
+  repos: Pick<Repositories, 'datasets' | 'tasks'>,
+  datasetUid: string,
+): Promise<DatasetDeletion> {
+  const current = await repos.datasets.get(datasetUid);
+  let dataset = current;
+  let applied = false;
+  if (current.state === 'OPEN') throw new StateConflictError('dataset', datasetUid, ['CLOSED', 'TO_UPLOAD']);
+  if (current.state !== 'TO_DELETE') {
+    ({ dataset, applied } = await repos.datasets.markToDelete(datasetUid, current.state));
+  }
+  const failedTaskIds: string[] = [];
+  for (const task of await tasksReadingDataset(repos.tasks, datasetUid, ['REGISTERED'])) {
+    try {
+      const change = await repos.tasks.transition({ taskId: task.taskId, from: 'REGISTERED', to: 'FAILED' });
+      if (change.applied) failedTaskIds.push(task.taskId);
+    } catch (error) {
+      // Started or cancelled meanwhile: no longer waiting on the dataset.
+      if (!(error instanceof StateConflictError)) throw error;
+    }
+  }
+  return { dataset, applied, failedTaskIds };
+}
+
+/** The uid and kind of the output or log dataset a task writes. */
+export function taskDatasetOf(
+  task: Pick<TaskRecord, 'outputDataset' | 'logDataset'>,
+  kind: 'output' | 'log',
+) {
+  const name = kind === 'output' ? task.outputDataset : task.logDataset;
+  return { uid: datasetUidFor(name), name, kind: kind satisfies DatasetKind };
+}
+
+/**
+ * Creates the output or log dataset of a task if it does not exist (OPEN, empty); returns it
+ * as stored. The uid is `datasetUidFor(name)`, so every writer finds the same dataset.
+ */
+export async function ensureTaskDataset(
+  datasets: DatasetsRepo,
+  task: Pick<TaskRecord, 'taskId' | 'outputDataset' | 'logDataset'>,
+  kind: 'output' | 'log',
+): Promise<DatasetRecord> {
+  const target = taskDatasetOf(task, kind);
+  return (await datasets.create({ ...target, producerTaskId: task.taskId })).dataset;
+}

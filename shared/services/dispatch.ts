@@ -1,0 +1,380 @@
+/**
+ * One dispatch pass (DESIGN §4.5, §7): controlled loading of the device queues from the live
+ * pilots' slots, interleaved weighted round-robin over the RUNNING tasks with READY jobs,
+ * READY → QUEUED in transactions, then the job messages in batches.
+ */
+import type { Logger } from '@aws-lambda-powertools/logger';
+import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import {
+  SendMessageBatchCommand,
+  type SendMessageBatchRequestEntry,
+  type SQSClient,
+} from '@aws-sdk/client-sqs';
+import { JobMessage } from '../../events/index.js';
+import { ConditionFailedError, ValidationError } from '../errors/index.js';
+import { datasetUidFor } from '../ids/index.js';
+import type { Device, JobRecord, PilotRecord, TaskRecord } from '../model/index.js';
+import type { JobRef, Repositories } from '../repositories/index.js';
+import {
+  type DispatchPick,
+  type FreeSlots,
+  initialSchedulerState,
+  planDispatch,
+  type SchedulableTask,
+  SchedulerState,
+} from '../scheduler/index.js';
+
+/** The Control item holding the round-robin cursors between passes. */
+export const SCHEDULER_STATE_KEY = 'dispatcher/scheduler-state';
+/** Where a dataset's files live in the data bucket: `datasets/<name>/<file>`. */
+export const DATASET_KEY_PREFIX = 'datasets';
+/** SendMessageBatch limits: 10 entries and 256 KiB of bodies per call. */
+export const SEND_BATCH_ENTRIES = 10;
+export const SEND_BATCH_BYTES = 256 * 1024;
+/** A page of the pilot and task listings. */
+const LIST_PAGE_SIZE = 1000;
+
+export type DeviceSlots = Record<Device, number>;
+
+export interface DispatchSettings {
+  jobsCpuQueueUrl: string;
+  jobsGpuQueueUrl: string;
+  dataBucket: string;
+  /** Jobs queued beyond the free slots, as a fraction of the slots (controlled loading). */
+  headroomFraction: number;
+}
+
+export interface DispatchDeps {
+  repos: Pick<Repositories, 'tasks' | 'jobs' | 'pilots' | 'control'>;
+  sqs: SQSClient;
+  settings: DispatchSettings;
+  logger: Logger;
+  metrics: Metrics;
+  clock?: () => Date;
+  /** Fires shortly before the invocation's deadline; SQS calls stop with it. */
+  signal?: AbortSignal;
+}
+
+export type DispatchOutcome = 'no-capacity' | 'nothing-to-dispatch' | 'lost-race' | 'dispatched';
+
+export interface DispatchReport {
+  outcome: DispatchOutcome;
+  slots: DeviceSlots;
+  inFlight: DeviceSlots;
+  free: FreeSlots;
+  /** Jobs the plan chose. */
+  planned: number;
+  /** Jobs marked QUEUED and sent. */
+  dispatched: number;
+  /** Jobs another pass or a cancel changed first: not sent by this pass. */
+  skipped: number;
+  /** Jobs marked QUEUED whose message could not be sent: returned to READY. */
+  returned: number;
+}
+
+/** Job slots of the live pilots, by device. */
+export function pilotSlots(pilots: readonly Pick<PilotRecord, 'device' | 'slots' | 'state'>[]): DeviceSlots {
+  const slots: DeviceSlots = { CPU: 0, GPU: 0 };
+  for (const pilot of pilots)
+    if (pilot.state === 'ACTIVE' || pilot.state === 'IDLE') slots[pilot.device] += pilot.slots;
+  return slots;
+}
+
+/** Jobs queued or running, by the device of their task. */
+export function inFlightSlotsByDevice(tasks: readonly Pick<TaskRecord, 'device' | 'counts'>[]): DeviceSlots {
+  const inFlight: DeviceSlots = { CPU: 0, GPU: 0 };
+  for (const task of tasks) inFlight[task.device] += task.counts.QUEUED + task.counts.RUNNING;
+  return inFlight;
+}
+
+/**
+ * The jobs each device queue may still take: slots plus headroom, less the jobs queued or
+ * running. CPU jobs beyond the CPU slots are taken by GPU pilots (their fallback queue), so
+ * they occupy GPU slots too.
+ */
+export function freeSlots(slots: DeviceSlots, inFlight: DeviceSlots, headroomFraction: number): FreeSlots {
+  const capacity = (device: Device) => Math.floor(slots[device] * (1 + headroomFraction));
+  const cpuOverflow = Math.max(0, inFlight.CPU - capacity('CPU'));
+  return {
+    CPU: Math.max(0, capacity('CPU') - inFlight.CPU),
+    GPU: Math.max(0, capacity('GPU') - inFlight.GPU - cpuOverflow),
+  };
+}
+
+/** RUNNING tasks with READY jobs, as the scheduler sees them. */
+export function schedulableTasks(tasks: readonly TaskRecord[]): SchedulableTask[] {
+  return tasks
+    .filter((task) => task.state === 'RUNNING' && task.counts.READY > 0)
+    .map((task) => ({
+      taskId: task.taskId,
+      rank: task.rank,
+      device: task.device,
+      readyJobs: task.counts.READY,
+    }));
+}
+
+/** Where a job writes into one of its task's datasets; the pilot stores `<prefix>/<file name>`. */
+export function datasetTarget(dataset: string, bucket: string) {
+  return { dataset, datasetUid: datasetUidFor(dataset), bucket, prefix: `${DATASET_KEY_PREFIX}/${dataset}` };
+}
+
+/** The message a pilot receives for one attempt of a job. */
+export function jobMessage(
+  task: TaskRecord,
+  job: JobRecord,
+  bucket: string,
+  dispatchedAt: string,
+): JobMessage {
+  const parsed = JobMessage.safeParse({
+    type: 'job',
+    jobId: job.jobId,
+    taskId: job.taskId,
+    attempt: job.attempt,
+    device: job.device,
+    rank: job.rank,
+    executable: task.executable,
+    args: task.args,
+    inputs: job.inputs,
+    output: datasetTarget(task.outputDataset, bucket),
+    log: datasetTarget(task.logDataset, bucket),
+    wallTimeSeconds: task.wallTimeSeconds,
+    coresPerJob: task.coresPerJob,
+    dispatchedAt,
+  });
+  if (!parsed.success) throw ValidationError.fromZod(`job message of ${job.jobId}`, parsed.error);
+  return parsed.data;
+}
+
+/** Splits message bodies into SendMessageBatch calls: at most 10 entries and 256 KiB each. */
+export function sendBatches<T extends { body: string }>(messages: readonly T[]): T[][] {
+  const batches: T[][] = [];
+  let current: T[] = [];
+  let bytes = 0;
+  for (const message of messages) {
+    const size = Buffer.byteLength(message.body, 'utf8');
+    if (current.length > 0 && (current.length === SEND_BATCH_ENTRIES || bytes + size > SEND_BATCH_BYTES)) {
+      batches.push(current);
+      current = [];
+      bytes = 0;
+    }
+    current.push(message);
+    bytes += size;
+  }
+  if (current.length > 0) batches.push(current);
+  return batches;
+}
+
+/** Every item of a paged listing, page after page. */
+export async function listAllPages<T>(
+  page: (cursor: string | undefined) => Promise<{ items: T[]; cursor?: string }>,
+): Promise<T[]> {
+  const items: T[] = [];
+  let cursor: string | undefined;
+  do {
+    const result = await page(cursor);
+    items.push(...result.items);
+    cursor = result.cursor;
+  } while (cursor !== undefined);
+  return items;
+}
+
+interface Outgoing {
+  task: TaskRecord;
+  job: JobRecord;
+  queue: Device;
+  body: string;
+}
+
+/**
+ * Pairs the picks, in the plan's interleaved order, with the READY jobs of their tasks, and
+ * builds each message. A job whose message does not validate stays READY and is reported.
+ */
+async function outgoingMessages(
+  deps: DispatchDeps,
+  picks: readonly DispatchPick[],
+  tasks: ReadonlyMap<string, TaskRecord>,
+  now: string,
+): Promise<Outgoing[]> {
+  const wanted = new Map<string, number>();
+  for (const pick of picks) wanted.set(pick.taskId, (wanted.get(pick.taskId) ?? 0) + 1);
+  const ready = new Map(
+    await Promise.all(
+      [...wanted].map(
+        async ([taskId, count]) => [taskId, await deps.repos.jobs.listReady(taskId, count)] as const,
+      ),
+    ),
+  );
+  const outgoing: Outgoing[] = [];
+  for (const pick of picks) {
+    const job = ready.get(pick.taskId)?.shift();
+    const task = tasks.get(pick.taskId);
+    if (!job || !task) continue;
+    try {
+      outgoing.push({
+        task,
+        job,
+        queue: pick.queue,
+        body: JSON.stringify(jobMessage(task, job, deps.settings.dataBucket, now)),
+      });
+    } catch (error) {
+      if (!(error instanceof ValidationError)) throw error;
+      deps.logger.error('job left READY: its message does not validate', {
+        taskId: task.taskId,
+        jobId: job.jobId,
+        issues: error.issues,
+      });
+    }
+  }
+  return outgoing;
+}
+
+/** Sends the messages to their device queues; returns the jobs whose message was not sent. */
+async function sendMessages(
+  deps: DispatchDeps,
+  messages: readonly Outgoing[],
+): Promise<{ unsent: Outgoing[]; errors: unknown[] }> {
+  const unsent: Outgoing[] = [];
+  const errors: unknown[] = [];
+  const queueUrl = { CPU: deps.settings.jobsCpuQueueUrl, GPU: deps.settings.jobsGpuQueueUrl };
+  for (const queue of ['GPU', 'CPU'] as const) {
+    for (const batch of sendBatches(messages.filter((message) => message.queue === queue))) {
+      const entries: SendMessageBatchRequestEntry[] = batch.map((message, index) => ({
+        Id: String(index),
+        MessageBody: message.body,
+      }));
+      try {
+        const response = await deps.sqs.send(
+          new SendMessageBatchCommand({ QueueUrl: queueUrl[queue], Entries: entries }),
+          {
+            abortSignal: deps.signal,
+          },
+        );
+        for (const failed of response.Failed ?? []) {
+          const message = batch[Number(failed.Id)];
+          if (!message) continue;
+          unsent.push(message);
+          deps.logger.warn('job message refused by its queue', {
+            taskId: message.task.taskId,
+            jobId: message.job.jobId,
+            code: failed.Code,
+            reason: failed.Message,
+          });
+        }
+      } catch (error) {
+        unsent.push(...batch);
+        errors.push(error);
+      }
+    }
+  }
+  return { unsent, errors };
+}
+
+function refOf(job: JobRecord): JobRef {
+  return { jobId: job.jobId, taskId: job.taskId, attempt: job.attempt };
+}
+
+/**
+ * Runs one dispatch pass. Jobs are marked QUEUED before their message is sent: a pilot can
+ * then never receive a message for a job that is not QUEUED yet, and two passes racing for
+ * the same job cannot both send it (only one conditional READY → QUEUED wins). A job marked
+ * but not sent is returned to READY at once; if the pass dies in between, the watchdog
+ * re-queues it after QUEUED_STUCK_AFTER_SECONDS.
+ *
+ * The scheduler state is saved, conditional on the version read, before any job is marked:
+ * of two passes that read the same state only one proceeds. The loser gives up rather than
+ * plan again from counters the winner has not moved yet, which could overfill the queues;
+ * what it leaves is served by the next trigger (a job or pilot change, or the schedule).
+ */
+export async function runDispatchPass(deps: DispatchDeps): Promise<DispatchReport> {
+  const { repos, logger } = deps;
+  const now = (deps.clock ?? (() => new Date()))();
+  const pilots = [
+    ...(await listAllPages((cursor) =>
+      repos.pilots.listByState('ACTIVE', { limit: LIST_PAGE_SIZE, cursor }),
+    )),
+    ...(await listAllPages((cursor) => repos.pilots.listByState('IDLE', { limit: LIST_PAGE_SIZE, cursor }))),
+  ];
+  const slots = pilotSlots(pilots);
+  const report: DispatchReport = {
+    outcome: 'no-capacity',
+    slots,
+    inFlight: { CPU: 0, GPU: 0 },
+    free: { CPU: 0, GPU: 0 },
+    planned: 0,
+    dispatched: 0,
+    skipped: 0,
+    returned: 0,
+  };
+  if (slots.CPU + slots.GPU === 0) return report;
+
+  const running = await listAllPages((cursor) =>
+    repos.tasks.listByState('RUNNING', { limit: LIST_PAGE_SIZE, cursor }),
+  );
+  report.inFlight = inFlightSlotsByDevice(running);
+  report.free = freeSlots(slots, report.inFlight, deps.settings.headroomFraction);
+  if (report.free.CPU + report.free.GPU === 0) return report;
+  const candidates = schedulableTasks(running);
+  report.outcome = 'nothing-to-dispatch';
+  if (candidates.length === 0) return report;
+
+  const stored = await repos.control.get(SCHEDULER_STATE_KEY, SchedulerState);
+  const plan = planDispatch(stored?.value ?? initialSchedulerState(), candidates, report.free);
+  report.planned = plan.picks.length;
+  if (plan.picks.length === 0) return report;
+  try {
+    await repos.control.put(SCHEDULER_STATE_KEY, plan.state, stored?.version);
+  } catch (error) {
+    if (!(error instanceof ConditionFailedError)) throw error;
+    logger.warn('another dispatch pass saved the scheduler state first; this pass gives up', {
+      readVersion: stored?.version,
+    });
+    report.outcome = 'lost-race';
+    return report;
+  }
+
+  const tasks = new Map(running.map((task) => [task.taskId, task]));
+  const outgoing = await outgoingMessages(deps, plan.picks, tasks, now.toISOString());
+  const marked = await repos.jobs.markQueued(outgoing.map((message) => refOf(message.job)));
+  const applied = new Set(marked.applied.map((job) => job.jobId));
+  report.skipped = outgoing.length - applied.size;
+  for (const refusal of marked.refused) {
+    logger.info('job not dispatched: it changed since it was read', {
+      taskId: refusal.job.taskId,
+      jobId: refusal.job.jobId,
+      reason: refusal.error.message,
+    });
+  }
+
+  const toSend = outgoing.filter((message) => applied.has(message.job.jobId));
+  const { unsent, errors } = await sendMessages(deps, toSend);
+  if (unsent.length > 0) {
+    const returned = await repos.jobs.requeue(unsent.map((message) => refOf(message.job)));
+    report.returned = returned.applied.length;
+  }
+  const sent = toSend.filter((message) => !unsent.includes(message));
+  report.dispatched = sent.length;
+  report.outcome = 'dispatched';
+  recordDispatch(deps, sent, now);
+  if (errors.length > 0) {
+    throw new AggregateError(
+      errors,
+      `${unsent.length} job message(s) could not be sent; the jobs are READY again`,
+    );
+  }
+  return report;
+}
+
+function recordDispatch(deps: DispatchDeps, sent: readonly Outgoing[], now: Date): void {
+  deps.metrics.addMetric('JobsDispatched', MetricUnit.Count, sent.length);
+  const perTask = new Map<string, number>();
+  for (const { job } of sent) {
+    perTask.set(job.taskId, (perTask.get(job.taskId) ?? 0) + 1);
+    // The job's last change was its move to READY (creation, retry or re-queue).
+    deps.metrics.addMetric(
+      'DispatchLatencyMs',
+      MetricUnit.Milliseconds,
+      now.getTime() - Date.parse(job.updatedAt),
+    );
+  }
+  for (const [taskId, jobs] of perTask) deps.logger.info('jobs dispatched', { taskId, jobs });
+}

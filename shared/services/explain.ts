@@ -1,0 +1,87 @@
+/** "Why is this job not running?": gathers what surrounds a job and asks shared/explain. */
+import { GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import type { JobWaiting } from '../../events/api.js';
+import { explainWaiting, type WaitingJob } from '../explain/index.js';
+import type { Device, JobRecord, JobState, PilotRecord, TaskRecord } from '../model/index.js';
+import type { Page, PageRequest, Repositories } from '../repositories/index.js';
+
+export interface ExplainServiceDeps {
+  repos: Pick<Repositories, 'tasks' | 'pilots'>;
+  sqs: SQSClient;
+  /** The device queues the dispatcher fills. */
+  deviceQueueUrls: Readonly<Record<Device, string>>;
+  clock?: () => Date;
+}
+
+const WAITING_STATES: readonly JobState[] = ['READY', 'QUEUED', 'LOST'];
+const LIST_PAGE_SIZE = 1000;
+
+async function everyItem<T>(list: (page: PageRequest) => Promise<Page<T>>): Promise<T[]> {
+  const items: T[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await list({ limit: LIST_PAGE_SIZE, cursor });
+    items.push(...page.items);
+    cursor = page.cursor;
+  } while (cursor !== undefined);
+  return items;
+}
+
+/** GPU pilots fall back to CPU jobs, so a CPU job can run on any pilot. */
+function serves(pilot: PilotRecord, device: Device): boolean {
+  return device === 'CPU' || pilot.device === 'GPU';
+}
+
+async function activePilotsFor(deps: ExplainServiceDeps, device: Device): Promise<number> {
+  const [active, idle] = await Promise.all(
+    (['ACTIVE', 'IDLE'] as const).map((state) =>
+      everyItem((page) => deps.repos.pilots.listByState(state, page)),
+    ),
+  );
+  return [...(active ?? []), ...(idle ?? [])].filter((pilot) => serves(pilot, device)).length;
+}
+
+async function queueDepth(deps: ExplainServiceDeps, device: Device): Promise<number> {
+  const response = await deps.sqs.send(
+    new GetQueueAttributesCommand({
+      QueueUrl: deps.deviceQueueUrls[device],
+      AttributeNames: ['ApproximateNumberOfMessages'],
+    }),
+  );
+  return Number(response.Attributes?.ApproximateNumberOfMessages ?? 0);
+}
+
+async function higherRankedTasks(deps: ExplainServiceDeps, task: TaskRecord): Promise<number> {
+  const running = await everyItem((page) => deps.repos.tasks.listByState('RUNNING', page));
+  return running.filter(
+    (other) =>
+      other.taskId !== task.taskId &&
+      other.device === task.device &&
+      other.counts.READY > 0 &&
+      other.rank > task.rank,
+  ).length;
+}
+
+/**
+ * Why `job` is not running, or undefined when it does not wait. Reads its task, the live
+ * pilots, and — only where the answer depends on them — the depth of its device queue (a
+ * QUEUED job) or the competing RUNNING tasks (a READY job).
+ */
+export async function explainJob(
+  deps: ExplainServiceDeps,
+  job: JobRecord & Pick<WaitingJob, 'retryAfter'>,
+): Promise<JobWaiting | undefined> {
+  if (!WAITING_STATES.includes(job.state)) return undefined;
+  const task = await deps.repos.tasks.get(job.taskId);
+  const [activePilotsForDevice, depth, competing] = await Promise.all([
+    activePilotsFor(deps, job.device),
+    job.state === 'QUEUED' ? queueDepth(deps, job.device) : 0,
+    job.state === 'READY' && task.state === 'RUNNING' ? higherRankedTasks(deps, task) : 0,
+  ]);
+  return explainWaiting(job, task, {
+    now: (deps.clock?.() ?? new Date()).toISOString(),
+    activePilotsForDevice,
+    queueDepth: depth,
+    higherRankedTasks: competing,
+  });
+}

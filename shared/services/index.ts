@@ -1,0 +1,44 @@
+/**
+ * Application services: the commands the REST API and the event consumers share, each a
+ * plain function of its dependencies (repositories, clients, logger, clock).
+ */
+
+export * from './audit.js';
+export * from './completion.js';
+export * from './datasets.js';
+export * from './dispatch.js';
+export { type ExplainServiceDeps, explainJob } from './explain.js';
+export * from './generation.js';
+export {
+  JobGenerationMessage,
+  JobGenerationQueueConfig,
+  sendJobGenerationMessage,
+} from './job-generation-message.js';
+export {
+  claimJob,
+  controlQueueName,
+  NotClaimableError,
+  PilotControlConfig,
+  PilotControlQueuePrefixConfig,
+  PilotNotLiveError,
+  type PilotServiceDeps,
+  recordHeartbeat,
+  registerPilot,
+} from './pilots.js';
+export * from './results.js';
+export {
+  type CancelTaskOptions,
+  type CancelTaskResult,
+  cancelContinuationEntry,
+  cancelTask,
+  DatasetInUseError,
+  KillDeliveryError,
+  type RegisterTaskResult,
+  registerTask,
+  type SetTaskRankResult,
+  setTaskRank,
+  specDifferences,
+  type TaskServiceDeps,
+  TaskSpecConflictError,
+} from './tasks.js';
+export * from './watchdog.js';

@@ -1,0 +1,263 @@
+/**
+ * Pilot commands behind the pilot routes of the REST API: registration (with the pilot's own
+ * control queue, the push path of kill commands), heartbeats and job claims.
+ */
+import { createHash } from 'node:crypto';
+import type { Logger } from '@aws-lambda-powertools/logger';
+import {
+  CreateQueueCommand,
+  DeleteQueueCommand,
+  GetQueueUrlCommand,
+  QueueDoesNotExist,
+  QueueNameExists,
+  SetQueueAttributesCommand,
+  type SQSClient,
+} from '@aws-sdk/client-sqs';
+import { z } from 'zod';
+import {
+  ClaimRequest,
+  type ClaimResponse,
+  PilotHeartbeat,
+  type PilotHeartbeatResponse,
+  PilotRegistration,
+  type PilotRegistrationResponse,
+} from '../../events/pilot.js';
+import { parseOrThrow } from '../../events/validation.js';
+import {
+  AlreadyClaimedError,
+  ConditionFailedError,
+  StaleAttemptError,
+  StateConflictError,
+} from '../errors/index.js';
+import type { JobState, PilotState } from '../model/index.js';
+import type { Repositories } from '../repositories/index.js';
+
+/** SQS queue names: at most 80 characters of letters, digits, `-` and `_`. */
+const QUEUE_NAME_MAX_LENGTH = 80;
+/** Hex characters of sha256(pilotId) in a hashed queue name: 104 bits, collisions out of reach. */
+const QUEUE_NAME_HASH_LENGTH = 26;
+/** Room a prefix must leave for a hashed name: `_` and the hash. */
+const PREFIX_MAX_LENGTH = QUEUE_NAME_MAX_LENGTH - QUEUE_NAME_HASH_LENGTH - 1;
+/** Deliveries of a kill command before it goes to the pilot control dead-letter queue. */
+const CONTROL_MAX_RECEIVE_COUNT = 5;
+/** A command older than this is moot: the pilot acts within seconds or is gone. */
+const CONTROL_RETENTION_SECONDS = 600;
+const LIVE_PILOT_STATES: readonly PilotState[] = ['ACTIVE', 'IDLE'];
+const PILOT_RACE_RETRIES = 3;
+
+/** The name prefix of every pilot control queue (functions that send to or delete them). */
+export const PilotControlQueuePrefixConfig = z.object({
+  PILOT_CONTROL_QUEUE_PREFIX: z
+    .string()
+    .regex(
+      new RegExp(`^[A-Za-z0-9_-]{1,${PREFIX_MAX_LENGTH}}$`),
+      `must be 1 to ${PREFIX_MAX_LENGTH} letters, digits, - or _`,
+    ),
+});
+
+/** Where pilot control queues are created and where their undeliverable commands go. */
+export const PilotControlConfig = z.object({
+  ...PilotControlQueuePrefixConfig.shape,
+  PILOT_CONTROL_DEAD_LETTER_ARN: z
+    .string()
+    .regex(/^arn:[a-z-]+:sqs:[a-z0-9-]*:\d*:[A-Za-z0-9_-]{1,80}$/, 'must be an SQS queue ARN'),
+});
+export type PilotControlConfig = z.infer<typeof PilotControlConfig>;
+
+export interface PilotServiceDeps {
+  repos: Pick<Repositories, 'pilots' | 'jobs'>;
+  sqs: SQSClient;
+  controlQueuePrefix: string;
+  controlDeadLetterArn: string;
+  heartbeatIntervalSeconds: number;
+  logger: Logger;
+  /** The current time; injectable so tests control timestamps. */
+  clock?: () => Date;
+}
+
+/** A pilot that is LOST or EXITED: it may not heartbeat or register again under its id. */
+export class PilotNotLiveError extends StateConflictError {
+  override readonly name: string = 'PilotNotLiveError';
+  constructor(
+    pilotId: string,
+    readonly state: PilotState | undefined,
+  ) {
+    super('pilot', pilotId, LIVE_PILOT_STATES);
+  }
+}
+
+/** A claim on a job that is not QUEUED and not running either: cancelled, finished or back to READY. */
+export class NotClaimableError extends ConditionFailedError {
+  override readonly name: string = 'NotClaimableError';
+  constructor(
+    jobId: string,
+    readonly state: JobState,
+  ) {
+    super('job', jobId, `job ${jobId} is ${state}, not QUEUED`);
+  }
+}
+
+/**
+ * The name of a pilot's control queue: `<prefix><pilotId>` when the id is made of letters,
+ * digits and `-` and fits; otherwise `<prefix><readable part>_<hash of the id>`. Only hashed
+ * names hold `_` after the prefix, so two pilot ids never share a queue.
+ */
+export function controlQueueName(prefix: string, pilotId: string): string {
+  const plain = `${prefix}${pilotId}`;
+  if (/^[A-Za-z0-9-]+$/.test(pilotId) && plain.length <= QUEUE_NAME_MAX_LENGTH) return plain;
+  const hash = createHash('sha256').update(pilotId, 'utf8').digest('hex').slice(0, QUEUE_NAME_HASH_LENGTH);
+  const room = QUEUE_NAME_MAX_LENGTH - prefix.length - hash.length - 1;
+  const readable = pilotId.replace(/[^A-Za-z0-9-]/g, '-').slice(0, Math.max(0, room));
+  return `${prefix}${readable}_${hash}`;
+}
+
+function now(deps: PilotServiceDeps): string {
+  return (deps.clock?.() ?? new Date()).toISOString();
+}
+
+async function ensureControlQueue(deps: PilotServiceDeps, pilotId: string): Promise<string> {
+  const queueName = controlQueueName(deps.controlQueuePrefix, pilotId);
+  const attributes = {
+    RedrivePolicy: JSON.stringify({
+      deadLetterTargetArn: deps.controlDeadLetterArn,
+      maxReceiveCount: CONTROL_MAX_RECEIVE_COUNT,
+    }),
+    MessageRetentionPeriod: String(CONTROL_RETENTION_SECONDS),
+  };
+  try {
+    const created = await deps.sqs.send(
+      new CreateQueueCommand({ QueueName: queueName, Attributes: attributes }),
+    );
+    if (created.QueueUrl === undefined) throw new Error(`CreateQueue ${queueName} returned no queue URL`);
+    return created.QueueUrl;
+  } catch (error) {
+    if (!(error instanceof QueueNameExists)) throw error;
+    // The queue exists with other attributes (the configuration changed): bring it in line.
+    const found = await deps.sqs.send(new GetQueueUrlCommand({ QueueName: queueName }));
+    if (found.QueueUrl === undefined) throw new Error(`GetQueueUrl ${queueName} returned no queue URL`);
+    await deps.sqs.send(new SetQueueAttributesCommand({ QueueUrl: found.QueueUrl, Attributes: attributes }));
+    return found.QueueUrl;
+  }
+}
+
+async function deleteControlQueue(deps: PilotServiceDeps, pilotId: string, queueUrl: string): Promise<void> {
+  try {
+    await deps.sqs.send(new DeleteQueueCommand({ QueueUrl: queueUrl }));
+    deps.logger.info('pilot control queue deleted', { pilotId });
+  } catch (error) {
+    if (!(error instanceof QueueDoesNotExist)) throw error;
+  }
+}
+
+/**
+ * Registers a pilot ACTIVE with its control queue (dead-lettered after a few deliveries,
+ * short retention). Registering again under the same live id answers the same way; a LOST
+ * or EXITED id is refused (PilotNotLiveError): its jobs were given away, it must start anew.
+ */
+export async function registerPilot(
+  deps: PilotServiceDeps,
+  registration: z.input<typeof PilotRegistration>,
+): Promise<PilotRegistrationResponse> {
+  const pilot = parseOrThrow(PilotRegistration, registration, 'pilot registration');
+  const existing = await deps.repos.pilots.find(pilot.pilotId);
+  if (existing !== undefined && !LIVE_PILOT_STATES.includes(existing.state)) {
+    throw new PilotNotLiveError(pilot.pilotId, existing.state);
+  }
+  const controlQueueUrl = await ensureControlQueue(deps, pilot.pilotId);
+  try {
+    await deps.repos.pilots.register({ ...pilot, controlQueueUrl });
+  } catch (error) {
+    if (error instanceof StateConflictError) throw new PilotNotLiveError(pilot.pilotId, undefined);
+    throw error;
+  }
+  deps.logger.info(existing ? 'pilot registration repeated' : 'pilot registered', {
+    pilotId: pilot.pilotId,
+    device: pilot.device,
+    slots: pilot.slots,
+    host: pilot.host,
+  });
+  return { pilotId: pilot.pilotId, controlQueueUrl, heartbeatIntervalSeconds: deps.heartbeatIntervalSeconds };
+}
+
+/**
+ * Records a heartbeat, stamped with the control plane's clock (liveness is judged by one
+ * clock, whatever the pilot's drift). ACTIVE/IDLE update the pilot; EXITED ends it and
+ * deletes its control queue (repeatable). A LOST or EXITED pilot's ACTIVE/IDLE heartbeat is
+ * refused with PilotNotLiveError: it must kill its jobs and exit. Unknown: NotFoundError.
+ */
+export async function recordHeartbeat(
+  deps: PilotServiceDeps,
+  heartbeat: z.input<typeof PilotHeartbeat>,
+): Promise<PilotHeartbeatResponse> {
+  const beat = parseOrThrow(PilotHeartbeat, heartbeat, 'heartbeat');
+  if (beat.state === 'EXITED') return markExited(deps, beat.pilotId);
+  try {
+    const { pilot } = await deps.repos.pilots.heartbeat({
+      pilotId: beat.pilotId,
+      busySlots: beat.busySlots,
+      state: beat.state,
+      at: now(deps),
+    });
+    return { pilotId: pilot.pilotId, state: pilot.state };
+  } catch (error) {
+    if (error instanceof StateConflictError) {
+      const current = await deps.repos.pilots.find(beat.pilotId);
+      deps.logger.warn('heartbeat refused: the pilot is no longer live', {
+        pilotId: beat.pilotId,
+        state: current?.state,
+      });
+      throw new PilotNotLiveError(beat.pilotId, current?.state);
+    }
+    throw error;
+  }
+}
+
+async function markExited(deps: PilotServiceDeps, pilotId: string): Promise<PilotHeartbeatResponse> {
+  for (let attempt = 1; ; attempt += 1) {
+    const pilot = await deps.repos.pilots.get(pilotId);
+    try {
+      if (pilot.state !== 'EXITED')
+        await deps.repos.pilots.transition({ pilotId, from: pilot.state, to: 'EXITED' });
+    } catch (error) {
+      // It changed state (e.g. IDLE → ACTIVE, or declared LOST) between the read and the write.
+      if (error instanceof StateConflictError && attempt < PILOT_RACE_RETRIES) continue;
+      throw error;
+    }
+    if (pilot.controlQueueUrl !== undefined) await deleteControlQueue(deps, pilotId, pilot.controlQueueUrl);
+    deps.logger.info('pilot exited', { pilotId, previousState: pilot.state });
+    return { pilotId, state: 'EXITED' };
+  }
+}
+
+/**
+ * Claims a QUEUED job for a pilot: QUEUED → RUNNING under the pilot's id and the message's
+ * attempt, returning the claim token its reports must carry. Exactly one claim of an attempt
+ * wins. Refusals: StaleAttemptError (the job moved to another attempt), AlreadyClaimedError
+ * (it runs already), NotClaimableError (cancelled, finished, back to READY); unknown job:
+ * NotFoundError.
+ */
+export async function claimJob(
+  deps: PilotServiceDeps,
+  jobId: string,
+  request: z.input<typeof ClaimRequest>,
+): Promise<ClaimResponse> {
+  const claim = parseOrThrow(ClaimRequest, request, 'claim');
+  // The claim's transaction moves the task's counters, so the job's task is read first.
+  const job = await deps.repos.jobs.get(jobId);
+  if (job.attempt !== claim.attempt) throw new StaleAttemptError(jobId, claim.attempt);
+  if (job.state === 'RUNNING') throw new AlreadyClaimedError(jobId);
+  if (job.state !== 'QUEUED') throw new NotClaimableError(jobId, job.state);
+  const claimToken = await deps.repos.jobs.claim({
+    jobId,
+    taskId: job.taskId,
+    attempt: claim.attempt,
+    pilotId: claim.pilotId,
+  });
+  deps.logger.info('job claimed', {
+    jobId,
+    taskId: job.taskId,
+    attempt: claim.attempt,
+    pilotId: claim.pilotId,
+  });
+  return { jobId, attempt: claim.attempt, claimToken };
+}

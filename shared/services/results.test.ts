@@ -1,0 +1,104 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { JOB_STATES, type JobRecord } from '../model/index.js';
+import { judgeResult, retryAfterOf } from './results.js';
+
+const TOKEN = 'a'.repeat(32);
+
+function job(overrides: Partial<JobRecord> = {}): JobRecord {
+  return {
+    jobId: 'j-1',
+    taskId: 't-1',
+    state: 'RUNNING',
+    attempt: 0,
+    device: 'CPU',
+    rank: 1,
+    inputs: [
+      { name: 'f1', location: { bucket: 'spd-in', key: 'raw/f1' }, size: 1, checksum: 'adler32:0badc0de' },
+    ],
+    claimToken: TOKEN,
+    createdAt: '2025-01-01T00:00:00.000Z',
+    updatedAt: '2025-01-01T00:00:00.000Z',
+    ...overrides,
+  };
+}
+
+const result = (overrides: Partial<Parameters<typeof judgeResult>[1]> = {}) => ({
+  jobId: 'j-1',
+  taskId: 't-1',
+  attempt: 0,
+  claimToken: TOKEN,
+  outcome: 'DONE' as const,
+  errorCode: 0,
+  ...overrides,
+});
+
+describe('judgeResult', () => {
+  it('applies a result to the RUNNING attempt it was claimed for', () => {
+    expect(judgeResult(job(), result())).toEqual({ verdict: 'apply' });
+  });
+
+  it('ignores a result for an unknown job or one of another task', () => {
+    expect(judgeResult(undefined, result()).verdict).toBe('ignore');
+    expect(judgeResult(job({ taskId: 't-2' }), result()).verdict).toBe('ignore');
+  });
+
+  it('ignores a result of attempt 0 once the job was retried to attempt 1 with another outcome', () => {
+    const retried = job({ state: 'RUNNING', attempt: 1, claimToken: 'b'.repeat(32), errorCode: 1201 });
+
+    expect(judgeResult(retried, result({ attempt: 0, outcome: 'DONE' }))).toEqual({
+      verdict: 'ignore',
+      reason: 'attempt 0 is not the current attempt 1',
+    });
+  });
+
+  it('recognises a failure already retried into the next attempt as a repeat', () => {
+    const retried = job({ state: 'READY', attempt: 1, claimToken: undefined, errorCode: 1201 });
+
+    expect(judgeResult(retried, result({ outcome: 'FAILED', errorCode: 1201 }))).toEqual({
+      verdict: 'repeat',
+    });
+  });
+
+  it('recognises a result the job already shows as a repeat', () => {
+    expect(judgeResult(job({ state: 'DONE' }), result({ outcome: 'DONE' })).verdict).toBe('repeat');
+    expect(
+      judgeResult(job({ state: 'FAILED' }), result({ outcome: 'FAILED', errorCode: 1202 })).verdict,
+    ).toBe('repeat');
+    expect(judgeResult(job({ state: 'CANCELLED' }), result()).verdict).toBe('repeat');
+  });
+
+  it('ignores a result whose claim token is not the job’s', () => {
+    expect(judgeResult(job(), result({ claimToken: 'c'.repeat(32) }))).toEqual({
+      verdict: 'ignore',
+      reason: 'the claim token does not match',
+    });
+  });
+
+  it('applies only to a RUNNING job of the same task, attempt and token', () => {
+    fc.assert(
+      fc.property(
+        fc.constantFrom(...JOB_STATES),
+        fc.integer({ min: 0, max: 5 }),
+        fc.integer({ min: 0, max: 5 }),
+        fc.boolean(),
+        fc.constantFrom('DONE' as const, 'FAILED' as const),
+        (state, jobAttempt, resultAttempt, sameToken, outcome) => {
+          const verdict = judgeResult(
+            job({ state, attempt: jobAttempt }),
+            result({ attempt: resultAttempt, claimToken: sameToken ? TOKEN : 'd'.repeat(32), outcome }),
+          );
+
+          const applies = state === 'RUNNING' && jobAttempt === resultAttempt && sameToken;
+          expect(verdict.verdict === 'apply').toBe(applies);
+        },
+      ),
+    );
+  });
+});
+
+describe('retryAfterOf', () => {
+  it('is the delay after now', () => {
+    expect(retryAfterOf(new Date('2025-01-01T00:00:00.000Z'), 40)).toBe('2025-01-01T00:00:40.000Z');
+  });
+});

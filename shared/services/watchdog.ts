@@ -1,0 +1,508 @@
+/**
+ * The watchdog's run (DESIGN §4.10): pilots whose heartbeat stopped are declared LOST and
+ * their jobs retried, jobs whose queue message is gone are re-queued, task ranks age, control
+ * queues nobody owns are deleted, and a sample of tasks is audited.
+ */
+import type { Logger } from '@aws-lambda-powertools/logger';
+import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { S3Client } from '@aws-sdk/client-s3';
+import {
+  DeleteQueueCommand,
+  GetQueueAttributesCommand,
+  ListQueuesCommand,
+  QueueDoesNotExist,
+  SendMessageBatchCommand,
+  type SQSClient,
+} from '@aws-sdk/client-sqs';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { z } from 'zod';
+import type { PilotControlCommand } from '../../events/index.js';
+import { decimal, integer } from '../config/index.js';
+import { ConditionFailedError, ERRORS } from '../errors/index.js';
+import type { Device, PilotRecord, TaskRecord } from '../model/index.js';
+import {
+  DEFAULT_AGING_UNIT_SECONDS,
+  DEFAULT_RANK_ALPHA,
+  DEFAULT_RANK_BETA,
+  DEFAULT_RANK_GAMMA,
+  nextRank,
+  type RankParamsInput,
+} from '../rank/index.js';
+import type { JobRef, JobSummary, Repositories, TableNames } from '../repositories/index.js';
+import { decideRetry } from '../retry/index.js';
+import { TERMINAL_TASK_STATES } from '../states/index.js';
+import { type AuditReport, runAudit } from './audit.js';
+import { listAllPages } from './dispatch.js';
+
+/** Pages of the listings; a run settles at most one page of LOST and stuck jobs. */
+const LIST_PAGE_SIZE = 1000;
+/** SendMessageBatch takes at most 10 entries. */
+const SEND_BATCH_ENTRIES = 10;
+/** Attempts to write a rank when another writer changes the task in between. */
+const RANK_WRITE_ATTEMPTS = 3;
+const LIVE_PILOT_STATES = ['ACTIVE', 'IDLE'] as const;
+
+/** The rank update's coefficients (DESIGN §7), read by the rank-updater and the watchdog. */
+export const RankConfig = z.object({
+  RANK_ALPHA: decimal({ default: DEFAULT_RANK_ALPHA, min: 0, max: 100 }),
+  RANK_BETA: decimal({ default: DEFAULT_RANK_BETA, min: 0, max: 100 }),
+  RANK_GAMMA: decimal({ default: DEFAULT_RANK_GAMMA, min: 0, max: 0.99 }),
+  RANK_AGING_UNIT_SECONDS: integer({ default: DEFAULT_AGING_UNIT_SECONDS, min: 1, max: 86_400 }),
+});
+export type RankConfig = z.infer<typeof RankConfig>;
+
+export function rankParamsOf(config: RankConfig): RankParamsInput {
+  return {
+    alpha: config.RANK_ALPHA,
+    beta: config.RANK_BETA,
+    gamma: config.RANK_GAMMA,
+    agingUnitSeconds: config.RANK_AGING_UNIT_SECONDS,
+  };
+}
+
+/** Time a task has waited without being served: since its last dispatch (or creation) while it has READY jobs. */
+export function waitedSeconds(
+  task: Pick<TaskRecord, 'counts' | 'lastServedAt' | 'createdAt'>,
+  now: Date,
+): number {
+  if (task.counts.READY === 0) return 0;
+  return Math.max(0, (now.getTime() - Date.parse(task.lastServedAt ?? task.createdAt)) / 1000);
+}
+
+/**
+ * Writes the task's next rank when it differs from the current one, guarded by the task's
+ * version; on a concurrent change the task is read again and the rank recomputed. Returns
+ * the rank written, or undefined when none was (unchanged, task gone or final, or contended).
+ */
+export async function updateRank(
+  repos: Pick<Repositories, 'tasks'>,
+  initial: TaskRecord,
+  compute: (task: TaskRecord) => number,
+): Promise<number | undefined> {
+  let task: TaskRecord | undefined = initial;
+  for (let attempt = 1; task && !TERMINAL_TASK_STATES.includes(task.state); attempt += 1) {
+    const rank = compute(task);
+    if (rank === task.rank) return undefined;
+    try {
+      await repos.tasks.setRank({ taskId: task.taskId, rank, expectedVersion: task.version });
+      return rank;
+    } catch (error) {
+      if (!(error instanceof ConditionFailedError) || attempt >= RANK_WRITE_ATTEMPTS) throw error;
+      task = await repos.tasks.find(task.taskId);
+    }
+  }
+  return undefined;
+}
+
+export interface WatchdogSettings {
+  pilotLostAfterSeconds: number;
+  queuedStuckAfterSeconds: number;
+  controlQueuePrefix: string;
+  jobsCpuQueueUrl: string;
+  jobsGpuQueueUrl: string;
+  rank: RankParamsInput;
+  /** Tasks and objects audited per run. */
+  auditTasks: number;
+  auditObjects: number;
+  eventBusName: string;
+}
+
+export interface WatchdogDeps {
+  repos: Repositories;
+  /** For the audit's counter repair. */
+  doc: DynamoDBDocumentClient;
+  tables: Pick<TableNames, 'tasks'>;
+  sqs: SQSClient;
+  s3: S3Client;
+  settings: WatchdogSettings;
+  logger: Logger;
+  metrics: Metrics;
+  clock?: () => Date;
+  random?: () => number;
+  /** Fires shortly before the invocation's deadline: the run stops between steps. */
+  signal?: AbortSignal;
+}
+
+export interface WatchdogReport {
+  pilotsLost: string[];
+  /** RUNNING jobs of silent pilots marked LOST. */
+  jobsLost: number;
+  /** Kill commands sent to pilots that heartbeated again after their jobs were given away. */
+  killsSent: number;
+  lostJobs: { retried: number; failed: number; cancelled: number };
+  requeued: number;
+  ranksChanged: number;
+  controlQueuesDeleted: number;
+  audit?: AuditReport;
+  /** The deadline came before every step ran. */
+  stoppedEarly: boolean;
+}
+
+function secondsBefore(now: Date, seconds: number): string {
+  return new Date(now.getTime() - seconds * 1000).toISOString();
+}
+
+async function deleteQueue(deps: WatchdogDeps, queueUrl: string): Promise<boolean> {
+  try {
+    await deps.sqs.send(new DeleteQueueCommand({ QueueUrl: queueUrl }), { abortSignal: deps.signal });
+    return true;
+  } catch (error) {
+    if (error instanceof QueueDoesNotExist) return false;
+    throw error;
+  }
+}
+
+/** Tells a pilot that came back to kill the jobs it no longer holds. */
+async function sendKills(
+  deps: WatchdogDeps,
+  pilot: PilotRecord,
+  jobs: readonly JobRef[],
+  now: Date,
+): Promise<number> {
+  if (pilot.controlQueueUrl === undefined || jobs.length === 0) return 0;
+  let sent = 0;
+  for (let start = 0; start < jobs.length; start += SEND_BATCH_ENTRIES) {
+    const batch = jobs.slice(start, start + SEND_BATCH_ENTRIES);
+    const response = await deps.sqs.send(
+      new SendMessageBatchCommand({
+        QueueUrl: pilot.controlQueueUrl,
+        Entries: batch.map((job, index) => {
+          const command: PilotControlCommand = {
+            type: 'job.kill',
+            jobId: job.jobId,
+            attempt: job.attempt,
+            reason: 'lost',
+            issuedAt: now.toISOString(),
+          };
+          return { Id: String(index), MessageBody: JSON.stringify(command) };
+        }),
+      }),
+      { abortSignal: deps.signal },
+    );
+    sent += response.Successful?.length ?? 0;
+  }
+  return sent;
+}
+
+/**
+ * Pilots silent for PILOT_LOST_AFTER_SECONDS: their RUNNING jobs become LOST first, then the
+ * pilot (conditional on its heartbeat still being stale), then its control queue is deleted.
+ * In this order a run that dies midway leaves the pilot ACTIVE/IDLE and stale, so the next
+ * run finds it again and repeats each (idempotent) step. A pilot that heartbeats in between
+ * stays live, and is told to kill the jobs it lost.
+ */
+async function declareSilentPilotsLost(deps: WatchdogDeps, now: Date, report: WatchdogReport): Promise<void> {
+  const { repos, logger } = deps;
+  const cutoff = secondsBefore(now, deps.settings.pilotLostAfterSeconds);
+  for (const state of LIVE_PILOT_STATES) {
+    const silent = await listAllPages((cursor) =>
+      repos.pilots.listByState(state, { heartbeatBefore: cutoff, limit: LIST_PAGE_SIZE, cursor }),
+    );
+    for (const pilot of silent) {
+      const held = (
+        await listAllPages((cursor) =>
+          repos.jobs.listByPilot(pilot.pilotId, { limit: LIST_PAGE_SIZE, cursor }),
+        )
+      )
+        .filter((job) => job.state === 'RUNNING')
+        .map((job) => ({
+          jobId: job.jobId,
+          taskId: job.taskId,
+          attempt: job.attempt,
+          from: 'RUNNING' as const,
+          pilotId: pilot.pilotId,
+        }));
+      const marked = held.length > 0 ? await repos.jobs.markLost(held) : undefined;
+      report.jobsLost += marked?.applied.length ?? 0;
+      try {
+        const change = await repos.pilots.transition({
+          pilotId: pilot.pilotId,
+          from: state,
+          to: 'LOST',
+          heartbeatBefore: cutoff,
+        });
+        if (change.applied) {
+          report.pilotsLost.push(pilot.pilotId);
+          deps.metrics.addMetric('PilotsLost', MetricUnit.Count, 1);
+          logger.warn('pilot lost: no heartbeat', {
+            pilotId: pilot.pilotId,
+            lastHeartbeatAt: pilot.lastHeartbeatAt,
+            jobsLost: marked?.applied.length ?? 0,
+          });
+        }
+      } catch (error) {
+        if (!(error instanceof ConditionFailedError)) throw error;
+        const current = await repos.pilots.find(pilot.pilotId);
+        if (current && (LIVE_PILOT_STATES as readonly string[]).includes(current.state)) {
+          report.killsSent += await sendKills(deps, current, marked?.applied ?? [], now);
+          logger.warn('pilot heartbeated again after its jobs were declared LOST; told to kill them', {
+            pilotId: pilot.pilotId,
+            jobs: marked?.applied.length ?? 0,
+          });
+        }
+        continue;
+      }
+      if (pilot.controlQueueUrl !== undefined && (await deleteQueue(deps, pilot.controlQueueUrl))) {
+        report.controlQueuesDeleted += 1;
+      }
+    }
+  }
+}
+
+/** LOST jobs: retried (attempt + 1) while the task allows, FAILED past that, CANCELLED in a final task. */
+async function settleLostJobs(deps: WatchdogDeps, report: WatchdogReport): Promise<void> {
+  const { repos, logger } = deps;
+  const lost = (await repos.jobs.listInFlight('LOST', { limit: LIST_PAGE_SIZE })).items;
+  const tasks = new Map<string, TaskRecord | undefined>();
+  for (const job of lost) {
+    if (!tasks.has(job.taskId)) tasks.set(job.taskId, await repos.tasks.find(job.taskId));
+    const task = tasks.get(job.taskId);
+    const ref = { jobId: job.jobId, taskId: job.taskId, attempt: job.attempt, from: 'LOST' as const };
+    const log = { taskId: job.taskId, jobId: job.jobId, attempt: job.attempt };
+    if (!task) {
+      logger.error('LOST job of a task that does not exist: left as it is', log);
+      continue;
+    }
+    try {
+      if (TERMINAL_TASK_STATES.includes(task.state)) {
+        report.lostJobs.cancelled += (await repos.jobs.cancel([ref])).applied.length;
+        continue;
+      }
+      const failure = {
+        ...ref,
+        errorCode: ERRORS.LOST_HEARTBEAT.code,
+        errorMessage: ERRORS.LOST_HEARTBEAT.message,
+      };
+      const decision = decideRetry({
+        errorCode: failure.errorCode,
+        attempt: job.attempt,
+        maxRetries: task.maxRetries,
+      });
+      if (decision.action === 'retry') {
+        if (await repos.jobs.retry(failure)) report.lostJobs.retried += 1;
+        logger.info('lost job retried', { ...log, nextAttempt: decision.nextAttempt });
+      } else {
+        if (await repos.jobs.fail(failure)) {
+          report.lostJobs.failed += 1;
+          deps.metrics.addMetric('JobsFailed', MetricUnit.Count, 1);
+        }
+        logger.warn('lost job failed', { ...log, reason: decision.reason });
+      }
+    } catch (error) {
+      // The index lags the table: the job moved on since it was listed.
+      if (!(error instanceof ConditionFailedError)) throw error;
+      logger.info('lost job already moved on', { ...log, reason: error.message });
+    }
+  }
+}
+
+async function messagesIn(deps: WatchdogDeps, queueUrl: string): Promise<number> {
+  const response = await deps.sqs.send(
+    new GetQueueAttributesCommand({
+      QueueUrl: queueUrl,
+      AttributeNames: [
+        'ApproximateNumberOfMessages',
+        'ApproximateNumberOfMessagesNotVisible',
+        'ApproximateNumberOfMessagesDelayed',
+      ],
+    }),
+    { abortSignal: deps.signal },
+  );
+  const attributes = response.Attributes ?? {};
+  return (
+    Number(attributes.ApproximateNumberOfMessages ?? 0) +
+    Number(attributes.ApproximateNumberOfMessagesNotVisible ?? 0) +
+    Number(attributes.ApproximateNumberOfMessagesDelayed ?? 0)
+  );
+}
+
+/**
+ * How many of the QUEUED jobs of each device queue have no message in it: jobs queued beyond
+ * the free slots wait in their queue as long as a slot takes to free, so age alone does not
+ * make a job stuck; a queue holding fewer messages than it has QUEUED jobs does.
+ */
+export function missingMessages(
+  queued: Record<Device, number>,
+  messages: Record<Device, number>,
+): Record<Device, number> {
+  return { CPU: Math.max(0, queued.CPU - messages.CPU), GPU: Math.max(0, queued.GPU - messages.GPU) };
+}
+
+/**
+ * QUEUED jobs older than QUEUED_STUCK_AFTER_SECONDS, as many per device as its queue lacks
+ * messages, oldest first, go back to READY at the same attempt (QUEUED → READY). A message
+ * that still turns up is harmless: its claim needs the job QUEUED at that attempt, and only
+ * one claim of an attempt wins.
+ */
+async function requeueStuckJobs(
+  deps: WatchdogDeps,
+  now: Date,
+  running: readonly TaskRecord[],
+  report: WatchdogReport,
+): Promise<void> {
+  const cutoff = secondsBefore(now, deps.settings.queuedStuckAfterSeconds);
+  const stale = (
+    await deps.repos.jobs.listInFlight('QUEUED', { updatedBefore: cutoff, limit: LIST_PAGE_SIZE })
+  ).items;
+  if (stale.length === 0) return;
+  const deviceOf = new Map(running.map((task) => [task.taskId, task.device]));
+  const queued = { CPU: 0, GPU: 0 };
+  for (const task of running) queued[task.device] += task.counts.QUEUED;
+  const missing = missingMessages(queued, {
+    CPU: await messagesIn(deps, deps.settings.jobsCpuQueueUrl),
+    GPU: await messagesIn(deps, deps.settings.jobsGpuQueueUrl),
+  });
+  const chosen: JobSummary[] = [];
+  for (const job of stale) {
+    const device = deviceOf.get(job.taskId);
+    if (device === undefined || missing[device] === 0) continue;
+    missing[device] -= 1;
+    chosen.push(job);
+  }
+  if (chosen.length === 0) return;
+  const result = await deps.repos.jobs.requeue(
+    chosen.map((job) => ({ jobId: job.jobId, taskId: job.taskId, attempt: job.attempt })),
+  );
+  report.requeued = result.applied.length;
+  for (const job of result.applied)
+    deps.logger.warn('stuck QUEUED job re-queued', { taskId: job.taskId, jobId: job.jobId });
+}
+
+/** Ages the rank of every RUNNING task: it grows while READY jobs wait and decays back once served. */
+async function ageRanks(
+  deps: WatchdogDeps,
+  now: Date,
+  running: readonly TaskRecord[],
+  report: WatchdogReport,
+): Promise<void> {
+  for (const task of running) {
+    const compute = (current: TaskRecord) =>
+      nextRank(
+        {
+          baseRank: current.baseRank,
+          rank: current.rank,
+          waitedSeconds: waitedSeconds(current, now),
+          retryJobs: 0,
+        },
+        deps.settings.rank,
+      );
+    try {
+      const rank = await updateRank(deps.repos, task, compute);
+      if (rank === undefined) continue;
+      report.ranksChanged += 1;
+      deps.logger.info('task rank aged', { taskId: task.taskId, from: task.rank, to: rank });
+    } catch (error) {
+      if (!(error instanceof ConditionFailedError)) throw error;
+      deps.logger.info('task rank left for the next run: the task kept changing', { taskId: task.taskId });
+    }
+  }
+}
+
+function queueName(queueUrl: string): string {
+  return queueUrl.slice(queueUrl.lastIndexOf('/') + 1);
+}
+
+/**
+ * Control queues that no live pilot owns (its pilot exited or was lost, and the queue's
+ * deletion did not happen). A queue younger than PILOT_LOST_AFTER_SECONDS is left alone: the
+ * registration creating it may not have written its pilot yet.
+ */
+async function deleteOrphanControlQueues(
+  deps: WatchdogDeps,
+  now: Date,
+  report: WatchdogReport,
+): Promise<void> {
+  const queues: string[] = [];
+  let nextToken: string | undefined;
+  do {
+    const page = await deps.sqs.send(
+      new ListQueuesCommand({
+        QueueNamePrefix: deps.settings.controlQueuePrefix,
+        MaxResults: LIST_PAGE_SIZE,
+        NextToken: nextToken,
+      }),
+      { abortSignal: deps.signal },
+    );
+    queues.push(...(page.QueueUrls ?? []));
+    nextToken = page.NextToken;
+  } while (nextToken !== undefined);
+  if (queues.length === 0) return;
+  const owned = new Set<string>();
+  for (const state of LIVE_PILOT_STATES) {
+    for (const pilot of await listAllPages((cursor) =>
+      deps.repos.pilots.listByState(state, { limit: LIST_PAGE_SIZE, cursor }),
+    )) {
+      if (pilot.controlQueueUrl !== undefined) owned.add(queueName(pilot.controlQueueUrl));
+    }
+  }
+  const graceStart = now.getTime() / 1000 - deps.settings.pilotLostAfterSeconds;
+  for (const queueUrl of queues) {
+    if (owned.has(queueName(queueUrl))) continue;
+    try {
+      const attributes = await deps.sqs.send(
+        new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['CreatedTimestamp'] }),
+        { abortSignal: deps.signal },
+      );
+      if (Number(attributes.Attributes?.CreatedTimestamp ?? now.getTime() / 1000) > graceStart) continue;
+    } catch (error) {
+      if (error instanceof QueueDoesNotExist) continue;
+      throw error;
+    }
+    if (await deleteQueue(deps, queueUrl)) {
+      report.controlQueuesDeleted += 1;
+      deps.logger.info('orphan pilot control queue deleted', { queue: queueName(queueUrl) });
+    }
+  }
+}
+
+/** One watchdog run; each step is idempotent, so a run cut short is completed by the next. */
+export async function runWatchdog(deps: WatchdogDeps): Promise<WatchdogReport> {
+  const now = (deps.clock ?? (() => new Date()))();
+  const report: WatchdogReport = {
+    pilotsLost: [],
+    jobsLost: 0,
+    killsSent: 0,
+    lostJobs: { retried: 0, failed: 0, cancelled: 0 },
+    requeued: 0,
+    ranksChanged: 0,
+    controlQueuesDeleted: 0,
+    stoppedEarly: false,
+  };
+  const stop = () => {
+    report.stoppedEarly = deps.signal?.aborted ?? false;
+    return report.stoppedEarly;
+  };
+  await declareSilentPilotsLost(deps, now, report);
+  if (stop()) return report;
+  await settleLostJobs(deps, report);
+  if (stop()) return report;
+  const running = await listAllPages((cursor) =>
+    deps.repos.tasks.listByState('RUNNING', { limit: LIST_PAGE_SIZE, cursor }),
+  );
+  await requeueStuckJobs(deps, now, running, report);
+  if (stop()) return report;
+  await ageRanks(deps, now, running, report);
+  if (stop()) return report;
+  await deleteOrphanControlQueues(deps, now, report);
+  if (stop() || deps.settings.auditTasks === 0) return report;
+  report.audit = await runAudit(
+    {
+      repos: deps.repos,
+      doc: deps.doc,
+      tables: deps.tables,
+      s3: deps.s3,
+      logger: deps.logger,
+      eventBusName: deps.settings.eventBusName,
+      ...(deps.clock ? { clock: deps.clock } : {}),
+      ...(deps.random ? { random: deps.random } : {}),
+      ...(deps.signal ? { signal: deps.signal } : {}),
+    },
+    {
+      repair: true,
+      candidates: running,
+      maxTasks: deps.settings.auditTasks,
+      maxObjects: deps.settings.auditObjects,
+    },
+  );
+  return report;
+}
