@@ -32,6 +32,8 @@ export interface LocalFunction {
   concurrency: number;
   /** The worker's complete process.env. */
   environment: Record<string, string>;
+  /** Where the handler's stdout and stderr go (its logs); this process's own streams when absent. */
+  output?: NodeJS.WritableStream;
 }
 
 export type InvocationOutcome =
@@ -159,7 +161,12 @@ class FunctionHost {
       workerData: settings,
       env: definition.environment,
       execArgv: ['--import', TSX_LOADER_URL],
+      ...(definition.output && { stdout: true, stderr: true }),
     });
+    if (definition.output) {
+      worker.stdout.pipe(definition.output, { end: false });
+      worker.stderr.pipe(definition.output, { end: false });
+    }
     this.stats.coldStarts += 1;
     const pending = new Map<number, (outcome: WorkerOutcome) => void>();
     const settleAll = (error: FunctionError) => {

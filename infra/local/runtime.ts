@@ -63,6 +63,8 @@ export interface LocalRuntimeOptions {
   /** Where `spd:function` entries are resolved; the repository root by default. */
   projectRoot?: string;
   log?: RuntimeLog;
+  /** Where the functions' own output (their JSON logs) goes; this process's stdout and stderr when absent. */
+  functionOutput?: NodeJS.WritableStream;
 }
 
 export interface LocalResource {
@@ -236,6 +238,7 @@ function localFunctions(
         AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(fn.memoryMb),
         ...variables.get(fn.logicalId),
       },
+      ...(options.functionOutput && { output: options.functionOutput }),
     };
   });
 }

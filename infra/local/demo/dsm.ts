@@ -1,0 +1,94 @@
+/**
+ * Plays the DSM for the demo and the benchmark: writes a dataset's files to S3 and announces
+ * them on the bus with `file.input`, then closes the dataset with its checklist.
+ */
+import { createHash, randomUUID } from 'node:crypto';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { buildPutEventsEntry, EVENT_SOURCES } from '../../../events/index.js';
+import { publishEvents } from '../../../functions/common/index.js';
+import { awsClients } from '../../../shared/aws/index.js';
+
+export interface AnnouncedFile {
+  name: string;
+  size: number;
+}
+
+export interface AnnouncedDataset {
+  uid: string;
+  name: string;
+  files: AnnouncedFile[];
+  bytes: number;
+}
+
+export interface DatasetToAnnounce {
+  bucket: string;
+  busName: string;
+  /** File name → content. */
+  files: ReadonlyMap<string, Buffer>;
+  /** Announce the close before the last file (a DSM whose messages overtake each other). */
+  closeBeforeLastFile?: boolean;
+  uploadConcurrency?: number;
+}
+
+const EVENTS_PER_CALL = 10;
+
+export async function announceDataset(dataset: DatasetToAnnounce): Promise<AnnouncedDataset> {
+  const { s3, eventBridge } = awsClients();
+  const id = randomUUID();
+  const name = `input.test.${id}.raw`;
+  const uid = `dsm-${id}`;
+  const entries = [...dataset.files.entries()];
+  const fileEvents: ReturnType<typeof buildPutEventsEntry>[] = [];
+  const concurrency = dataset.uploadConcurrency ?? 8;
+  for (let start = 0; start < entries.length; start += concurrency) {
+    await Promise.all(
+      entries.slice(start, start + concurrency).map(async ([fileName, content]) => {
+        const key = `datasets/${name}/${fileName}`;
+        const checksum = createHash('sha256').update(content).digest();
+        await s3.send(
+          new PutObjectCommand({
+            Bucket: dataset.bucket,
+            Key: key,
+            Body: content,
+            ChecksumSHA256: checksum.toString('base64'),
+          }),
+        );
+        fileEvents.push(
+          buildPutEventsEntry({
+            detailType: 'file.input',
+            source: EVENT_SOURCES.dsm,
+            eventBusName: dataset.busName,
+            detail: {
+              datasetUid: uid,
+              datasetName: name,
+              file: {
+                name: fileName,
+                url: `s3://${dataset.bucket}/${key}`,
+                size: content.length,
+                checksum: `sha256:${checksum.toString('hex')}`,
+              },
+            },
+          }),
+        );
+      }),
+    );
+  }
+  const close = buildPutEventsEntry({
+    detailType: 'dataset.close',
+    source: EVENT_SOURCES.dsm,
+    eventBusName: dataset.busName,
+    detail: { datasetUid: uid, datasetName: name, files: entries.map(([fileName]) => fileName) },
+  });
+  const ordered = dataset.closeBeforeLastFile
+    ? [...fileEvents.slice(0, -1), close, ...fileEvents.slice(-1)]
+    : [...fileEvents, close];
+  for (let start = 0; start < ordered.length; start += EVENTS_PER_CALL) {
+    await publishEvents(eventBridge, ordered.slice(start, start + EVENTS_PER_CALL));
+  }
+  return {
+    uid,
+    name,
+    files: entries.map(([fileName, content]) => ({ name: fileName, size: content.length })),
+    bytes: entries.reduce((sum, [, content]) => sum + content.length, 0),
+  };
+}

@@ -1,0 +1,85 @@
+/**
+ * The WMS stack on the embedded runtime: synthesizes the real WmsStack (bundling skipped: the
+ * runtime imports the TypeScript handlers), runs it against an emulator, and names what the
+ * stack declares by its physical names there.
+ */
+import { App, type CfnElement } from 'aws-cdk-lib';
+import type { IConstruct } from 'constructs';
+import type { TableKey, TableNames } from '../../shared/repositories/index.js';
+import { WmsStack } from '../stack/wms-stack.js';
+import type { RuntimeLog } from './log.js';
+import { type LocalRuntime, startLocalRuntime } from './runtime.js';
+
+const SKIP_BUNDLING_CONTEXT = { 'aws:cdk:bundling-stacks': [] };
+
+export type QueueName = keyof WmsStack['queues'];
+
+export interface EmbeddedControlPlane {
+  runtime: LocalRuntime;
+  /** The synthesized template the runtime runs. */
+  template: Record<string, unknown>;
+  apiUrl: string;
+  region: string;
+  tables: TableNames;
+  queueUrls: Record<QueueName, string>;
+  deadLetterQueueUrls: Record<QueueName, string>;
+  busName: string;
+  bucket: string;
+  stop(): Promise<void>;
+}
+
+export interface EmbeddedControlPlaneOptions {
+  /** The emulator; this process's AWS_ENDPOINT_URL must point at it too. */
+  endpoint: string;
+  prefix?: string;
+  /** Function settings (docs/configuration.md), e.g. `{ PILOT_LOST_AFTER_SECONDS: '20' }`. */
+  tunables?: Record<string, string>;
+  /** Factor on schedule periods: 0.05 runs a 1-minute schedule every 3 s. */
+  scheduleScale?: number;
+  /** Where the functions' own logs go. */
+  functionOutput?: NodeJS.WritableStream;
+  log?: RuntimeLog;
+}
+
+export async function startEmbeddedControlPlane(
+  options: EmbeddedControlPlaneOptions,
+): Promise<EmbeddedControlPlane> {
+  const app = new App({ context: SKIP_BUNDLING_CONTEXT });
+  const stack = new WmsStack(app, 'SpdWms', { tunables: options.tunables, retainData: false });
+  const template = app.synth().getStackByName(stack.stackName).template as Record<string, unknown>;
+  const runtime = await startLocalRuntime({
+    template,
+    endpoint: options.endpoint,
+    ...(options.prefix !== undefined && { prefix: options.prefix }),
+    scheduleScale: options.scheduleScale ?? 1,
+    ...(options.functionOutput && { functionOutput: options.functionOutput }),
+    ...(options.log && { log: options.log }),
+  });
+  const resource = (construct: IConstruct) => {
+    const found = runtime.resources[stack.getLogicalId(construct.node.defaultChild as CfnElement)];
+    if (!found) throw new Error(`the runtime has no resource for ${construct.node.path}`);
+    return found;
+  };
+  const queueNames = Object.keys(stack.queues) as QueueName[];
+  const urls = (pick: (name: QueueName) => IConstruct) =>
+    Object.fromEntries(queueNames.map((name) => [name, resource(pick(name)).url!])) as Record<
+      QueueName,
+      string
+    >;
+  const apiUrl = runtime.api?.url;
+  if (!apiUrl) throw new Error('the stack declares no API');
+  return {
+    runtime,
+    template,
+    apiUrl,
+    region: runtime.region,
+    tables: Object.fromEntries(
+      (Object.keys(stack.tables) as TableKey[]).map((key) => [key, resource(stack.tables[key]).physicalName]),
+    ) as TableNames,
+    queueUrls: urls((name) => stack.queues[name]!.queue),
+    deadLetterQueueUrls: urls((name) => stack.queues[name]!.deadLetterQueue),
+    busName: resource(stack.bus).physicalName,
+    bucket: resource(stack.bucket).physicalName,
+    stop: () => runtime.stop(),
+  };
+}
