@@ -22,6 +22,19 @@ export default defineConfig({
           hookTimeout: 60_000,
         },
       },
+      {
+        // Whole-system scenarios: the embedded control plane, real pilot processes, real
+        // payloads. One file at a time: each loads the emulator on its own.
+        test: {
+          name: 'e2e',
+          include: ['**/*.e2e.test.ts'],
+          exclude: ignored,
+          globalSetup: ['test/setup/emulator.global.ts'],
+          fileParallelism: false,
+          testTimeout: 180_000,
+          hookTimeout: 120_000,
+        },
+      },
     ],
   },
 });
