@@ -1,0 +1,214 @@
+import type { Logger } from '@aws-lambda-powertools/logger';
+import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import type { JobProgressMessage, JobResultMessage, PilotStatusMessage } from '../../events/pilot.js';
+import { backoffDelayMs, sleep } from './backoff.js';
+import { OUTBOX_FLUSH_MS, RETRY_BACKOFF, SQS_MAX_BATCH } from './constants.js';
+import type { ResultSpool } from './spool.js';
+
+/** SQS refuses a batch whose bodies add up to more than 256 KiB. */
+export const SQS_MAX_BATCH_BYTES = 256 * 1024;
+
+interface OutboxEntry {
+  message: PilotStatusMessage;
+  body: string;
+  /** Set for a result: its spool file, removed once SQS has accepted it. */
+  spoolName: string | null;
+}
+
+/**
+ * How many of the queued bodies (given by their byte sizes, oldest first) go into the next
+ * batch: at most `maxEntries` and `maxBytes` in total, but always at least one, so a body too
+ * large for any batch is sent alone and refused by SQS rather than blocking the queue.
+ */
+export function nextBatchSize(sizes: readonly number[], maxEntries: number, maxBytes: number): number {
+  let bytes = 0;
+  let count = 0;
+  for (const size of sizes.slice(0, maxEntries)) {
+    if (count > 0 && bytes + size > maxBytes) break;
+    bytes += size;
+    count++;
+  }
+  return count;
+}
+
+export interface StatusOutboxOptions {
+  sqs: SQSClient;
+  queueUrl: string;
+  spool: ResultSpool;
+  logger: Logger;
+  flushMs?: number;
+}
+
+/**
+ * The pilot's status messages on their way to the status queue: collected for a short while
+ * and sent with SendMessageBatch (one call for up to ten), retried with backoff while SQS
+ * cannot be reached. SQS accepting a message is its acknowledgement. Results are spooled to
+ * disk before they are queued here and leave the spool only once accepted.
+ */
+export class StatusOutbox {
+  readonly #options: StatusOutboxOptions;
+  readonly #flushMs: number;
+  readonly #pending: OutboxEntry[] = [];
+  #wake: (() => void) | null = null;
+  #failures = 0;
+
+  constructor(options: StatusOutboxOptions) {
+    this.#options = options;
+    this.#flushMs = options.flushMs ?? OUTBOX_FLUSH_MS;
+  }
+
+  get pendingCount(): number {
+    return this.#pending.length;
+  }
+
+  /** Progress is not spooled: a lost one is superseded by the next phase or the result. */
+  sendProgress(message: JobProgressMessage): void {
+    this.#enqueue({ message, body: JSON.stringify(message), spoolName: null });
+  }
+
+  /**
+   * Resolves once the result is on disk; it is sent from there. If the disk fails, the result
+   * is still sent, from memory only.
+   */
+  async sendResult(result: JobResultMessage): Promise<void> {
+    let spoolName: string | null = null;
+    try {
+      spoolName = await this.#options.spool.write(result);
+    } catch (error) {
+      this.#options.logger.error('result could not be spooled; it is kept in memory only', {
+        jobId: result.jobId,
+        error,
+      });
+    }
+    this.#enqueue({ message: result, body: JSON.stringify(result), spoolName });
+  }
+
+  /** Queues the results an earlier run of the pilot spooled but could not send. */
+  async resendSpooled(): Promise<number> {
+    const { results, invalid } = await this.#options.spool.readAll();
+    for (const { name, error } of invalid) {
+      this.#options.logger.error('spooled result cannot be read; left in the spool', {
+        spoolFile: name,
+        error,
+      });
+    }
+    for (const { name, result } of results) {
+      this.#enqueue({ message: result, body: JSON.stringify(result), spoolName: name });
+    }
+    return results.length;
+  }
+
+  /** Sends batches until `signal` aborts: after `flushMs`, or at once when a batch is full. */
+  async run(signal: AbortSignal): Promise<void> {
+    while (!signal.aborted) {
+      if (this.#pending.length === 0) await this.#waitForWake(null, signal);
+      if (this.#pending.length > 0 && this.#pending.length < SQS_MAX_BATCH) {
+        await this.#waitForWake(this.#flushMs, signal);
+      }
+      if (signal.aborted || this.#pending.length === 0) continue;
+      await this.#sendNextBatch(signal);
+    }
+  }
+
+  /**
+   * Sends everything still queued, retrying until `deadline` (epoch ms). Returns how many
+   * messages are left; results among them stay in the spool for the next start.
+   */
+  async drain(deadline: number): Promise<number> {
+    while (this.#pending.length > 0 && Date.now() < deadline) {
+      const signal = AbortSignal.timeout(Math.max(1, deadline - Date.now()));
+      await this.#sendNextBatch(signal);
+    }
+    return this.#pending.length;
+  }
+
+  #enqueue(entry: OutboxEntry): void {
+    this.#pending.push(entry);
+    // The first entry starts the flush period; a full batch ends it.
+    if (this.#pending.length === 1 || this.#pending.length >= SQS_MAX_BATCH) this.#wake?.();
+  }
+
+  #waitForWake(ms: number | null, signal: AbortSignal): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        signal.removeEventListener('abort', done);
+        this.#wake = null;
+        resolve();
+      };
+      const timer = ms === null ? undefined : setTimeout(done, ms);
+      signal.addEventListener('abort', done, { once: true });
+      this.#wake = done;
+    });
+  }
+
+  /** One SendMessageBatch; on failure, waits the backoff before returning. */
+  async #sendNextBatch(signal: AbortSignal): Promise<void> {
+    const { sqs, queueUrl, spool, logger } = this.#options;
+    const count = nextBatchSize(
+      this.#pending.map((entry) => Buffer.byteLength(entry.body)),
+      SQS_MAX_BATCH,
+      SQS_MAX_BATCH_BYTES,
+    );
+    const batch = this.#pending.slice(0, count);
+    let failed: { Id?: string; SenderFault?: boolean; Code?: string; Message?: string }[];
+    try {
+      const response = await sqs.send(
+        new SendMessageBatchCommand({
+          QueueUrl: queueUrl,
+          Entries: batch.map((entry, index) => ({ Id: String(index), MessageBody: entry.body })),
+        }),
+        { abortSignal: signal },
+      );
+      failed = response.Failed ?? [];
+    } catch (error) {
+      if (signal.aborted) return;
+      this.#failures++;
+      const delay = backoffDelayMs(this.#failures, RETRY_BACKOFF);
+      logger.warn('status queue unreachable; retrying', {
+        pending: this.#pending.length,
+        retryInMs: delay,
+        error: (error as Error).message,
+      });
+      await sleep(delay, signal);
+      return;
+    }
+    const accepted = new Set(batch);
+    const retry: OutboxEntry[] = [];
+    for (const failure of failed) {
+      const entry = batch[Number(failure.Id)];
+      if (entry === undefined) continue;
+      accepted.delete(entry);
+      if (failure.SenderFault) {
+        // SQS will never take this body; a result stays in the spool for an operator.
+        logger.error('status message refused by SQS', {
+          jobId: entry.message.jobId,
+          type: entry.message.type,
+          code: failure.Code,
+          reason: failure.Message,
+          spoolFile: entry.spoolName,
+        });
+      } else {
+        retry.push(entry);
+      }
+    }
+    this.#pending.splice(0, count, ...retry);
+    for (const entry of accepted) {
+      if (entry.spoolName === null) continue;
+      try {
+        await spool.remove(entry.spoolName);
+      } catch (error) {
+        logger.error('sent result could not be removed from the spool; it will be sent again', {
+          spoolFile: entry.spoolName,
+          error,
+        });
+      }
+    }
+    if (retry.length === 0) {
+      this.#failures = 0;
+      return;
+    }
+    this.#failures++;
+    await sleep(backoffDelayMs(this.#failures, RETRY_BACKOFF), signal);
+  }
+}

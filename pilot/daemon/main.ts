@@ -1,0 +1,25 @@
+/**
+ * The pilot daemon's entry: `daemon --config <daemon-config.json>` (from source:
+ * `npx tsx pilot/daemon/main.ts`). Runs until SIGTERM or SIGINT, which it passes to the pilot.
+ */
+import { Logger } from '@aws-lambda-powertools/logger';
+import { createAwsClients } from '../../shared/aws/index.js';
+import { configArgument, runMain } from '../agent/cli.js';
+import { loadDaemonConfig, PilotDaemon } from './daemon.js';
+
+const USAGE = 'usage: daemon --config <daemon-config.json>';
+const EXIT = { ok: 0, fatal: 1, usage: 2 } as const;
+
+async function main(): Promise<number> {
+  const configFile = configArgument(process.argv.slice(2), USAGE);
+  if (configFile === null) return EXIT.usage;
+  const config = await loadDaemonConfig(configFile);
+  const logger = new Logger({ serviceName: 'spd-wms-pilot-daemon' });
+  logger.info('daemon starting', { config });
+  const daemon = new PilotDaemon(config, createAwsClients().s3, logger);
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) process.on(signal, () => daemon.stop(signal));
+  await daemon.run();
+  return EXIT.ok;
+}
+
+runMain('daemon', main, EXIT.fatal);
