@@ -8,8 +8,9 @@
  * Idle cost: one ReceiveMessage per 20 s per mapping (the long poll).
  */
 import { DeleteMessageBatchCommand, type Message, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
+import { sleep } from '../../shared/async/index.js';
 import type { AwsClients } from '../../shared/aws/index.js';
-import { isAbortError, Semaphore, sleep } from './concurrency.js';
+import { isAbortError, Semaphore } from './concurrency.js';
 import { compileFilterCriteria, type RecordMatcher } from './filter-pattern.js';
 import type { FunctionPool, InvocationOutcome } from './function-pool.js';
 import type { RuntimeLog } from './log.js';

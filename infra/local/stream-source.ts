@@ -19,8 +19,9 @@ import {
   type _Record as StreamRecord,
 } from '@aws-sdk/client-dynamodb-streams';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
+import { sleep } from '../../shared/async/index.js';
 import type { AwsClients } from '../../shared/aws/index.js';
-import { isAbortError, sleep } from './concurrency.js';
+import { isAbortError } from './concurrency.js';
 import { compileFilterCriteria, type RecordMatcher } from './filter-pattern.js';
 import type { FunctionPool, InvocationOutcome } from './function-pool.js';
 import type { RuntimeLog } from './log.js';

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { backoffDelayMs, sleep } from './backoff.js';
+import { sleep } from '../../shared/async/index.js';
+import { backoffDelayMs } from './backoff.js';
 
 const policy = { initialMs: 200, maxMs: 10_000, factor: 2 };
 

@@ -1,7 +1,7 @@
 /** The pilot: its loops, its job pipeline and the pure decisions they use. */
 export { ApiClient, type ApiClientOptions, type PilotApi } from './api-client.js';
 export { type ArgContext, expandArgs } from './args.js';
-export { type BackoffPolicy, backoffDelayMs, sleep } from './backoff.js';
+export { type BackoffPolicy, backoffDelayMs } from './backoff.js';
 export { Adler32, type ChecksumAlgorithm, checksumAlgorithm, createChecksum } from './checksum.js';
 export {
   applyEnvironmentOverrides,

@@ -10,10 +10,11 @@ import {
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 import { JobResultMessage, type PilotControlCommand, type PilotHeartbeat } from '../../events/pilot.js';
+import { sleep } from '../../shared/async/index.js';
 import { ERRORS } from '../../shared/errors/index.js';
 import type { Device } from '../../shared/model/index.js';
 import type { PilotApi } from './api-client.js';
-import { backoffDelayMs, sleep } from './backoff.js';
+import { backoffDelayMs } from './backoff.js';
 import type { PilotConfig } from './config.js';
 import { ERROR_MESSAGE_MAX_LENGTH, PILOT_VERSION, RETRY_BACKOFF, SQS_MAX_WAIT_SECONDS } from './constants.js';
 import { ClaimRefusedError, ControlPlaneProtocolError, PilotLostError } from './errors.js';

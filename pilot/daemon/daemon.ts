@@ -2,8 +2,8 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { z } from 'zod';
+import { sleep } from '../../shared/async/index.js';
 import { BucketName, ObjectKey } from '../../shared/model/index.js';
-import { sleep } from '../agent/backoff.js';
 import { readConfigFile, validateConfig } from '../agent/config.js';
 import {
   type CachedRelease,
