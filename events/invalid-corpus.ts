@@ -417,6 +417,19 @@ const api: InvalidPayload[] = [
     MISSING,
     'error.issues[0].path',
   ),
+  invalid('api.audit-request', 'repair as a string', ['repair'], 'yes', 'repair'),
+  invalid('api.audit-request', 'a task and a sample size', ['maxTasks'], 10, 'maxTasks'),
+  invalid(
+    'api.audit-report',
+    'unknown invariant',
+    ['findings', 0, 'invariant'],
+    'tasks-exist',
+    'findings[0].invariant',
+  ),
+  invalid('api.dead-letter-list', 'negative depth', ['queues', 0, 'depth'], -1, 'queues[0].depth'),
+  invalid('api.redrive-request', 'zero messages', ['maxMessages'], 0, 'maxMessages'),
+  invalid('api.redrive-report', 'moved as a string', ['moved'], '1', 'moved'),
+  invalid('api.dashboard-summary', 'missing generation time', ['generatedAt'], MISSING, 'generatedAt'),
 ];
 
 export const INVALID_CORPUS: readonly InvalidPayload[] = [

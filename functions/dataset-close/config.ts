@@ -5,8 +5,7 @@ import {
   DEFAULT_CLOSE_MAX_SECONDS,
   SQS_MAX_VISIBILITY_SECONDS,
 } from '../../shared/checklist/index.js';
-import { integer, TablesConfig } from '../../shared/config/index.js';
-import { JobGenerationQueueConfig } from '../../shared/services/job-generation-message.js';
+import { integer, JobGenerationQueueConfig, TablesConfig } from '../../shared/config/index.js';
 import { ConsumerQueueConfig } from '../common/index.js';
 
 /** How a dataset.close whose checklist does not match yet is deferred (shared/checklist closeDeferral). */

@@ -1,7 +1,6 @@
 import { z } from 'zod';
-import { integer, TablesConfig } from '../../shared/config/index.js';
+import { integer, JobGenerationQueueConfig, TablesConfig } from '../../shared/config/index.js';
 import { LIST_PAGE_SIZE } from '../../shared/services/datasets.js';
-import { JobGenerationQueueConfig } from '../../shared/services/job-generation-message.js';
 import { ConsumerQueueConfig } from '../common/index.js';
 
 /** How much one invocation generates before it hands the rest to a continuation message. */

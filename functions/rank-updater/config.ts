@@ -1,6 +1,5 @@
 import { z } from 'zod';
-import { TablesConfig } from '../../shared/config/index.js';
-import { RankConfig } from '../../shared/services/watchdog.js';
+import { RankConfig, TablesConfig } from '../../shared/config/index.js';
 
 /** What the rank-updater reads at cold start: the tables and the rank coefficients. */
 export const RankUpdaterConfig = z.object({ ...TablesConfig.shape, ...RankConfig.shape });

@@ -7,6 +7,7 @@ import { planJobs } from '../../shared/jobgen/index.js';
 import type { JobRecord } from '../../shared/model/index.js';
 import {
   fileRef,
+  pilotRegistration,
   type RepositoryFixture,
   readTableStream,
   repositoryFixture,
@@ -22,6 +23,7 @@ let deps: RankUpdateDeps;
 
 beforeAll(async () => {
   fixture = await repositoryFixture('rank');
+  await fixture.repos.pilots.register(pilotRegistration('p-1'));
   // No aging, a strong retry boost and a long memory, so each step shows in the rank.
   deps = {
     repos: fixture.repos,

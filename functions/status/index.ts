@@ -4,6 +4,7 @@ import middy from '@middy/core';
 import { awsClients } from '../../shared/aws/index.js';
 import { loadConfig } from '../../shared/config/index.js';
 import { createRepositories, tableNamesFromConfig } from '../../shared/repositories/index.js';
+import { TaskSpecCache } from '../../shared/services/task-specs.js';
 import { createObservability } from '../common/index.js';
 import { StatusConfig } from './config.js';
 import { createStatusHandler } from './handler.js';
@@ -18,6 +19,8 @@ export const handler = middy(
     results: {
       repos,
       eventBusName: config.EVENT_BUS_NAME,
+      // Kept across the invocations of this container: a task's spec is read once.
+      taskSpecs: new TaskSpecCache(),
       retryPolicy: {
         baseSeconds: config.JOB_RETRY_BASE_SECONDS,
         maxSeconds: config.JOB_RETRY_MAX_SECONDS,

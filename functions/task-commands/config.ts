@@ -1,6 +1,5 @@
 import { z } from 'zod';
-import { EventBusConfig, TablesConfig } from '../../shared/config/index.js';
-import { JobGenerationQueueConfig } from '../../shared/services/index.js';
+import { EventBusConfig, JobGenerationQueueConfig, TablesConfig } from '../../shared/config/index.js';
 import { ConsumerQueueConfig } from '../common/index.js';
 
 /** What the stack gives the task-commands function (infra/stack/wms-stack.ts). */

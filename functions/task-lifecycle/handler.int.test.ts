@@ -21,6 +21,7 @@ import { planJobs } from '../../shared/jobgen/index.js';
 import {
   fileRef,
   newFile,
+  pilotRegistration,
   type RepositoryFixture,
   repositoryFixture,
   taskSpec,
@@ -126,6 +127,7 @@ describe('task-lifecycle handler', () => {
     await fixture.repos.tasks.markGenerationComplete(taskId);
     const ref = { jobId: job!.jobId, taskId, attempt: 0 };
     await fixture.repos.jobs.markQueued([ref]);
+    await fixture.repos.pilots.register(pilotRegistration('pilot-a'));
     const claimToken = await fixture.repos.jobs.claim({ ...ref, pilotId: 'pilot-a' });
     const outputUid = datasetUidFor('life-out');
     await fixture.repos.datasets.create({

@@ -4,10 +4,10 @@ import {
   EventBusConfig,
   HeartbeatConfig,
   integer,
+  PilotControlQueuePrefixConfig,
+  RankConfig,
   TablesConfig,
 } from '../../shared/config/index.js';
-import { PilotControlConfig } from '../../shared/services/pilots.js';
-import { RankConfig } from '../../shared/services/watchdog.js';
 
 /** What the watchdog reads at cold start. */
 export const WatchdogConfig = z.object({
@@ -16,7 +16,7 @@ export const WatchdogConfig = z.object({
   ...EventBusConfig.shape,
   ...HeartbeatConfig.shape,
   ...RankConfig.shape,
-  PILOT_CONTROL_QUEUE_PREFIX: PilotControlConfig.shape.PILOT_CONTROL_QUEUE_PREFIX,
+  ...PilotControlQueuePrefixConfig.shape,
   /** Silence after which a pilot is LOST; three heartbeat intervals when unset. */
   PILOT_LOST_AFTER_SECONDS: z
     .string()

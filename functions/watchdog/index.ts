@@ -2,24 +2,20 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import { awsClients } from '../../shared/aws/index.js';
-import { loadConfig } from '../../shared/config/index.js';
+import { loadConfig, rankParamsOf } from '../../shared/config/index.js';
 import { createRepositories, tableNamesFromConfig } from '../../shared/repositories/index.js';
-import { rankParamsOf } from '../../shared/services/watchdog.js';
 import { createObservability } from '../common/index.js';
 import { pilotLostAfterSeconds, WatchdogConfig } from './config.js';
 import { createWatchdogHandler } from './handler.js';
 
 const config = loadConfig(WatchdogConfig);
 const clients = awsClients();
-const tables = tableNamesFromConfig(config);
-const repos = createRepositories({ doc: clients.doc, tables });
+const repos = createRepositories({ doc: clients.doc, tables: tableNamesFromConfig(config) });
 const { logger, metrics } = createObservability('watchdog');
 
 export const handler = middy(
   createWatchdogHandler({
     repos,
-    doc: clients.doc,
-    tables,
     sqs: clients.sqs,
     s3: clients.s3,
     eventBridge: clients.eventBridge,

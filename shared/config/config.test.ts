@@ -9,7 +9,11 @@ import {
   EventBusConfig,
   HeartbeatConfig,
   integer,
+  JobGenerationQueueConfig,
   loadConfig,
+  PilotControlConfig,
+  RankConfig,
+  rankParamsOf,
   StatusQueueConfig,
   TablesConfig,
 } from './index.js';
@@ -152,5 +156,48 @@ describe('tunables', () => {
     });
     const error = configErrorOf(() => loadConfig(AwsClientConfig, { AWS_S3_FORCE_PATH_STYLE: 'yes' }));
     expect(error.message).toContain('AWS_S3_FORCE_PATH_STYLE: must be "true" or "false"');
+  });
+});
+
+describe('PilotControlConfig', () => {
+  const arn = 'arn:aws:sqs:eu-central-1:123456789012:WmsStack-PilotControlDeadLetter-1A2B3C';
+
+  it('reads the control queue prefix and the dead-letter queue ARN', () => {
+    const env = { PILOT_CONTROL_QUEUE_PREFIX: 'wmsstack-pilot-', PILOT_CONTROL_DEAD_LETTER_ARN: arn };
+    expect(loadConfig(PilotControlConfig, env)).toEqual(env);
+  });
+
+  it('refuses a prefix that leaves no room for a hashed name and an ARN of another service', () => {
+    const env = {
+      PILOT_CONTROL_QUEUE_PREFIX: 'p'.repeat(54),
+      PILOT_CONTROL_DEAD_LETTER_ARN: 'arn:aws:sns:x:1:t',
+    };
+    expect(() => loadConfig(PilotControlConfig, env)).toThrow(
+      /PILOT_CONTROL_QUEUE_PREFIX: must be 1 to 53 .*PILOT_CONTROL_DEAD_LETTER_ARN: must be an SQS queue ARN/,
+    );
+  });
+});
+
+describe('RankConfig', () => {
+  it('gives the rank parameters their defaults and reads them as shared/rank takes them', () => {
+    expect(rankParamsOf(loadConfig(RankConfig, {}))).toEqual({
+      alpha: 1,
+      beta: 0.5,
+      gamma: 0.5,
+      agingUnitSeconds: 60,
+    });
+    expect(
+      rankParamsOf(loadConfig(RankConfig, { RANK_GAMMA: '0.9', RANK_AGING_UNIT_SECONDS: '10' })),
+    ).toMatchObject({
+      gamma: 0.9,
+      agingUnitSeconds: 10,
+    });
+    expect(() => loadConfig(RankConfig, { RANK_GAMMA: '1' })).toThrow(/RANK_GAMMA/);
+  });
+});
+
+describe('JobGenerationQueueConfig', () => {
+  it('requires the job-generation queue URL', () => {
+    expect(() => loadConfig(JobGenerationQueueConfig, {})).toThrow(/JOB_GENERATION_QUEUE_URL: missing/);
   });
 });

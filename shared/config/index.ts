@@ -2,6 +2,8 @@
 export { loadConfig } from './load.js';
 export {
   AwsClientConfig,
+  CONTROL_QUEUE_HASH_LENGTH,
+  CONTROL_QUEUE_PREFIX_MAX_LENGTH,
   DataBucketConfig,
   DeviceQueuesConfig,
   decimal,
@@ -9,8 +11,14 @@ export {
   flag,
   HeartbeatConfig,
   integer,
+  JobGenerationQueueConfig,
+  PilotControlConfig,
+  PilotControlQueuePrefixConfig,
+  QUEUE_NAME_MAX_LENGTH,
   QueueUrl,
+  RankConfig,
   ResourceName,
+  rankParamsOf,
   StatusQueueConfig,
   TablesConfig,
 } from './schemas.js';

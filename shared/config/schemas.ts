@@ -5,6 +5,13 @@
  */
 import { z } from 'zod';
 import { BucketName } from '../model/index.js';
+import {
+  DEFAULT_AGING_UNIT_SECONDS,
+  DEFAULT_RANK_ALPHA,
+  DEFAULT_RANK_BETA,
+  DEFAULT_RANK_GAMMA,
+  type RankParamsInput,
+} from '../rank/index.js';
 
 /** The name of a provisioned resource (table, bus): no default, no whitespace. */
 export const ResourceName = z.string().regex(/^[^\s]+$/, 'must be a resource name without whitespace');
@@ -81,3 +88,53 @@ export type HeartbeatConfig = z.infer<typeof HeartbeatConfig>;
  */
 export const AwsClientConfig = z.object({ AWS_S3_FORCE_PATH_STYLE: flag(false) });
 export type AwsClientConfig = z.infer<typeof AwsClientConfig>;
+
+/** Where the functions that start job generation send their messages. */
+export const JobGenerationQueueConfig = z.object({ JOB_GENERATION_QUEUE_URL: QueueUrl });
+export type JobGenerationQueueConfig = z.infer<typeof JobGenerationQueueConfig>;
+
+/** SQS's limit on a queue name. */
+export const QUEUE_NAME_MAX_LENGTH = 80;
+/** Hex characters of sha256(pilotId) in a hashed control queue name: 104 bits, collisions out of reach. */
+export const CONTROL_QUEUE_HASH_LENGTH = 26;
+/** Room a control queue prefix must leave for a hashed name: `_` and the hash. */
+export const CONTROL_QUEUE_PREFIX_MAX_LENGTH = QUEUE_NAME_MAX_LENGTH - CONTROL_QUEUE_HASH_LENGTH - 1;
+
+/** The name prefix of every pilot control queue (functions that send to, list or delete them). */
+export const PilotControlQueuePrefixConfig = z.object({
+  PILOT_CONTROL_QUEUE_PREFIX: z
+    .string()
+    .regex(
+      new RegExp(`^[A-Za-z0-9_-]{1,${CONTROL_QUEUE_PREFIX_MAX_LENGTH}}$`),
+      `must be 1 to ${CONTROL_QUEUE_PREFIX_MAX_LENGTH} letters, digits, - or _`,
+    ),
+});
+export type PilotControlQueuePrefixConfig = z.infer<typeof PilotControlQueuePrefixConfig>;
+
+/** Where pilot control queues are created and where their undeliverable commands go. */
+export const PilotControlConfig = z.object({
+  ...PilotControlQueuePrefixConfig.shape,
+  PILOT_CONTROL_DEAD_LETTER_ARN: z
+    .string()
+    .regex(/^arn:[a-z-]+:sqs:[a-z0-9-]*:\d*:[A-Za-z0-9_-]{1,80}$/, 'must be an SQS queue ARN'),
+});
+export type PilotControlConfig = z.infer<typeof PilotControlConfig>;
+
+/** The rank update's coefficients (DESIGN §7), read by the rank-updater and the watchdog. */
+export const RankConfig = z.object({
+  RANK_ALPHA: decimal({ default: DEFAULT_RANK_ALPHA, min: 0, max: 100 }),
+  RANK_BETA: decimal({ default: DEFAULT_RANK_BETA, min: 0, max: 100 }),
+  RANK_GAMMA: decimal({ default: DEFAULT_RANK_GAMMA, min: 0, max: 0.99 }),
+  RANK_AGING_UNIT_SECONDS: integer({ default: DEFAULT_AGING_UNIT_SECONDS, min: 1, max: 86_400 }),
+});
+export type RankConfig = z.infer<typeof RankConfig>;
+
+/** The rank parameters of shared/rank from their configuration. */
+export function rankParamsOf(config: RankConfig): RankParamsInput {
+  return {
+    alpha: config.RANK_ALPHA,
+    beta: config.RANK_BETA,
+    gamma: config.RANK_GAMMA,
+    agingUnitSeconds: config.RANK_AGING_UNIT_SECONDS,
+  };
+}

@@ -129,6 +129,12 @@ export const ERRORS = named({
     retryable: false,
     category: 'stage-out',
   },
+  STAGE_OUT_NAME_CONFLICT: {
+    code: 1304,
+    message: 'an output file name is already registered in its dataset with other content',
+    retryable: false,
+    category: 'stage-out',
+  },
 
   PILOT_SHUTDOWN: {
     code: 1401,

@@ -5,8 +5,11 @@ import {
   AlreadyExistsError,
   ConditionFailedError,
   ConfigError,
+  CorruptItemError,
   InvalidTransitionError,
+  NotClaimableError,
   NotFoundError,
+  PilotNotLiveError,
   StaleAttemptError,
   StateConflictError,
   ValidationError,
@@ -29,6 +32,9 @@ describe('domain errors', () => {
       new ValidationError('invalid body', [{ path: 'rank', message: 'too big' }], { cause }),
     ],
     ['ConfigError', new ConfigError('JOBS_TABLE', 'is not set', { cause })],
+    ['NotClaimableError', new NotClaimableError('j-1', 'CANCELLED', { cause })],
+    ['PilotNotLiveError', new PilotNotLiveError('p-1', 'LOST', { cause })],
+    ['CorruptItemError', new CorruptItemError('job', [{ path: 'attempt', message: 'Required' }], { cause })],
   ] as [string, WmsError][])('%s sets its name, keeps the cause and is a WmsError', (name, error) => {
     expect(error.name).toBe(name);
     expect(error.cause).toBe(cause);
@@ -73,5 +79,20 @@ describe('domain errors', () => {
     expect(error.issues.map((issue) => issue.path).sort()).toEqual(['inputs[0].name', 'rank']);
     expect(error.message).toMatch(/^invalid task: /);
     expect(error.message).toContain('rank: ');
+  });
+});
+
+describe('CorruptItemError', () => {
+  it('names the entity and every bad field of a stored item, and is no ValidationError', () => {
+    const parsed = z.object({ attempt: z.number() }).safeParse({ attempt: 'one' });
+    if (parsed.success) throw new Error('expected the item to be rejected');
+
+    const error = CorruptItemError.fromZod('job', parsed.error);
+
+    expect(error.cause).toBe(parsed.error);
+    expect(error.entity).toBe('job');
+    expect(error.issues.map((issue) => issue.path)).toEqual(['attempt']);
+    expect(error.message).toMatch(/^stored job is corrupt: attempt: /);
+    expect(error).not.toBeInstanceOf(ValidationError);
   });
 });

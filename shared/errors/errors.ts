@@ -43,6 +43,18 @@ export class AlreadyClaimedError extends ConditionFailedError {
   }
 }
 
+/** A claim on a job that is neither QUEUED nor running: cancelled, finished, lost or back to READY. */
+export class NotClaimableError extends ConditionFailedError {
+  override readonly name: string = 'NotClaimableError';
+  constructor(
+    jobId: string,
+    readonly state: string,
+    options?: ErrorOptions,
+  ) {
+    super('job', jobId, `job ${jobId} is ${state}, not QUEUED`, options);
+  }
+}
+
 /** A change carrying an attempt number the job has moved past (a stale or duplicate message). */
 export class StaleAttemptError extends ConditionFailedError {
   override readonly name: string = 'StaleAttemptError';
@@ -65,6 +77,18 @@ export class StateConflictError extends ConditionFailedError {
     options?: ErrorOptions,
   ) {
     super(entity, id, `${entity} ${id} is not in state ${expected.join('|')}`, options);
+  }
+}
+
+/** A pilot that is not ACTIVE or IDLE (LOST, EXITED, or unknown when `state` is undefined): it may not work. */
+export class PilotNotLiveError extends StateConflictError {
+  override readonly name: string = 'PilotNotLiveError';
+  constructor(
+    pilotId: string,
+    readonly state: string | undefined,
+    options?: ErrorOptions,
+  ) {
+    super('pilot', pilotId, ['ACTIVE', 'IDLE'], options);
   }
 }
 
@@ -107,6 +131,29 @@ export class ValidationError extends WmsError {
   /** Wraps a zod error, keeping it as the cause; `subject` names what was validated. */
   static fromZod(subject: string, error: z.ZodError): ValidationError {
     return new ValidationError(`invalid ${subject}`, formatIssues(error), { cause: error });
+  }
+}
+
+/**
+ * A stored item that does not parse with its record schema: the table holds what no writer of
+ * this code wrote. It is the server's failure, never the caller's, so it is not a ValidationError.
+ */
+export class CorruptItemError extends WmsError {
+  override readonly name: string = 'CorruptItemError';
+  constructor(
+    readonly entity: string,
+    readonly issues: readonly ValidationIssue[],
+    options?: ErrorOptions,
+  ) {
+    super(
+      `stored ${entity} is corrupt: ${issues.map((issue) => `${issue.path || '(root)'}: ${issue.message}`).join('; ')}`,
+      options,
+    );
+  }
+
+  /** Wraps the zod error of a stored item, keeping it as the cause. */
+  static fromZod(entity: string, error: z.ZodError): CorruptItemError {
+    return new CorruptItemError(entity, formatIssues(error), { cause: error });
   }
 }
 

@@ -67,6 +67,11 @@ describe('error registry', () => {
     expect(ERRORS.PAYLOAD_EXECUTABLE_NOT_FOUND.retryable).toBe(false);
     expect(ERRORS.KILLED_CANCELLED.retryable).toBe(false);
     expect(ERRORS.VALIDATION_BAD_JOB_MESSAGE.retryable).toBe(false);
+    expect(ERRORS.STAGE_OUT_NAME_CONFLICT).toMatchObject({
+      code: 1304,
+      retryable: false,
+      category: 'stage-out',
+    });
   });
 
   it('is frozen', () => {

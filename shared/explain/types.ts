@@ -1,7 +1,7 @@
 import type { JobRecord, TaskRecord } from '../model/index.js';
 
 /** What explainWaiting reads of a job; `retryAfter` is when a retried attempt may be dispatched. */
-export type WaitingJob = Pick<JobRecord, 'state' | 'device'> & { retryAfter?: string };
+export type WaitingJob = Pick<JobRecord, 'state' | 'device' | 'retryAfter'>;
 
 /** What explainWaiting reads of the job's task. */
 export type WaitingTask = Pick<TaskRecord, 'state' | 'rank'>;

@@ -124,6 +124,8 @@ export const JobRecord = z.object({
   queuedAt: Timestamp.optional(),
   startedAt: Timestamp.optional(),
   endedAt: Timestamp.optional(),
+  /** A retried attempt is not dispatched before this time (its backoff); absent otherwise. */
+  retryAfter: Timestamp.optional(),
 });
 export type JobRecord = z.infer<typeof JobRecord>;
 

@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { type RepositoryFixture, repositoryFixture } from '../../test/support/index.js';
-import { ConditionFailedError, ValidationError } from '../errors/index.js';
+import { ConditionFailedError, CorruptItemError } from '../errors/index.js';
 
 let fixture: RepositoryFixture;
 
@@ -36,6 +36,6 @@ describe('ControlRepo', () => {
   it('returns nothing for an unwritten key and refuses a stored value its schema rejects', async () => {
     expect(await fixture.repos.control.get('never', SchedulerState)).toBeUndefined();
     await fixture.repos.control.put('malformed', { round: 'one' }, undefined);
-    await expect(fixture.repos.control.get('malformed', SchedulerState)).rejects.toThrow(ValidationError);
+    await expect(fixture.repos.control.get('malformed', SchedulerState)).rejects.toThrow(CorruptItemError);
   });
 });

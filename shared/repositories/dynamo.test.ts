@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ValidationError } from '../errors/index.js';
-import { decodeCursor, encodeCursor, rejectDuplicates } from './dynamo.js';
+import { decodeCursor, encodeCursor, listAllPages, rejectDuplicates } from './dynamo.js';
 
 describe('page cursors', () => {
   it('round-trip a LastEvaluatedKey and mark the last page by their absence', () => {
@@ -43,5 +43,24 @@ describe('rejectDuplicates', () => {
         { path: 'jobs.3', message: 'duplicate b' },
       ]);
     }
+  });
+});
+
+describe('listAllPages', () => {
+  it('follows the cursors to the last page and keeps the order', async () => {
+    const pages: Record<string, { items: number[]; cursor?: string }> = {
+      start: { items: [1, 2], cursor: 'second' },
+      second: { items: [], cursor: 'third' },
+      third: { items: [3] },
+    };
+    const asked: (string | undefined)[] = [];
+
+    const items = await listAllPages(async (cursor) => {
+      asked.push(cursor);
+      return pages[cursor ?? 'start']!;
+    });
+
+    expect(items).toEqual([1, 2, 3]);
+    expect(asked).toEqual([undefined, 'second', 'third']);
   });
 });

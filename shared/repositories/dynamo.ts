@@ -16,7 +16,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { z } from 'zod';
-import { ValidationError } from '../errors/index.js';
+import { CorruptItemError, ValidationError } from '../errors/index.js';
 import {
   BATCH_GET_LIMIT,
   CONTENTION_BACKOFF_BASE_MS,
@@ -88,14 +88,14 @@ export async function conditionalWrite<T>(
   }
 }
 
-/** Parses a stored item with its record schema; a corrupt item is a ValidationError, never passed on. */
+/** Parses a stored item with its record schema; a corrupt item is a CorruptItemError, never passed on. */
 export function parseStored<Schema extends z.ZodType>(
   schema: Schema,
   item: unknown,
   entity: string,
 ): z.infer<Schema> {
   const parsed = schema.safeParse(item);
-  if (!parsed.success) throw ValidationError.fromZod(`stored ${entity}`, parsed.error);
+  if (!parsed.success) throw CorruptItemError.fromZod(entity, parsed.error);
   return parsed.data;
 }
 
@@ -158,6 +158,18 @@ export async function queryPage<T>(
   );
   const cursor = encodeCursor(response.LastEvaluatedKey);
   return { items: (response.Items ?? []).map(parse), ...(cursor ? { cursor } : {}) };
+}
+
+/** Every item of a paged listing, page after page. */
+export async function listAllPages<T>(page: (cursor: string | undefined) => Promise<Page<T>>): Promise<T[]> {
+  const items: T[] = [];
+  let cursor: string | undefined;
+  do {
+    const result = await page(cursor);
+    items.push(...result.items);
+    cursor = result.cursor;
+  } while (cursor !== undefined);
+  return items;
 }
 
 /** The repositories' clock as an ISO-8601 timestamp. */

@@ -13,13 +13,18 @@ import type { RepositoryDeps } from './types.js';
 export { IN_FLIGHT_JOB_STATES } from './constants.js';
 export { ControlRepo, type Versioned } from './control.js';
 export { type CreateDatasetResult, type DatasetChange, DatasetsRepo, type NewDataset } from './datasets.js';
+export { listAllPages } from './dynamo.js';
 export { FilesRepo } from './files.js';
 export type { FileRefusal, NewFile, RegisterFilesResult } from './fileWrites.js';
 export {
+  type AttemptEnd,
   type CompleteRequest,
   type CompleteWithOutputsRequest,
   type CompleteWithOutputsResult,
   type CreateJobsResult,
+  type EndAttemptRequest,
+  type EndAttemptResult,
+  type FailureDetails,
   type FailureRequest,
   type JobClaim,
   JobsRepo,
@@ -59,6 +64,7 @@ export {
 } from './tables.js';
 export {
   type CreateTaskResult,
+  type JobRecount,
   type RankChange,
   type TaskChange,
   TasksRepo,

@@ -3,14 +3,17 @@ import {
   fileRef,
   newFile,
   outputFile,
+  pilotRegistration,
   type RepositoryFixture,
   repositoryFixture,
   taskSpec,
 } from '../../test/support/index.js';
 import {
   AlreadyClaimedError,
+  AlreadyExistsError,
   InvalidTransitionError,
   NotFoundError,
+  PilotNotLiveError,
   StaleAttemptError,
   StateConflictError,
   ValidationError,
@@ -22,19 +25,30 @@ import { JOB_STATES, type JobCounts, type JobState, type TaskRecord } from '../m
 let fixture: RepositoryFixture;
 let taskCounter = 0;
 
+/** Pilots that claim in these tests: a claim needs its pilot ACTIVE or IDLE. */
+const PILOTS = [
+  'p',
+  'pilot-count',
+  'pilot-late',
+  'pilot-c',
+  ...Array.from({ length: 20 }, (_, i) => `pilot-${i}`),
+];
+
 beforeAll(async () => {
   fixture = await repositoryFixture('jobs');
+  for (const pilotId of PILOTS) await fixture.repos.pilots.register(pilotRegistration(pilotId));
 });
 
 function counts(nonZero: Partial<JobCounts>): JobCounts {
   return { ...(Object.fromEntries(JOB_STATES.map((state) => [state, 0])) as JobCounts), ...nonZero };
 }
 
-/** A registered task with `jobCount` READY map jobs. */
+/** A RUNNING task with `jobCount` READY map jobs. */
 async function taskWithJobs(jobCount: number): Promise<{ task: TaskRecord; jobs: JobRecord[] }> {
   taskCounter += 1;
   const taskId = `t-jobs-${taskCounter}`;
-  const { task } = await fixture.repos.tasks.create(taskId, taskSpec());
+  await fixture.repos.tasks.create(taskId, taskSpec());
+  const { task } = await fixture.repos.tasks.transition({ taskId, from: 'REGISTERED', to: 'RUNNING' });
   const files = Array.from({ length: jobCount }, (_, index) =>
     fileRef(`run42_${String(index).padStart(5, '0')}.raw`),
   );
@@ -55,6 +69,7 @@ async function runningJob(
   pilotId = 'pilot-a',
 ): Promise<{ task: TaskRecord; job: JobRecord; claimToken: string }> {
   const { task, job } = await queuedJob();
+  await fixture.repos.pilots.register(pilotRegistration(pilotId));
   const claimToken = await fixture.repos.jobs.claim({ ...job, pilotId });
   return { task, job, claimToken };
 }
@@ -183,7 +198,29 @@ describe('JobsRepo.claim', () => {
       /belongs to task/,
     );
     await fixture.repos.jobs.cancel([{ ...job, from: 'QUEUED' }]);
-    await expect(fixture.repos.jobs.claim({ ...job, pilotId: 'p' })).rejects.toThrow(AlreadyClaimedError);
+    await expect(fixture.repos.jobs.claim({ ...job, pilotId: 'p' })).rejects.toMatchObject({
+      name: 'NotClaimableError',
+      state: 'CANCELLED',
+    });
+  });
+
+  it('refuses a pilot declared LOST and a pilot that never registered, leaving the job QUEUED', async () => {
+    // Prepare
+    const { task, job } = await queuedJob();
+    await fixture.repos.pilots.register(pilotRegistration('pilot-declared-lost'));
+    await fixture.repos.pilots.transition({ pilotId: 'pilot-declared-lost', from: 'ACTIVE', to: 'LOST' });
+
+    // Act
+    const lost = fixture.repos.jobs.claim({ ...job, pilotId: 'pilot-declared-lost' });
+    const unknown = fixture.repos.jobs.claim({ ...job, pilotId: 'pilot-never-registered' });
+
+    // Assess
+    await expect(lost).rejects.toBeInstanceOf(PilotNotLiveError);
+    await expect(lost).rejects.toMatchObject({ state: 'LOST' });
+    await expect(unknown).rejects.toBeInstanceOf(PilotNotLiveError);
+    await expect(unknown).rejects.toMatchObject({ state: undefined });
+    expect(await fixture.repos.jobs.get(job.jobId)).toMatchObject({ state: 'QUEUED', attempt: 0 });
+    expect(await countsOf(task.taskId)).toEqual(counts({ QUEUED: 1 }));
   });
 
   it('takes one API call', async () => {
@@ -659,5 +696,304 @@ describe('JobsRepo.completeWithOutputs', () => {
     expect(result.files.created).toHaveLength(100);
     expect(await fixture.repos.datasets.get(datasets.output)).toMatchObject({ fileCount: 100 });
     expect((await fixture.repos.jobs.get(job.jobId)).state).toBe('DONE');
+  });
+});
+
+describe('dispatch only for RUNNING tasks', () => {
+  it('refuses to mark QUEUED the jobs of a task no longer RUNNING, leaving them READY', async () => {
+    // Prepare: two tasks' jobs in one batch; one task is cancelled before its jobs are marked.
+    const kept = await taskWithJobs(2);
+    const cancelled = await taskWithJobs(2);
+    await fixture.repos.tasks.transition({ taskId: cancelled.task.taskId, from: 'RUNNING', to: 'CANCELLED' });
+
+    // Act
+    const result = await fixture.repos.jobs.markQueued([...kept.jobs, ...cancelled.jobs]);
+
+    // Assess
+    expect(result.applied.map((job) => job.jobId).sort()).toEqual(kept.jobs.map((job) => job.jobId).sort());
+    expect(result.refused.map((refusal) => [refusal.job.jobId, refusal.error.name]).sort()).toEqual(
+      cancelled.jobs.map((job) => [job.jobId, 'StateConflictError']).sort(),
+    );
+    expect(result.refused[0]?.error.message).toBe(`task ${cancelled.task.taskId} is not in state RUNNING`);
+    expect(await countsOf(cancelled.task.taskId)).toEqual(counts({ READY: 2 }));
+    expect(await fixture.repos.jobs.listReady(cancelled.task.taskId, 10)).toHaveLength(2);
+    expect(await countsOf(kept.task.taskId)).toEqual(counts({ QUEUED: 2 }));
+  });
+});
+
+describe('retry backoff', () => {
+  const NOW = '2030-01-01T12:00:00.000Z';
+  const LATER = '2030-01-01T12:05:00.000Z';
+
+  /** A RUNNING task with `count` READY jobs, the first `inBackoff` of them retried until LATER. */
+  async function jobsInBackoff(
+    count: number,
+    inBackoff: number,
+  ): Promise<{ task: TaskRecord; jobs: JobRecord[] }> {
+    const { task, jobs } = await taskWithJobs(count);
+    await fixture.repos.pilots.register(pilotRegistration('pilot-backoff'));
+    for (const job of jobs.slice(0, inBackoff)) {
+      await fixture.repos.jobs.markQueued([job]);
+      const claimToken = await fixture.repos.jobs.claim({ ...job, pilotId: 'pilot-backoff' });
+      await fixture.repos.jobs.retry({
+        ...job,
+        from: 'RUNNING',
+        claimToken,
+        errorCode: 1201,
+        retryAfter: LATER,
+      });
+    }
+    return { task, jobs: await fixture.repos.jobs.getMany(jobs.map((job) => job.jobId)) };
+  }
+
+  it('stores the retry time of the next attempt and lists a job READY only once it is over', async () => {
+    const { task, jobs } = await jobsInBackoff(1, 1);
+
+    expect(jobs[0]).toMatchObject({ state: 'READY', attempt: 1, retryAfter: LATER });
+    expect(await fixture.repos.jobs.listReady(task.taskId, 5, { readyBy: NOW })).toEqual([]);
+    expect(await fixture.repos.jobs.listReady(task.taskId, 5, { readyBy: LATER })).toHaveLength(1);
+    expect(await fixture.repos.jobs.listReady(task.taskId, 5)).toHaveLength(1);
+  });
+
+  it('reads further pages until it finds `limit` jobs past the ones in backoff', async () => {
+    // Prepare: in key order, the first six READY jobs wait out a backoff.
+    const { task, jobs } = await jobsInBackoff(9, 6);
+    const dispatchable = jobs.filter((job) => job.retryAfter === undefined).map((job) => job.jobId);
+    fixture.calls.reset();
+
+    // Act
+    const ready = await fixture.repos.jobs.listReady(task.taskId, 2, { readyBy: NOW });
+
+    // Assess
+    expect(ready.map((job) => job.jobId).every((jobId) => dispatchable.includes(jobId))).toBe(true);
+    expect(ready).toHaveLength(2);
+    expect(fixture.calls.count({ operation: 'Query' })).toBeGreaterThan(1);
+  });
+
+  it('drops the retry time when the job is queued or re-queued, and a retry without one clears it', async () => {
+    const { task, jobs } = await jobsInBackoff(1, 1);
+    const job = jobs[0]!;
+
+    await fixture.repos.jobs.markQueued([job]);
+    const queued = await fixture.repos.jobs.get(job.jobId);
+    await fixture.repos.jobs.requeue([job]);
+    const requeued = await fixture.repos.jobs.get(job.jobId);
+
+    expect(queued.retryAfter).toBeUndefined();
+    expect(requeued).toMatchObject({ state: 'READY', attempt: 1 });
+    expect(requeued.retryAfter).toBeUndefined();
+    expect(await fixture.repos.jobs.listReady(task.taskId, 5, { readyBy: NOW })).toHaveLength(1);
+    await expect(
+      fixture.repos.jobs.retry({
+        ...job,
+        from: 'RUNNING',
+        claimToken: 'c'.repeat(32),
+        errorCode: 1,
+        retryAfter: 'soon',
+      }),
+    ).rejects.toThrow(ValidationError);
+  });
+});
+
+describe('JobsRepo.endAttempt', () => {
+  async function outputDatasets(label: string): Promise<{ output: string; log: string }> {
+    for (const kind of ['output', 'log'] as const) {
+      await fixture.repos.datasets.create({ uid: `ds-${label}-${kind}`, name: `${label}-${kind}`, kind });
+    }
+    return { output: `ds-${label}-output`, log: `ds-${label}-log` };
+  }
+
+  function filesOf(job: JobRecord, datasets: { output: string; log: string }, names: string[]) {
+    return names.map((name) =>
+      name.endsWith('.log')
+        ? { datasetUid: datasets.log, jobId: job.jobId, ...outputFile(name, { kind: 'log' }) }
+        : { datasetUid: datasets.output, jobId: job.jobId, ...outputFile(name) },
+    );
+  }
+
+  it('ends the attempt DONE with its files, the counters and the dataset counts in one call', async () => {
+    // Prepare
+    const { task, job, claimToken } = await runningJob();
+    const datasets = await outputDatasets('end-done');
+    const files = filesOf(job, datasets, ['a.root', 'job.log']);
+    fixture.calls.reset();
+
+    // Act
+    const result = await fixture.repos.jobs.endAttempt({
+      ...job,
+      claimToken,
+      end: {
+        to: 'DONE',
+        outputs: files.map(({ datasetUid: _uid, jobId: _job, ...file }) => file),
+        exitCode: 0,
+      },
+      files,
+      taskStates: ['RUNNING'],
+    });
+
+    // Assess
+    expect(fixture.calls.snapshot()).toEqual([
+      { service: 'DynamoDB', operation: 'TransactWriteItems', calls: 1 },
+    ]);
+    expect(result.status).toBe('applied');
+    expect(await fixture.repos.jobs.get(job.jobId)).toMatchObject({
+      state: 'DONE',
+      errorCode: 0,
+      exitCode: 0,
+    });
+    expect(await countsOf(task.taskId)).toEqual(counts({ DONE: 1 }));
+    expect(await fixture.repos.datasets.get(datasets.output)).toMatchObject({ fileCount: 1 });
+    expect(await fixture.repos.files.find(datasets.log, 'job.log')).toMatchObject({ jobId: job.jobId });
+  });
+
+  it('retries with the backoff and the log, and counts a log registered before as existing', async () => {
+    const { task, job, claimToken } = await runningJob();
+    const datasets = await outputDatasets('end-retry');
+    const [log] = filesOf(job, datasets, ['retry.log']);
+    await fixture.repos.files.register(log!);
+
+    const result = await fixture.repos.jobs.endAttempt({
+      ...job,
+      claimToken,
+      end: { to: 'READY', errorCode: 1201, errorMessage: 'exit 3', retryAfter: '2030-01-01T00:00:10.000Z' },
+      files: [log!],
+      taskStates: ['RUNNING'],
+    });
+
+    expect(result).toMatchObject({
+      status: 'applied',
+      files: { created: [], existing: [{ name: 'retry.log' }] },
+    });
+    expect(await fixture.repos.jobs.get(job.jobId)).toMatchObject({
+      state: 'READY',
+      attempt: 1,
+      errorCode: 1201,
+      retryAfter: '2030-01-01T00:00:10.000Z',
+    });
+    expect(await countsOf(task.taskId)).toEqual(counts({ READY: 1 }));
+    expect(await fixture.repos.datasets.get(datasets.log)).toMatchObject({ fileCount: 1 });
+  });
+
+  it('writes nothing and says which guard refused: the job, the task, or the files', async () => {
+    // Prepare
+    const stale = await runningJob();
+    await fixture.repos.jobs.retry({
+      ...stale.job,
+      from: 'RUNNING',
+      claimToken: stale.claimToken,
+      errorCode: 1201,
+    });
+    const ofCancelledTask = await runningJob();
+    await fixture.repos.tasks.transition({
+      taskId: ofCancelledTask.task.taskId,
+      from: 'RUNNING',
+      to: 'CANCELLED',
+    });
+    const clashing = await runningJob();
+    const datasets = await outputDatasets('end-refused');
+    const [taken, fresh] = filesOf(clashing.job, datasets, ['taken.root', 'fresh.root']);
+    await fixture.repos.files.register({ ...taken!, size: 1 });
+    await fixture.repos.datasets.close(datasets.log);
+    const [log] = filesOf(clashing.job, datasets, ['closed.log']);
+    const end = { to: 'FAILED' as const, errorCode: 1202 };
+
+    // Act
+    const jobRefused = await fixture.repos.jobs.endAttempt({
+      ...stale.job,
+      claimToken: stale.claimToken,
+      end,
+      files: [],
+    });
+    const taskRefused = await fixture.repos.jobs.endAttempt({
+      ...ofCancelledTask.job,
+      claimToken: ofCancelledTask.claimToken,
+      end,
+      files: [],
+      taskStates: ['RUNNING'],
+    });
+    const filesRefused = await fixture.repos.jobs.endAttempt({
+      ...clashing.job,
+      claimToken: clashing.claimToken,
+      end,
+      files: [taken!, fresh!, log!],
+      taskStates: ['RUNNING'],
+    });
+
+    // Assess
+    expect(jobRefused).toMatchObject({ status: 'job-refused', current: { state: 'READY', attempt: 1 } });
+    expect(taskRefused).toMatchObject({ status: 'task-refused', current: { state: 'CANCELLED' } });
+    expect(filesRefused.status).toBe('files-refused');
+    const refused = filesRefused.status === 'files-refused' ? filesRefused.refused : [];
+    expect(refused.map((refusal) => [refusal.file.name, refusal.error.constructor])).toEqual([
+      ['taken.root', AlreadyExistsError],
+      ['closed.log', StateConflictError],
+    ]);
+    expect(refused[0]?.current).toMatchObject({ size: 1 });
+    for (const running of [ofCancelledTask, clashing]) {
+      expect((await fixture.repos.jobs.get(running.job.jobId)).state).toBe('RUNNING');
+      expect(await countsOf(running.task.taskId)).toEqual(counts({ RUNNING: 1 }));
+    }
+    expect(await fixture.repos.files.find(datasets.output, 'fresh.root')).toBeUndefined();
+  });
+
+  it('cancels the job of a cancelled task when no task state is required', async () => {
+    const { task, job, claimToken } = await runningJob();
+    await fixture.repos.tasks.transition({ taskId: task.taskId, from: 'RUNNING', to: 'CANCELLED' });
+    const datasets = await outputDatasets('end-cancel');
+
+    const result = await fixture.repos.jobs.endAttempt({
+      ...job,
+      claimToken,
+      end: { to: 'CANCELLED' },
+      files: filesOf(job, datasets, ['kept.log']),
+    });
+
+    expect(result.status).toBe('applied');
+    expect((await fixture.repos.jobs.get(job.jobId)).state).toBe('CANCELLED');
+    expect(await countsOf(task.taskId)).toEqual(counts({ CANCELLED: 1 }));
+    expect(await fixture.repos.files.find(datasets.log, 'kept.log')).toBeDefined();
+  });
+
+  it('registers files beyond one transaction first, each chunk guarded by the job still being this attempt', async () => {
+    // Prepare
+    const { task, job, claimToken } = await runningJob();
+    const datasets = await outputDatasets('end-many');
+    const names = Array.from({ length: 99 }, (_, index) => `many-${index}.root`);
+    const stale = await runningJob();
+    await fixture.repos.jobs.retry({
+      ...stale.job,
+      from: 'RUNNING',
+      claimToken: stale.claimToken,
+      errorCode: 1201,
+    });
+    fixture.calls.reset();
+
+    // Act
+    const applied = await fixture.repos.jobs.endAttempt({
+      ...job,
+      claimToken,
+      end: { to: 'DONE', outputs: names.map((name) => outputFile(name)) },
+      files: filesOf(job, datasets, names),
+      taskStates: ['RUNNING'],
+    });
+    const calls = fixture.calls.count({ operation: 'TransactWriteItems' });
+    const refused = await fixture.repos.jobs.endAttempt({
+      ...stale.job,
+      claimToken: stale.claimToken,
+      end: { to: 'DONE', outputs: [] },
+      files: filesOf(
+        stale.job,
+        datasets,
+        names.map((name) => `stale-${name}`),
+      ),
+    });
+
+    // Assess
+    expect(applied.status).toBe('applied');
+    expect(calls).toBe(2);
+    expect(await fixture.repos.datasets.get(datasets.output)).toMatchObject({ fileCount: 99 });
+    expect(await countsOf(task.taskId)).toEqual(counts({ DONE: 1 }));
+    expect(refused.status).toBe('job-refused');
+    expect(await fixture.repos.files.find(datasets.output, 'stale-many-0.root')).toBeUndefined();
   });
 });

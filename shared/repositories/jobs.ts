@@ -1,9 +1,11 @@
-import { GetCommand, type TransactWriteItem, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, QueryCommand, type TransactWriteItem, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
 import {
   AlreadyClaimedError,
   ConditionFailedError,
+  NotClaimableError,
   NotFoundError,
+  PilotNotLiveError,
   StaleAttemptError,
   StateConflictError,
   ValidationError,
@@ -19,9 +21,12 @@ import {
   LIMITS,
   OutputFile,
   PhaseTimes,
+  TaskRecord,
+  type TaskState,
+  Timestamp,
 } from '../model/index.js';
 import { assertTransition, isPhaseAdvance } from '../states/index.js';
-import { IN_FLIGHT_JOB_STATES, TRANSACTION_ITEM_LIMIT } from './constants.js';
+import { IN_FLIGHT_JOB_STATES, MAX_PAGE_SIZE, TRANSACTION_ITEM_LIMIT } from './constants.js';
 import {
   type BatchEntry,
   batchGet,
@@ -39,9 +44,11 @@ import { FilesRepo } from './files.js';
 import {
   closedDatasetRefusal,
   datasetCounterUpdate,
+  type FileRefusal,
   fileKey,
   filePut,
   fileRecordOf,
+  type NewFile,
   type RegisterFilesResult,
   takenNameOutcome,
 } from './fileWrites.js';
@@ -62,6 +69,10 @@ import type {
 const [BY_TASK, IN_FLIGHT, BY_PILOT] = JOBS_TABLE.globalIndexes;
 /** Task states in which new jobs may still be created. */
 const GENERATING_TASK_STATES = ['REGISTERED', 'RUNNING'] as const;
+/** Jobs are dispatched only for a RUNNING task: one being cancelled gets none after the sweep passed. */
+const DISPATCHING_TASK_STATES = ['RUNNING'] as const;
+/** The pilot states in which a pilot may claim jobs. */
+const LIVE_PILOT_STATES = ['ACTIVE', 'IDLE'] as const;
 
 /** The task fields a new job copies. */
 export interface JobTaskContext {
@@ -127,7 +138,47 @@ export interface FailureRequest extends JobRef {
 export interface RetryRequest extends FailureRequest {
   /** The rank the next attempt is dispatched with (a retry boost), if it changes. */
   rank?: number;
+  /** The next attempt is not dispatched before this time (its backoff); at once when absent. */
+  retryAfter?: string;
 }
+
+/** How a RUNNING attempt ends, as its pilot's result decides. */
+export type AttemptEnd =
+  | {
+      to: 'DONE';
+      outputs: z.input<typeof OutputFile>[];
+      exitCode?: number;
+      phaseTimes?: z.input<typeof PhaseTimes>;
+    }
+  | ({ to: 'FAILED' } & FailureDetails)
+  | ({ to: 'READY'; retryAfter?: string } & FailureDetails)
+  | { to: 'CANCELLED' };
+
+/** What a failed attempt leaves on its job. */
+export interface FailureDetails {
+  errorCode: number;
+  errorMessage?: string;
+  exitCode?: number;
+  phaseTimes?: z.input<typeof PhaseTimes>;
+}
+
+export interface EndAttemptRequest extends PilotReportRef {
+  end: AttemptEnd;
+  /** Files registered with the change (outputs, logs), each with its dataset. */
+  files: readonly NewFile[];
+  /** States the task must be in (checked by its counter update); any existing task when absent. */
+  taskStates?: readonly TaskState[];
+}
+
+export type EndAttemptResult =
+  /** The job changed, its task's counters moved and every file is registered (now or before, same content). */
+  | { status: 'applied'; files: { created: FileRecord[]; existing: FileRecord[] } }
+  /** The job is not this RUNNING attempt with this claim token; `current` is the job as it is. */
+  | { status: 'job-refused'; current?: JobRecord }
+  /** The task is missing (`current` absent) or not in `taskStates`. */
+  | { status: 'task-refused'; current?: TaskRecord }
+  /** Names taken by other content, or datasets missing or not OPEN; the job is unchanged. */
+  | { status: 'files-refused'; refused: FileRefusal[] };
 
 export interface LostJobRef extends JobStateRef {
   from: 'QUEUED' | 'RUNNING';
@@ -163,6 +214,8 @@ interface TransitionSpec {
   isRepeat(entry: TransitionEntry, current: JobRecord): boolean;
   /** Task attributes set along with the counters (e.g. lastServedAt). */
   taskSet?(now: string): Record<string, unknown>;
+  /** States the task must be in for the change; any existing task when absent. */
+  taskStates?: readonly TaskState[];
 }
 
 const OutputFiles = z.array(OutputFile).max(LIMITS.outputsPerJob);
@@ -192,7 +245,7 @@ function storedJob(record: JobRecord): StoredItem {
 }
 
 function summaryOf(item: StoredItem): JobSummary {
-  return checked(
+  return parseStored(
     z.object({
       jobId: z.string(),
       taskId: z.string(),
@@ -202,7 +255,7 @@ function summaryOf(item: StoredItem): JobSummary {
       updatedAt: z.string(),
     }),
     item,
-    'stored job summary',
+    'job summary',
   );
 }
 
@@ -238,14 +291,97 @@ function requireClaimToken(request: FailureRequest): void {
   }
 }
 
-function failureAttributes(request: FailureRequest) {
+function failureAttributes(failure: FailureDetails) {
   return {
-    errorCode: request.errorCode,
-    errorMessage: request.errorMessage,
-    exitCode: request.exitCode,
+    errorCode: failure.errorCode,
+    errorMessage: failure.errorMessage,
+    exitCode: failure.exitCode,
     phaseTimes:
-      request.phaseTimes === undefined ? undefined : checked(PhaseTimes, request.phaseTimes, 'phase times'),
+      failure.phaseTimes === undefined ? undefined : checked(PhaseTimes, failure.phaseTimes, 'phase times'),
   };
+}
+
+function checkedRetryAfter(retryAfter: string | undefined): string | undefined {
+  return retryAfter === undefined ? undefined : checked(Timestamp, retryAfter, 'retryAfter');
+}
+
+/** RUNNING → DONE with the outputs, by the claiming pilot. */
+function completionSpec(end: Extract<AttemptEnd, { to: 'DONE' }>): TransitionSpec {
+  const outputs = checked(OutputFiles, end.outputs, 'job outputs');
+  const phaseTimes =
+    end.phaseTimes === undefined ? undefined : checked(PhaseTimes, end.phaseTimes, 'phase times');
+  return {
+    to: 'DONE',
+    changes: (_entry, now) => ({
+      set: { outputs, exitCode: end.exitCode, phaseTimes, errorCode: 0, endedAt: now },
+      remove: ['phase'],
+    }),
+    isRepeat: (job, current) =>
+      current.state === 'DONE' && current.attempt === job.attempt && current.claimToken === job.claimToken,
+  };
+}
+
+/** → FAILED, keeping the error of the attempt. */
+function failureSpec(failure: FailureDetails): TransitionSpec {
+  const attributes = failureAttributes(failure);
+  return {
+    to: 'FAILED',
+    changes: (_entry, now) => ({ set: { ...attributes, endedAt: now }, remove: ['phase'] }),
+    isRepeat: (entry, current) => current.state === 'FAILED' && current.attempt === entry.attempt,
+  };
+}
+
+/** → READY with attempt + 1: the claim is dropped, the error of the failed attempt kept. */
+function retrySpec(failure: FailureDetails & { rank?: number; retryAfter?: string }): TransitionSpec {
+  const { errorCode, errorMessage, exitCode } = failureAttributes(failure);
+  const retryAfter = checkedRetryAfter(failure.retryAfter);
+  return {
+    to: 'READY',
+    changes: (entry) => ({
+      set: { attempt: entry.attempt + 1, errorCode, errorMessage, exitCode, rank: failure.rank, retryAfter },
+      remove: ['pilotId', 'claimToken', 'phase', 'phaseTimes', 'queuedAt', 'startedAt', 'retryAfter'],
+    }),
+    isRepeat: (entry, current) => current.attempt === entry.attempt + 1,
+  };
+}
+
+const CANCEL_SPEC: TransitionSpec = {
+  to: 'CANCELLED',
+  changes: (_entry, now) => ({ set: { endedAt: now }, remove: ['phase'] }),
+  isRepeat: (entry, current) => current.state === 'CANCELLED' && current.attempt === entry.attempt,
+};
+
+function endSpec(end: AttemptEnd): TransitionSpec {
+  switch (end.to) {
+    case 'DONE':
+      return completionSpec(end);
+    case 'FAILED':
+      return failureSpec(end);
+    case 'READY':
+      return retrySpec(end);
+    case 'CANCELLED':
+      return CANCEL_SPEC;
+  }
+}
+
+function refused(reason: ItemRefusal | undefined): reason is ItemRefusal {
+  return reason?.code === 'ConditionalCheckFailed';
+}
+
+/**
+ * Splits files into the first that fit `room` transaction items (each file one item, each of
+ * their datasets one counter item) and the rest.
+ */
+function takeForTransaction(files: readonly FileRecord[], room: number): [FileRecord[], FileRecord[]] {
+  const taken: FileRecord[] = [];
+  const datasets = new Set<string>();
+  for (const file of files) {
+    const items = taken.length + 1 + datasets.size + (datasets.has(file.datasetUid) ? 0 : 1);
+    if (items > room) break;
+    taken.push(file);
+    datasets.add(file.datasetUid);
+  }
+  return [taken, files.slice(taken.length)];
 }
 
 /**
@@ -314,9 +450,43 @@ export class JobsRepo {
     );
   }
 
-  /** Up to `limit` READY jobs of a task: what the dispatcher sends next. */
-  async listReady(taskId: string, limit: number): Promise<JobRecord[]> {
-    return (await this.listByTask(taskId, { state: 'READY', limit })).items;
+  /**
+   * Up to `limit` READY jobs of a task: what the dispatcher sends next. With `readyBy`, jobs
+   * whose retry backoff lasts beyond it are skipped. The filter applies after the query's
+   * Limit, so pages are read until `limit` jobs are found or the task has no more READY jobs;
+   * each further page is twice the last, so a run of jobs in backoff costs few queries.
+   */
+  async listReady(taskId: string, limit: number, options: { readyBy?: string } = {}): Promise<JobRecord[]> {
+    if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE_SIZE) {
+      throw new ValidationError('invalid page request', [
+        { path: 'limit', message: `must be an integer from 1 to ${MAX_PAGE_SIZE}` },
+      ]);
+    }
+    const readyBy =
+      options.readyBy === undefined ? undefined : checked(Timestamp, options.readyBy, 'readyBy');
+    const found: JobRecord[] = [];
+    let startKey: StoredItem | undefined;
+    let pageSize = limit;
+    do {
+      const expression = new Expression();
+      const keyCondition = `${expression.name(BY_TASK.partitionKey.name)} = ${expression.value(taskId)} AND begins_with(${expression.name(BY_TASK.sortKey.name)}, ${expression.value('READY#')})`;
+      const filter = readyBy === undefined ? {} : { FilterExpression: this.#readyBy(expression, readyBy) };
+      const response = await this.#deps.doc.send(
+        new QueryCommand({
+          TableName: this.#table,
+          IndexName: BY_TASK.indexName,
+          KeyConditionExpression: keyCondition,
+          ...filter,
+          ...expression.attributes(),
+          Limit: pageSize,
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      found.push(...(response.Items ?? []).map((item) => parseStored(JobRecord, item, 'job')));
+      startKey = response.LastEvaluatedKey;
+      pageSize = Math.min(MAX_PAGE_SIZE, pageSize * 2);
+    } while (found.length < limit && startKey !== undefined);
+    return found.slice(0, limit);
   }
 
   /** QUEUED, RUNNING or LOST jobs, oldest change first, optionally only those unchanged since `updatedBefore`. */
@@ -424,27 +594,35 @@ export class JobsRepo {
     return { created: outcome.written, existing: outcome.refused.map((refused) => refused.entry) };
   }
 
-  /** READY → QUEUED for jobs just sent to a device queue; also stamps each task's lastServedAt. */
+  /**
+   * READY → QUEUED for jobs just sent to a device queue, only while their task is RUNNING (a
+   * task being cancelled refuses them with StateConflictError); stamps each task's lastServedAt.
+   */
   async markQueued(jobs: readonly JobRef[]): Promise<JobBatchResult> {
     return this.#transition(
       jobs.map((job) => entryOf(job, 'READY')),
       {
         to: 'QUEUED',
-        changes: (_entry, now) => ({ set: { queuedAt: now } }),
+        changes: (_entry, now) => ({ set: { queuedAt: now }, remove: ['retryAfter'] }),
         isRepeat: (entry, current) => current.state === 'QUEUED' && current.attempt === entry.attempt,
         taskSet: (now) => ({ lastServedAt: now }),
+        taskStates: DISPATCHING_TASK_STATES,
       },
     );
   }
 
   /**
    * QUEUED → RUNNING for `pilotId`, returning the claim token the pilot must present from now
-   * on. Exactly one claim of an attempt wins; the others get AlreadyClaimedError, a claim for
-   * an older attempt StaleAttemptError, a claim for an unknown job NotFoundError.
+   * on; the same transaction checks that the pilot is ACTIVE or IDLE. Exactly one claim of an
+   * attempt wins; the others get AlreadyClaimedError. A claim for an older attempt gets
+   * StaleAttemptError, for a job neither QUEUED nor RUNNING NotClaimableError, for an unknown
+   * job NotFoundError, from a pilot that is LOST, EXITED or unknown PilotNotLiveError.
    */
   async claim(request: JobClaim): Promise<string> {
+    assertTransition('job', 'QUEUED', 'RUNNING');
     const claimToken = newClaimToken();
-    const result = await this.#transition([entryOf(request, 'QUEUED')], {
+    const entry = entryOf(request, 'QUEUED');
+    const spec: TransitionSpec = {
       to: 'RUNNING',
       changes: (_entry, now) => ({
         set: {
@@ -456,14 +634,38 @@ export class JobsRepo {
         },
       }),
       isRepeat: () => false,
-    });
-    const refused = result.refused[0];
-    if (refused) {
-      throw refused.error instanceof StateConflictError
+    };
+    const now = this.#now();
+    const pilotCheck = new Expression();
+    const reasons = await transactWrite(this.#deps.doc, [
+      this.#jobUpdate(entry, spec, now),
+      this.#counterUpdate(request.taskId, ['QUEUED'], 'RUNNING', undefined, undefined),
+      {
+        ConditionCheck: {
+          TableName: this.#deps.tables.pilots,
+          Key: { pilotId: request.pilotId },
+          ConditionExpression: pilotCheck.oneOf('state', LIVE_PILOT_STATES),
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+          ...pilotCheck.attributes(),
+        },
+      },
+    ]);
+    if (!reasons) return claimToken;
+    const [jobReason, taskReason, pilotReason] = reasons;
+    if (refused(jobReason)) {
+      const current = jobReason.item ? parseStored(JobRecord, jobReason.item, 'job') : undefined;
+      const error = refusalError(entry, current);
+      if (!(error instanceof StateConflictError) || !current) throw error;
+      throw current.state === 'RUNNING'
         ? new AlreadyClaimedError(request.jobId)
-        : refused.error;
+        : new NotClaimableError(request.jobId, current.state);
     }
-    return claimToken;
+    if (refused(pilotReason)) {
+      const state = pilotReason.item?.state;
+      throw new PilotNotLiveError(request.pilotId, typeof state === 'string' ? state : undefined);
+    }
+    if (refused(taskReason)) throw new NotFoundError('task', request.taskId);
+    throw new Error(`claim of job ${request.jobId} was refused without a reason`);
   }
 
   /**
@@ -508,7 +710,10 @@ export class JobsRepo {
 
   /** RUNNING → DONE with the outputs, reported by the claiming pilot. False if already done. */
   async complete(request: CompleteRequest): Promise<boolean> {
-    return this.#transitionOne(...this.#completion(request));
+    return this.#transitionOne(
+      entryOf(request, 'RUNNING', { claimToken: request.claimToken }),
+      completionSpec({ to: 'DONE', ...request }),
+    );
   }
 
   /**
@@ -516,133 +721,80 @@ export class JobsRepo {
    * transaction (job, task counters, files, dataset counters), so a job is DONE exactly when
    * its outputs are registered. A refused job registers nothing (a stale result's outputs
    * never enter a dataset). Files whose name is taken with the same content count as
-   * existing; conflicting files, or files of a dataset no longer OPEN, are reported and left
-   * out while the job completes. A repeated report (job already DONE) registers the files
-   * idempotently and returns `applied: false`. Outputs too many for one transaction are
-   * registered right after the completion.
+   * existing; conflicting files, or files of a dataset missing or no longer OPEN, are reported
+   * and left out while the job completes. A repeated report (job already DONE) registers the
+   * files idempotently and returns `applied: false`. Outputs too many for one transaction are
+   * registered first, in transactions that check the job is still this RUNNING attempt.
    */
   async completeWithOutputs(request: CompleteWithOutputsRequest): Promise<CompleteWithOutputsResult> {
-    const [entry, spec] = this.#completion(request);
-    const now = this.#now();
-    const files = checked(OutputFiles, request.outputs, 'job outputs').map((output, index) =>
-      fileRecordOf(
-        {
-          ...output,
-          datasetUid: output.kind === 'log' ? request.datasets.log : request.datasets.output,
-          jobId: request.jobId,
-        },
-        now,
-        `job output ${index}`,
-      ),
-    );
-    rejectDuplicates(files.map(fileKey), 'outputs');
-    const filesRepo = new FilesRepo(this.#deps);
-    const datasetCount = new Set(files.map((file) => file.datasetUid)).size;
-    if (2 + files.length + datasetCount > TRANSACTION_ITEM_LIMIT) {
-      const applied = await this.#transitionOne(entry, spec);
-      return { applied, files: await filesRepo.registerMany(files) };
-    }
-
-    const jobWrite = this.#jobUpdate(entry, spec, now);
-    const taskWrite = this.#counterUpdate(entry.taskId, ['RUNNING'], 'DONE', undefined);
-    const registered: RegisterFilesResult = { created: [], existing: [], refused: [] };
-    let pending = files;
+    const entry = entryOf(request, 'RUNNING', { claimToken: request.claimToken });
+    const spec = completionSpec({ to: 'DONE', ...request });
+    const files = checked(OutputFiles, request.outputs, 'job outputs').map((output) => ({
+      ...output,
+      datasetUid: output.kind === 'log' ? request.datasets.log : request.datasets.output,
+      jobId: request.jobId,
+    }));
+    const refusedFiles: FileRefusal[] = [];
+    let pending = this.#fileRecords(files);
     for (;;) {
-      const datasets = [...new Set(pending.map((file) => file.datasetUid))];
-      const reasons = await transactWrite(this.#deps.doc, [
-        jobWrite,
-        taskWrite,
-        ...pending.map((file) => filePut(this.#deps.tables.files, file)),
-        ...datasets.map((uid) =>
-          datasetCounterUpdate(
-            this.#deps.tables.datasets,
-            uid,
-            pending.filter((file) => file.datasetUid === uid),
-          ),
-        ),
-      ]);
-      if (!reasons) {
-        registered.created.push(...pending);
-        return { applied: true, files: registered };
-      }
-      const [jobReason, taskReason] = reasons;
-      if (jobReason?.code === 'ConditionalCheckFailed') {
-        const current = jobReason.item ? parseStored(JobRecord, jobReason.item, 'job') : undefined;
-        if (current && current.taskId === entry.taskId && spec.isRepeat(entry, current)) {
-          return { applied: false, files: await filesRepo.registerMany(files) };
+      const outcome = await this.#transitionWithFiles(entry, spec, pending, undefined);
+      switch (outcome.status) {
+        case 'applied':
+          return { applied: true, files: { ...outcome.files, refused: refusedFiles } };
+        case 'job-refused': {
+          const { current } = outcome;
+          if (current && current.taskId === entry.taskId && spec.isRepeat(entry, current)) {
+            return { applied: false, files: await new FilesRepo(this.#deps).registerMany(files) };
+          }
+          throw refusalError(entry, current);
         }
-        throw refusalError(entry, current);
-      }
-      if (taskReason?.code === 'ConditionalCheckFailed') throw new NotFoundError('task', entry.taskId);
-      const closedDatasets = new Map<string, ItemRefusal>();
-      datasets.forEach((uid, index) => {
-        const reason = reasons[2 + pending.length + index];
-        if (reason?.code === 'ConditionalCheckFailed') closedDatasets.set(uid, reason);
-      });
-      const next: FileRecord[] = [];
-      pending.forEach((file, index) => {
-        const reason = reasons[2 + index];
-        const datasetRefusal = closedDatasets.get(file.datasetUid);
-        if (reason?.code === 'ConditionalCheckFailed') {
-          const taken = takenNameOutcome(file, reason);
-          if ('existing' in taken) registered.existing.push(taken.existing);
-          else registered.refused.push(taken.refused);
-        } else if (datasetRefusal) {
-          registered.refused.push(closedDatasetRefusal(file, datasetRefusal));
-        } else {
-          next.push(file);
+        case 'task-refused':
+          throw new NotFoundError('task', entry.taskId);
+        case 'files-refused': {
+          refusedFiles.push(...outcome.refused);
+          const left = new Set(outcome.refused.map((refusal) => fileKey(refusal.file)));
+          pending = pending.filter((file) => !left.has(fileKey(file)));
         }
-      });
-      pending = next;
+      }
     }
   }
 
-  #completion(request: CompleteRequest): [TransitionEntry, TransitionSpec] {
-    const outputs = checked(OutputFiles, request.outputs, 'job outputs');
-    const phaseTimes =
-      request.phaseTimes === undefined ? undefined : checked(PhaseTimes, request.phaseTimes, 'phase times');
-    return [
-      entryOf(request, 'RUNNING', { claimToken: request.claimToken }),
-      {
-        to: 'DONE',
-        changes: (_entry, now) => ({
-          set: { outputs, exitCode: request.exitCode, phaseTimes, errorCode: 0, endedAt: now },
-          remove: ['phase'],
-        }),
-        isRepeat: (job, current) =>
-          current.state === 'DONE' &&
-          current.attempt === job.attempt &&
-          current.claimToken === job.claimToken,
-      },
-    ];
+  /**
+   * Ends a RUNNING attempt as its pilot's result decides — DONE, FAILED, READY (retried) or
+   * CANCELLED — and registers `files` with it, in ONE transaction guarded by the job's state,
+   * attempt and claim token, the task's state (`taskStates`), each file's name being free and
+   * each dataset being OPEN. Files registered before with the same content count as existing
+   * and are left out of a second try. Nothing is written when a guard refuses: the result says
+   * which one, with the item as it is, for the caller to decide. Files too many for one
+   * transaction are registered first, in transactions checking the same job and task guards.
+   */
+  async endAttempt(request: EndAttemptRequest): Promise<EndAttemptResult> {
+    const spec = endSpec(request.end);
+    assertTransition('job', 'RUNNING', spec.to);
+    const entry = entryOf(request, 'RUNNING', { claimToken: request.claimToken });
+    return this.#transitionWithFiles(entry, spec, this.#fileRecords(request.files), request.taskStates);
   }
 
   /** RUNNING|LOST → FAILED (retries exhausted or not retryable). False if already failed. */
   async fail(request: FailureRequest): Promise<boolean> {
     requireClaimToken(request);
-    const failure = failureAttributes(request);
-    return this.#transitionOne(entryOf(request, request.from, { claimToken: request.claimToken }), {
-      to: 'FAILED',
-      changes: (_entry, now) => ({ set: { ...failure, endedAt: now }, remove: ['phase'] }),
-      isRepeat: (entry, current) => current.state === 'FAILED' && current.attempt === entry.attempt,
-    });
+    return this.#transitionOne(
+      entryOf(request, request.from, { claimToken: request.claimToken }),
+      failureSpec(request),
+    );
   }
 
   /**
    * RUNNING|LOST → READY with attempt + 1: the claim is dropped, the error of the failed
-   * attempt kept. False when the next attempt exists already (a repeated request).
+   * attempt kept, and `retryAfter` set to the backoff (or removed). False when the next
+   * attempt exists already (a repeated request).
    */
   async retry(request: RetryRequest): Promise<boolean> {
     requireClaimToken(request);
-    const { errorCode, errorMessage, exitCode } = failureAttributes(request);
-    return this.#transitionOne(entryOf(request, request.from, { claimToken: request.claimToken }), {
-      to: 'READY',
-      changes: (entry) => ({
-        set: { attempt: entry.attempt + 1, errorCode, errorMessage, exitCode, rank: request.rank },
-        remove: ['pilotId', 'claimToken', 'phase', 'phaseTimes', 'queuedAt', 'startedAt'],
-      }),
-      isRepeat: (entry, current) => current.attempt === entry.attempt + 1,
-    });
+    return this.#transitionOne(
+      entryOf(request, request.from, { claimToken: request.claimToken }),
+      retrySpec(request),
+    );
   }
 
   /** QUEUED|RUNNING → LOST: the message or the pilot is gone (watchdog). */
@@ -661,24 +813,33 @@ export class JobsRepo {
   async cancel(jobs: readonly JobStateRef[]): Promise<JobBatchResult> {
     return this.#transition(
       jobs.map((job) => entryOf(job, job.from)),
-      {
-        to: 'CANCELLED',
-        changes: (_entry, now) => ({ set: { endedAt: now }, remove: ['phase'] }),
-        isRepeat: (entry, current) => current.state === 'CANCELLED' && current.attempt === entry.attempt,
-      },
+      CANCEL_SPEC,
     );
   }
 
-  /** QUEUED → READY, same attempt: the job sat in its queue too long (watchdog). */
+  /** QUEUED → READY, same attempt and no backoff: the job sat in its queue too long (watchdog). */
   async requeue(jobs: readonly JobRef[]): Promise<JobBatchResult> {
     return this.#transition(
       jobs.map((job) => entryOf(job, 'QUEUED')),
       {
         to: 'READY',
-        changes: () => ({ remove: ['queuedAt'] }),
+        changes: () => ({ remove: ['queuedAt', 'retryAfter'] }),
         isRepeat: () => false,
       },
     );
+  }
+
+  /** Jobs not waiting out a retry backoff at `readyBy`. */
+  #readyBy(expression: Expression, readyBy: string): string {
+    const retryAfter = expression.name('retryAfter');
+    return `attribute_not_exists(${retryAfter}) OR ${retryAfter} <= ${expression.value(readyBy)}`;
+  }
+
+  #fileRecords(files: readonly NewFile[]): FileRecord[] {
+    const now = this.#now();
+    const records = files.map((file, index) => fileRecordOf(file, now, `file ${index}`));
+    rejectDuplicates(records.map(fileKey), 'files');
+    return records;
   }
 
   async #transitionOne(entry: TransitionEntry, spec: TransitionSpec): Promise<boolean> {
@@ -686,6 +847,81 @@ export class JobsRepo {
     const refused = result.refused[0];
     if (refused) throw refused.error;
     return result.applied.length === 1;
+  }
+
+  /**
+   * One job change with files registered in the same transaction. The job item comes first,
+   * the task's counters second, then the files and their datasets' counters; files beyond one
+   * transaction go first, each chunk with ConditionChecks of the job and task instead of their
+   * writes, so a stale or foreign report registers nothing.
+   */
+  async #transitionWithFiles(
+    entry: TransitionEntry,
+    spec: TransitionSpec,
+    files: readonly FileRecord[],
+    taskStates: readonly TaskState[] | undefined,
+  ): Promise<EndAttemptResult> {
+    const now = this.#now();
+    const jobWrite = this.#jobUpdate(entry, spec, now);
+    const taskWrite = this.#counterUpdate(entry.taskId, [entry.from], spec.to, undefined, taskStates);
+    const registered = { created: [] as FileRecord[], existing: [] as FileRecord[] };
+    let pending = [...files];
+    for (;;) {
+      const [chunk, rest] = takeForTransaction(pending, TRANSACTION_ITEM_LIMIT - 2);
+      const last = rest.length === 0;
+      const guards = last ? [jobWrite, taskWrite] : [checkOf(jobWrite), checkOf(taskWrite)];
+      const datasets = [...new Set(chunk.map((file) => file.datasetUid))];
+      const reasons = await transactWrite(this.#deps.doc, [
+        ...guards,
+        ...chunk.map((file) => filePut(this.#deps.tables.files, file)),
+        ...datasets.map((uid) =>
+          datasetCounterUpdate(
+            this.#deps.tables.datasets,
+            uid,
+            chunk.filter((file) => file.datasetUid === uid),
+          ),
+        ),
+      ]);
+      if (!reasons) {
+        registered.created.push(...chunk);
+        if (last) return { status: 'applied', files: registered };
+        pending = rest;
+        continue;
+      }
+      const [jobReason, taskReason] = reasons;
+      if (refused(jobReason)) {
+        return jobReason.item
+          ? { status: 'job-refused', current: parseStored(JobRecord, jobReason.item, 'job') }
+          : { status: 'job-refused' };
+      }
+      if (refused(taskReason)) {
+        return taskReason.item
+          ? { status: 'task-refused', current: parseStored(TaskRecord, taskReason.item, 'task') }
+          : { status: 'task-refused' };
+      }
+      const closedDatasets = new Map<string, ItemRefusal>();
+      datasets.forEach((uid, index) => {
+        const reason = reasons[2 + chunk.length + index];
+        if (refused(reason)) closedDatasets.set(uid, reason);
+      });
+      const refusals: FileRefusal[] = [];
+      const existing = new Set<string>();
+      chunk.forEach((file, index) => {
+        const reason = reasons[2 + index];
+        const datasetRefusal = closedDatasets.get(file.datasetUid);
+        if (refused(reason)) {
+          const taken = takenNameOutcome(file, reason);
+          if ('existing' in taken) {
+            registered.existing.push(taken.existing);
+            existing.add(fileKey(file));
+          } else refusals.push(taken.refused);
+        } else if (datasetRefusal) {
+          refusals.push(closedDatasetRefusal(file, datasetRefusal));
+        }
+      });
+      if (refusals.length > 0) return { status: 'files-refused', refused: refusals };
+      pending = pending.filter((file) => !existing.has(fileKey(file)));
+    }
   }
 
   /**
@@ -711,12 +947,17 @@ export class JobsRepo {
         written.map((entry) => entry.entry.from),
         spec.to,
         spec.taskSet?.(now),
+        spec.taskStates,
       ),
     );
     const result: JobBatchResult = { applied: outcome.written.map(refOf), unchanged: [], refused: [] };
     for (const { entry, refusedBy, refusal } of outcome.refused) {
       if (refusedBy === 'counter') {
-        result.refused.push({ job: refOf(entry), error: new NotFoundError('task', entry.taskId) });
+        const error =
+          refusal.item && spec.taskStates
+            ? new StateConflictError('task', entry.taskId, spec.taskStates)
+            : new NotFoundError('task', entry.taskId);
+        result.refused.push({ job: refOf(entry), error });
         continue;
       }
       const current = refusal.item ? parseStored(JobRecord, refusal.item, 'job') : undefined;
@@ -746,16 +987,17 @@ export class JobsRepo {
     }
     if (job.pilotId !== undefined)
       conditions.push(`${expression.name('pilotId')} = ${expression.value(job.pilotId)}`);
+    const conditionExpression = conditions.join(' AND ');
     const set = { ...changes.set, ...indexed.set, updatedAt: now };
     const remove = [...new Set([...(changes.remove ?? []), ...indexed.remove])].filter(
-      (path) => !(path in set),
+      (path) => set[path as keyof typeof set] === undefined,
     );
     return {
       Update: {
         TableName: this.#table,
         Key: { jobId: job.jobId },
         UpdateExpression: expression.update({ set, remove }),
-        ConditionExpression: conditions.join(' AND '),
+        ConditionExpression: conditionExpression,
         ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         ...expression.attributes(),
       },
@@ -767,6 +1009,7 @@ export class JobsRepo {
     from: readonly JobState[],
     to: JobState,
     extraSet: Record<string, unknown> | undefined,
+    taskStates: readonly TaskState[] | undefined,
   ): TransactWriteItem {
     const deltas: Record<string, number> = {};
     for (const state of from) deltas[`counts.${state}`] = (deltas[`counts.${state}`] ?? 0) - 1;
@@ -777,11 +1020,45 @@ export class JobsRepo {
         TableName: this.#deps.tables.tasks,
         Key: { taskId },
         UpdateExpression: expression.update({ add: deltas, set: extraSet }),
-        ConditionExpression: `attribute_exists(${expression.name('taskId')})`,
+        ConditionExpression:
+          taskStates === undefined
+            ? `attribute_exists(${expression.name('taskId')})`
+            : expression.oneOf('state', taskStates),
+        ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         ...expression.attributes(),
       },
     };
   }
+}
+
+/**
+ * A ConditionCheck with the condition of an Update: the same guard without the write. Only
+ * the names and values the condition uses are kept (DynamoDB refuses unused ones).
+ */
+function checkOf(write: TransactWriteItem): TransactWriteItem {
+  const update = write.Update;
+  if (!update?.ConditionExpression) throw new Error('a ConditionCheck needs an Update with a condition');
+  const condition = update.ConditionExpression;
+  const used = (placeholders: Record<string, unknown> | undefined) =>
+    placeholders === undefined
+      ? undefined
+      : Object.fromEntries(
+          Object.entries(placeholders).filter(([placeholder]) =>
+            new RegExp(`${placeholder}(?![A-Za-z0-9_])`).test(condition),
+          ),
+        );
+  const names = used(update.ExpressionAttributeNames) as Record<string, string> | undefined;
+  const values = used(update.ExpressionAttributeValues);
+  return {
+    ConditionCheck: {
+      TableName: update.TableName,
+      Key: update.Key,
+      ConditionExpression: condition,
+      ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+      ...(names && Object.keys(names).length > 0 ? { ExpressionAttributeNames: names } : {}),
+      ...(values && Object.keys(values).length > 0 ? { ExpressionAttributeValues: values } : {}),
+    },
+  };
 }
 
 function refOf(entry: JobStateRef): JobStateRef {

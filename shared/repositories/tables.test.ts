@@ -16,6 +16,21 @@ describe('table specs', () => {
     }
   });
 
+  it('index tasks by state and by the dataset they read, both oldest first', () => {
+    const input = createTableInput(TABLE_SPECS.tasks, 'wms-Tasks');
+
+    expect(
+      input.GlobalSecondaryIndexes?.map((index) => [
+        index.IndexName,
+        index.KeySchema?.map((key) => key.AttributeName),
+        index.Projection?.ProjectionType,
+      ]),
+    ).toEqual([
+      ['byState', ['state', 'createdAt'], 'ALL'],
+      ['byInputDataset', ['inputDatasetUid', 'createdAt'], 'ALL'],
+    ]);
+  });
+
   it('build the Jobs table with its three indexes and a stream of old and new images', () => {
     const input = createTableInput(TABLE_SPECS.jobs, 'wms-Jobs');
 

@@ -44,6 +44,13 @@ export const TASKS_TABLE = {
       sortKey: { name: 'createdAt', type: 'S' },
       projection: { type: 'ALL' },
     },
+    {
+      // The tasks reading a dataset: the ones to start when it closes, to fail when it is deleted.
+      indexName: 'byInputDataset',
+      partitionKey: { name: 'inputDatasetUid', type: 'S' },
+      sortKey: { name: 'createdAt', type: 'S' },
+      projection: { type: 'ALL' },
+    },
   ],
   stream: 'NEW_AND_OLD_IMAGES',
 } as const satisfies TableSpec;

@@ -182,3 +182,77 @@ describe('TasksRepo.listByState', () => {
     expect((await tasks.listByState('RUNNING')).items.map((task) => task.taskId)).toEqual(['t-3']);
   });
 });
+
+describe('TasksRepo.listByInputDataset', () => {
+  it('pages through the tasks reading a dataset, oldest first, in every state', async () => {
+    // Prepare
+    const tasks = createRepositories({
+      doc: fixture.clients.doc,
+      tables: fixture.tables,
+      clock: steppingClock('2026-11-22T08:00:01.000Z', 1_000),
+    }).tasks;
+    for (const id of ['t-in-3', 't-in-2', 't-in-1']) {
+      await tasks.create(id, taskSpec({ inputDatasetUid: 'ds-read-by-three' }));
+    }
+    await tasks.create('t-in-other', taskSpec({ inputDatasetUid: 'ds-read-by-one' }));
+    await tasks.transition({ taskId: 't-in-2', from: 'REGISTERED', to: 'CANCELLED' });
+
+    // Act
+    const first = await tasks.listByInputDataset('ds-read-by-three', { limit: 2 });
+    const second = await tasks.listByInputDataset('ds-read-by-three', { limit: 2, cursor: first.cursor });
+
+    // Assess
+    expect([...first.items, ...second.items].map((task) => [task.taskId, task.state])).toEqual([
+      ['t-in-3', 'REGISTERED'],
+      ['t-in-2', 'CANCELLED'],
+      ['t-in-1', 'REGISTERED'],
+    ]);
+    expect((await tasks.listByInputDataset('ds-read-by-none')).items).toEqual([]);
+  });
+});
+
+describe('TasksRepo.recountJobs', () => {
+  const zero = { READY: 0, QUEUED: 0, RUNNING: 0, DONE: 0, FAILED: 0, CANCELLED: 0, LOST: 0 };
+
+  it('sets the counters to a recount only while they hold what it was compared with', async () => {
+    // Prepare
+    const { task } = await fixture.repos.tasks.create('t-recount', taskSpec());
+    const recount = { taskId: task.taskId, counts: { ...zero, READY: 2 }, jobsTotal: 2 };
+
+    // Act
+    const stale = await fixture.repos.tasks.recountJobs({
+      ...recount,
+      expected: { counts: { ...zero, READY: 1 }, jobsTotal: 0 },
+    });
+    const applied = await fixture.repos.tasks.recountJobs({
+      ...recount,
+      expected: { counts: task.counts, jobsTotal: task.jobsTotal },
+    });
+    const repeated = await fixture.repos.tasks.recountJobs({
+      ...recount,
+      expected: { counts: task.counts, jobsTotal: task.jobsTotal },
+    });
+
+    // Assess
+    expect([stale, applied, repeated]).toEqual([false, true, false]);
+    expect(await fixture.repos.tasks.get(task.taskId)).toMatchObject({
+      counts: { ...zero, READY: 2 },
+      jobsTotal: 2,
+      version: task.version + 1,
+    });
+    await expect(
+      fixture.repos.tasks.recountJobs({
+        ...recount,
+        taskId: 't-never',
+        expected: { counts: zero, jobsTotal: 0 },
+      }),
+    ).rejects.toThrow(NotFoundError);
+    await expect(
+      fixture.repos.tasks.recountJobs({
+        ...recount,
+        jobsTotal: -1,
+        expected: { counts: zero, jobsTotal: 0 },
+      }),
+    ).rejects.toThrow(ValidationError);
+  });
+});

@@ -1,14 +1,14 @@
 import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { z } from 'zod';
 import { ConditionFailedError, NotFoundError, StateConflictError, ValidationError } from '../errors/index.js';
-import { JOB_STATES, type JobCounts, Rank, TaskRecord, TaskSpec, type TaskState } from '../model/index.js';
+import { JOB_STATES, JobCounts, Rank, TaskRecord, TaskSpec, type TaskState } from '../model/index.js';
 import { assertTransition, isTerminal } from '../states/index.js';
 import { conditionalWrite, parseStored, queryPage, timestamp } from './dynamo.js';
 import { Expression } from './expressions.js';
 import { TASKS_TABLE } from './tables.js';
 import type { Page, PageRequest, RepositoryDeps, StoredItem } from './types.js';
 
-const [BY_STATE] = TASKS_TABLE.globalIndexes;
+const [BY_STATE, BY_INPUT_DATASET] = TASKS_TABLE.globalIndexes;
 
 export interface CreateTaskResult {
   task: TaskRecord;
@@ -39,8 +39,29 @@ export interface RankChange {
   expectedVersion?: number;
 }
 
+/** Counters set from a recount of a task's jobs, if they still hold what the recount was compared with. */
+export interface JobRecount {
+  taskId: string;
+  counts: JobCounts;
+  jobsTotal: number;
+  /** The counters as read when the recount was made. */
+  expected: { counts: JobCounts; jobsTotal: number };
+}
+
 function zeroCounts(): JobCounts {
   return Object.fromEntries(JOB_STATES.map((state) => [state, 0])) as JobCounts;
+}
+
+function checkedCounts(value: JobCounts, path: string): JobCounts {
+  const parsed = JobCounts.safeParse(value);
+  if (!parsed.success) throw ValidationError.fromZod(`task ${path}`, parsed.error);
+  return parsed.data;
+}
+
+function checkedCount(value: number, path: string): number {
+  const parsed = TaskRecord.shape.jobsTotal.safeParse(value);
+  if (!parsed.success) throw ValidationError.fromZod(`task ${path}`, parsed.error);
+  return parsed.data;
 }
 
 function checkedRank(value: number, path: string): number {
@@ -129,6 +150,22 @@ export class TasksRepo {
         TableName: this.#table,
         IndexName: BY_STATE.indexName,
         KeyConditionExpression: `${expression.name(BY_STATE.partitionKey.name)} = ${expression.value(state)}`,
+        ...expression.attributes(),
+      },
+      page,
+      (item) => this.#parse(item),
+    );
+  }
+
+  /** Tasks reading a dataset, oldest first, in any state. */
+  async listByInputDataset(datasetUid: string, page: PageRequest = {}): Promise<Page<TaskRecord>> {
+    const expression = new Expression();
+    return queryPage(
+      this.#deps.doc,
+      {
+        TableName: this.#table,
+        IndexName: BY_INPUT_DATASET.indexName,
+        KeyConditionExpression: `${expression.name(BY_INPUT_DATASET.partitionKey.name)} = ${expression.value(datasetUid)}`,
         ...expression.attributes(),
       },
       page,
@@ -238,6 +275,43 @@ export class TasksRepo {
     );
     if (result.ok) return true;
     if (!result.current) throw new NotFoundError('task', taskId);
+    return false;
+  }
+
+  /**
+   * Sets a task's per-state counters and jobsTotal to a recount (the audit's repair), only if
+   * every counter and jobsTotal still hold `expected`: a job change since the recount moved
+   * them and refuses this write. Bumps the version so the task's stream carries the correction.
+   * False when refused; NotFoundError for an unknown task.
+   */
+  async recountJobs(recount: JobRecount): Promise<boolean> {
+    const counts = checkedCounts(recount.counts, 'counts');
+    const jobsTotal = checkedCount(recount.jobsTotal, 'jobsTotal');
+    const expression = new Expression();
+    const conditions = [
+      ...JOB_STATES.map(
+        (state) =>
+          `${expression.name(`counts.${state}`)} = ${expression.value(recount.expected.counts[state])}`,
+      ),
+      `${expression.name('jobsTotal')} = ${expression.value(recount.expected.jobsTotal)}`,
+    ];
+    const result = await conditionalWrite(() =>
+      this.#deps.doc.send(
+        new UpdateCommand({
+          TableName: this.#table,
+          Key: { taskId: recount.taskId },
+          UpdateExpression: expression.update({
+            set: { counts, jobsTotal, updatedAt: this.#now() },
+            add: { version: 1 },
+          }),
+          ConditionExpression: conditions.join(' AND '),
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+          ...expression.attributes(),
+        }),
+      ),
+    );
+    if (result.ok) return true;
+    if (!result.current) throw new NotFoundError('task', recount.taskId);
     return false;
   }
 

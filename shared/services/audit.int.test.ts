@@ -14,7 +14,7 @@ import {
 import { datasetUidFor } from '../ids/index.js';
 import { planJobs } from '../jobgen/index.js';
 import type { JobRecord, OutputFile, TaskRecord } from '../model/index.js';
-import { type AuditDeps, headObject, recountTask, runAudit } from './audit.js';
+import { type AuditDeps, headObject, runAudit } from './audit.js';
 
 let fixture: RepositoryFixture;
 let bucket: string;
@@ -26,8 +26,6 @@ beforeAll(async () => {
   await fixture.clients.s3.send(new CreateBucketCommand({ Bucket: bucket }));
   deps = {
     repos: fixture.repos,
-    doc: fixture.clients.doc,
-    tables: fixture.tables,
     s3: fixture.clients.s3,
     logger: new Logger({ serviceName: 'audit-test', logLevel: 'SILENT' }),
     eventBusName: 'wms-bus',
@@ -175,12 +173,7 @@ describe('runAudit', () => {
 
     const applied =
       finding?.repairable && finding.repair.kind === 'recount-task'
-        ? await recountTask(
-            fixture.clients.doc,
-            fixture.tables.tasks,
-            finding.repair,
-            new Date().toISOString(),
-          )
+        ? await fixture.repos.tasks.recountJobs(finding.repair)
         : undefined;
 
     expect(applied).toBe(false);

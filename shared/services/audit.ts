@@ -4,10 +4,8 @@
  * repairs when asked. The watchdog runs it on a sample every run; `wms audit` on demand.
  */
 import type { Logger } from '@aws-lambda-powertools/logger';
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import type { PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
 import { HeadObjectCommand, NotFound, type S3Client } from '@aws-sdk/client-s3';
-import { type DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { buildPutEventsEntry, DETAIL_TYPES, EVENT_SOURCES } from '../../events/index.js';
 import {
   type AuditFinding,
@@ -19,15 +17,8 @@ import {
   type TaskSnapshot,
 } from '../audit/index.js';
 import { datasetUidFor } from '../ids/index.js';
-import {
-  JOB_STATES,
-  type JobCounts,
-  type PilotRecord,
-  TASK_STATES,
-  type TaskRecord,
-} from '../model/index.js';
-import type { Repositories, TableNames } from '../repositories/index.js';
-import { listAllPages } from './dispatch.js';
+import { JOB_STATES, type PilotRecord, TASK_STATES, type TaskRecord } from '../model/index.js';
+import { listAllPages, type Repositories } from '../repositories/index.js';
 
 /** Pages of the task, job and file listings. */
 const LIST_PAGE_SIZE = 1000;
@@ -36,9 +27,6 @@ const HEAD_CONCURRENCY = 8;
 
 export interface AuditDeps {
   repos: Repositories;
-  /** For the counter recount, which no repository method offers (see `recountTask`). */
-  doc: DynamoDBDocumentClient;
-  tables: Pick<TableNames, 'tasks'>;
   s3: S3Client;
   logger: Logger;
   /** When given, each file a repair registers gets its `file.registered` event in the report. */
@@ -231,59 +219,6 @@ async function tasksToAudit(deps: AuditDeps, options: AuditOptions): Promise<str
   return sample(pool, options.maxTasks, random).map((task) => task.taskId);
 }
 
-function countersCondition(
-  prefix: string,
-  counts: JobCounts,
-): { conditions: string[]; values: Record<string, number> } {
-  const conditions = JOB_STATES.map((state) => `#counts.#${state} = :${prefix}${state}`);
-  const values = Object.fromEntries(JOB_STATES.map((state) => [`:${prefix}${state}`, counts[state]]));
-  return { conditions, values };
-}
-
-/**
- * Sets a task's counters and jobsTotal to a recount, only if they still hold what the audit
- * read (a job change since moves them, and refuses this write); bumps the version so the
- * task's stream carries the correction. False when refused.
- */
-export async function recountTask(
-  doc: DynamoDBDocumentClient,
-  tableName: string,
-  repair: Extract<AuditRepair, { kind: 'recount-task' }>,
-  now: string,
-): Promise<boolean> {
-  const expected = countersCondition('old', repair.expected.counts);
-  try {
-    await doc.send(
-      new UpdateCommand({
-        TableName: tableName,
-        Key: { taskId: repair.taskId },
-        UpdateExpression:
-          'SET #counts = :counts, #jobsTotal = :jobsTotal, #updatedAt = :now ADD #version :one',
-        ConditionExpression: [...expected.conditions, '#jobsTotal = :oldJobsTotal'].join(' AND '),
-        ExpressionAttributeNames: {
-          '#counts': 'counts',
-          '#jobsTotal': 'jobsTotal',
-          '#updatedAt': 'updatedAt',
-          '#version': 'version',
-          ...Object.fromEntries(JOB_STATES.map((state) => [`#${state}`, state])),
-        },
-        ExpressionAttributeValues: {
-          ':counts': repair.counts,
-          ':jobsTotal': repair.jobsTotal,
-          ':oldJobsTotal': repair.expected.jobsTotal,
-          ':now': now,
-          ':one': 1,
-          ...expected.values,
-        },
-      }),
-    );
-    return true;
-  } catch (error) {
-    if (error instanceof ConditionalCheckFailedException) return false;
-    throw error;
-  }
-}
-
 function fileRegisteredEvent(
   eventBusName: string,
   file: Extract<AuditRepair, { kind: 'register-file' }>['file'],
@@ -321,7 +256,7 @@ async function applyRepair(
   const { repair } = finding;
   switch (repair.kind) {
     case 'recount-task':
-      return recountTask(deps.doc, deps.tables.tasks, repair, context.now);
+      return deps.repos.tasks.recountJobs(repair);
     case 'mark-job-lost': {
       const result = await deps.repos.jobs.markLost([{ ...repair.job, from: 'RUNNING' }]);
       return result.applied.length === 1;

@@ -4,6 +4,7 @@ import type { z } from 'zod';
 import {
   fileRef,
   newFile,
+  pilotRegistration,
   type RepositoryFixture,
   repositoryFixture,
   taskSpec,
@@ -19,6 +20,7 @@ let counter = 0;
 
 beforeAll(async () => {
   fixture = await repositoryFixture('svc-completion');
+  await fixture.repos.pilots.register(pilotRegistration('pilot-a'));
   deps = { repos: fixture.repos, eventBusName: 'wms-bus' };
 });
 

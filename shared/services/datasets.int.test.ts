@@ -150,7 +150,7 @@ describe('closeDataset', () => {
 });
 
 describe('tasksReadingDataset', () => {
-  it('finds the tasks of the given states whose input is the dataset, across pages of tasks', async () => {
+  it('finds the tasks of the given states whose input is the dataset with one query of its index', async () => {
     const datasetUid = nextUid('readers');
     const other = nextUid('other');
     await fixture.repos.tasks.create(`t-readers-${counter}-a`, taskSpec({ inputDatasetUid: datasetUid }));
@@ -159,11 +159,22 @@ describe('tasksReadingDataset', () => {
     await fixture.repos.tasks.create(running, taskSpec({ inputDatasetUid: datasetUid }));
     await fixture.repos.tasks.transition({ taskId: running, from: 'REGISTERED', to: 'RUNNING' });
 
+    for (let index = 0; index < 5; index += 1) {
+      await fixture.repos.tasks.create(
+        `t-readers-${counter}-x${index}`,
+        taskSpec({ inputDatasetUid: other }),
+      );
+    }
+    fixture.calls.reset();
+
     const registered = await tasksReadingDataset(fixture.repos.tasks, datasetUid, ['REGISTERED']);
+    const calls = fixture.calls.snapshot();
     const both = await tasksReadingDataset(fixture.repos.tasks, datasetUid, ['REGISTERED', 'RUNNING']);
 
     expect(registered.map((task) => task.taskId)).toEqual([`t-readers-${counter}-a`]);
     expect(both.map((task) => task.taskId).sort()).toEqual([`t-readers-${counter}-a`, running].sort());
+    // One query of the input-dataset index, whatever the tasks reading other datasets.
+    expect(calls).toEqual([{ service: 'DynamoDB', operation: 'Query', calls: 1 }]);
   });
 });
 

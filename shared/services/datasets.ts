@@ -13,7 +13,13 @@ import type {
   TaskRecord,
   TaskState,
 } from '../model/index.js';
-import type { DatasetsRepo, FilesRepo, Repositories, TasksRepo } from '../repositories/index.js';
+import {
+  type DatasetsRepo,
+  type FilesRepo,
+  listAllPages,
+  type Repositories,
+  type TasksRepo,
+} from '../repositories/index.js';
 
 /** Largest page the repositories serve: listing a dataset or the tasks in a state takes few calls. */
 export const LIST_PAGE_SIZE = 1_000;
@@ -80,36 +86,23 @@ export function describeFileConflict(registered: FileRecord, announced: FileRef)
 
 /** Every file name of a dataset, reading pages of LIST_PAGE_SIZE. */
 export async function listFileNames(files: FilesRepo, datasetUid: string): Promise<string[]> {
-  const names: string[] = [];
-  let cursor: string | undefined;
-  do {
-    const page = await files.list(datasetUid, { limit: LIST_PAGE_SIZE, cursor });
-    names.push(...page.items.map((file) => file.name));
-    cursor = page.cursor;
-  } while (cursor !== undefined);
-  return names;
+  const listed = await listAllPages((cursor) => files.list(datasetUid, { limit: LIST_PAGE_SIZE, cursor }));
+  return listed.map((file) => file.name);
 }
 
 /**
- * The tasks in `states` whose input is `datasetUid`. The tasks table has no index on the input
- * dataset, so this reads the `byState` index and filters: one query per LIST_PAGE_SIZE tasks
- * in each state, whatever the dataset.
+ * The tasks in `states` whose input is `datasetUid`, oldest first: one query of the Tasks
+ * `byInputDataset` index per LIST_PAGE_SIZE tasks reading the dataset, whatever the other tasks.
  */
 export async function tasksReadingDataset(
   tasks: TasksRepo,
   datasetUid: string,
   states: readonly TaskState[],
 ): Promise<TaskRecord[]> {
-  const found: TaskRecord[] = [];
-  for (const state of states) {
-    let cursor: string | undefined;
-    do {
-      const page = await tasks.listByState(state, { limit: LIST_PAGE_SIZE, cursor });
-      found.push(...page.items.filter((task) => task.inputDatasetUid === datasetUid));
-      cursor = page.cursor;
-    } while (cursor !== undefined);
-  }
-  return found;
+  const reading = await listAllPages((cursor) =>
+    tasks.listByInputDataset(datasetUid, { limit: LIST_PAGE_SIZE, cursor }),
+  );
+  return reading.filter((task) => states.includes(task.state));
 }
 
 /** A `dataset.close` as it arrives: the dataset and its checklist. */

@@ -19,7 +19,7 @@ import {
 } from '../../test/support/index.js';
 import { datasetUidFor } from '../ids/index.js';
 import { planJobs } from '../jobgen/index.js';
-import type { Device, TaskRecord } from '../model/index.js';
+import type { Device, JobRecord, TaskRecord } from '../model/index.js';
 import { ControlRepo } from '../repositories/index.js';
 import { SchedulerState } from '../scheduler/index.js';
 import {
@@ -212,6 +212,39 @@ describe('a dispatch pass', () => {
     const emitted = env.deps.metrics.serializeMetrics() as unknown as Record<string, unknown>;
     expect(emitted.JobsDispatched).toBe(1);
     expect(emitted.DispatchLatencyMs).toEqual(expect.any(Number));
+  });
+
+  it('holds back a retried job until its backoff is over, sending the ready jobs behind it first', async () => {
+    // Prepare: the task's first job was retried and waits until a minute from now.
+    const env = await scenario('backoff');
+    await pilot(env, 'p', 'CPU', 1);
+    await runningTask(env, 't', 2);
+    const [retried, fresh] = (await env.fixture.repos.jobs.listReady('t', 2)) as [JobRecord, JobRecord];
+    const now = new Date('2030-01-01T12:00:00.000Z');
+    await env.fixture.repos.jobs.markQueued([retried]);
+    const claimToken = await env.fixture.repos.jobs.claim({ ...retried, pilotId: 'p' });
+    await env.fixture.repos.jobs.retry({
+      ...retried,
+      from: 'RUNNING',
+      claimToken,
+      errorCode: 1201,
+      retryAfter: new Date(now.getTime() + 60_000).toISOString(),
+    });
+
+    // Act
+    const during = await runDispatchPass({ ...env.deps, clock: () => now });
+    const sentDuring = await drain(env, env.settings.jobsCpuQueueUrl);
+    await runToCompletion(env, sentDuring[0]!, 'p');
+    const stillDuring = await runDispatchPass({ ...env.deps, clock: () => new Date(now.getTime() + 30_000) });
+    const after = await runDispatchPass({ ...env.deps, clock: () => new Date(now.getTime() + 61_000) });
+    const sentAfter = await drain(env, env.settings.jobsCpuQueueUrl);
+
+    // Assess
+    expect(sentDuring.map((message) => message.jobId)).toEqual([fresh.jobId]);
+    expect(during.dispatched).toBe(1);
+    expect(stillDuring.dispatched).toBe(0);
+    expect(after.dispatched).toBe(1);
+    expect(sentAfter.map((message) => [message.jobId, message.attempt])).toEqual([[retried.jobId, 1]]);
   });
 
   it('shares the slots between tasks of ranks 1, 2 and 4 in proportion 1:2:4 over many passes', async () => {

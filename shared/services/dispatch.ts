@@ -14,7 +14,7 @@ import { JobMessage } from '../../events/index.js';
 import { ConditionFailedError, ValidationError } from '../errors/index.js';
 import { datasetUidFor } from '../ids/index.js';
 import type { Device, JobRecord, PilotRecord, TaskRecord } from '../model/index.js';
-import type { JobRef, Repositories } from '../repositories/index.js';
+import { type JobRef, listAllPages, type Repositories } from '../repositories/index.js';
 import {
   type DispatchPick,
   type FreeSlots,
@@ -164,20 +164,6 @@ export function sendBatches<T extends { body: string }>(messages: readonly T[]):
   return batches;
 }
 
-/** Every item of a paged listing, page after page. */
-export async function listAllPages<T>(
-  page: (cursor: string | undefined) => Promise<{ items: T[]; cursor?: string }>,
-): Promise<T[]> {
-  const items: T[] = [];
-  let cursor: string | undefined;
-  do {
-    const result = await page(cursor);
-    items.push(...result.items);
-    cursor = result.cursor;
-  } while (cursor !== undefined);
-  return items;
-}
-
 interface Outgoing {
   task: TaskRecord;
   job: JobRecord;
@@ -186,8 +172,9 @@ interface Outgoing {
 }
 
 /**
- * Pairs the picks, in the plan's interleaved order, with the READY jobs of their tasks, and
- * builds each message. A job whose message does not validate stays READY and is reported.
+ * Pairs the picks, in the plan's interleaved order, with the READY jobs of their tasks whose
+ * retry backoff is over, and builds each message. A job whose message does not validate stays
+ * READY and is reported.
  */
 async function outgoingMessages(
   deps: DispatchDeps,
@@ -200,7 +187,8 @@ async function outgoingMessages(
   const ready = new Map(
     await Promise.all(
       [...wanted].map(
-        async ([taskId, count]) => [taskId, await deps.repos.jobs.listReady(taskId, count)] as const,
+        async ([taskId, count]) =>
+          [taskId, await deps.repos.jobs.listReady(taskId, count, { readyBy: now })] as const,
       ),
     ),
   );

@@ -1,7 +1,7 @@
 /** "Why is this job not running?": gathers what surrounds a job and asks shared/explain. */
 import { GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { JobWaiting } from '../../events/api.js';
-import { explainWaiting, type WaitingJob } from '../explain/index.js';
+import { explainWaiting } from '../explain/index.js';
 import type { Device, JobRecord, JobState, PilotRecord, TaskRecord } from '../model/index.js';
 import type { Page, PageRequest, Repositories } from '../repositories/index.js';
 
@@ -67,10 +67,7 @@ async function higherRankedTasks(deps: ExplainServiceDeps, task: TaskRecord): Pr
  * pilots, and — only where the answer depends on them — the depth of its device queue (a
  * QUEUED job) or the competing RUNNING tasks (a READY job).
  */
-export async function explainJob(
-  deps: ExplainServiceDeps,
-  job: JobRecord & Pick<WaitingJob, 'retryAfter'>,
-): Promise<JobWaiting | undefined> {
+export async function explainJob(deps: ExplainServiceDeps, job: JobRecord): Promise<JobWaiting | undefined> {
   if (!WAITING_STATES.includes(job.state)) return undefined;
   const task = await deps.repos.tasks.get(job.taskId);
   const [activePilotsForDevice, depth, competing] = await Promise.all([

@@ -9,23 +9,16 @@ export * from './datasets.js';
 export * from './dispatch.js';
 export { type ExplainServiceDeps, explainJob } from './explain.js';
 export * from './generation.js';
-export {
-  JobGenerationMessage,
-  JobGenerationQueueConfig,
-  sendJobGenerationMessage,
-} from './job-generation-message.js';
+export { JobGenerationMessage, sendJobGenerationMessage } from './job-generation-message.js';
 export {
   claimJob,
   controlQueueName,
-  NotClaimableError,
-  PilotControlConfig,
-  PilotControlQueuePrefixConfig,
-  PilotNotLiveError,
   type PilotServiceDeps,
   recordHeartbeat,
   registerPilot,
 } from './pilots.js';
 export * from './results.js';
+export * from './task-specs.js';
 export {
   type CancelTaskOptions,
   type CancelTaskResult,

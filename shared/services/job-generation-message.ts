@@ -5,7 +5,6 @@
 import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { z } from 'zod';
 import { parseOrThrow } from '../../events/validation.js';
-import { QueueUrl } from '../config/index.js';
 import { Identifier } from '../model/index.js';
 
 /** An opaque page cursor of the input files, as the files repository returns it. */
@@ -15,10 +14,6 @@ export const JobGenerationMessage = z
   .object({ taskId: Identifier, cursor: z.string().min(1).max(MAX_CURSOR_LENGTH).optional() })
   .strict();
 export type JobGenerationMessage = z.infer<typeof JobGenerationMessage>;
-
-/** Where a function that starts job generation sends its messages. */
-export const JobGenerationQueueConfig = z.object({ JOB_GENERATION_QUEUE_URL: QueueUrl });
-export type JobGenerationQueueConfig = z.infer<typeof JobGenerationQueueConfig>;
 
 /** Sends one job-generation message, validated first so no consumer ever sees a bad one. */
 export async function sendJobGenerationMessage(

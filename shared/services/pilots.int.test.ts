@@ -14,13 +14,17 @@ import {
   taskSpec,
   uniquePrefix,
 } from '../../test/support/index.js';
-import { AlreadyClaimedError, NotFoundError, StaleAttemptError } from '../errors/index.js';
+import {
+  AlreadyClaimedError,
+  NotClaimableError,
+  NotFoundError,
+  PilotNotLiveError,
+  StaleAttemptError,
+} from '../errors/index.js';
 import type { JobRecord } from '../model/index.js';
 import {
   claimJob,
   controlQueueName,
-  NotClaimableError,
-  PilotNotLiveError,
   type PilotServiceDeps,
   recordHeartbeat,
   registerPilot,
@@ -185,6 +189,7 @@ describe('claimJob', () => {
     // Prepare
     const job = await queuedJob();
     const pilots = Array.from({ length: 20 }, (_, index) => `claimer-${counter}-${index}`);
+    for (const pilotId of pilots) await registerPilot(deps, registration(pilotId));
 
     // Act
     const outcomes = await Promise.allSettled(
@@ -208,29 +213,67 @@ describe('claimJob', () => {
     expect((await fixture.repos.tasks.get(job.taskId)).counts).toMatchObject({ QUEUED: 0, RUNNING: 1 });
   });
 
-  it('costs two AWS calls: the job read and the claim transaction', async () => {
-    const job = await queuedJob();
+  it('costs one AWS call when the claim names the task, two when the job must be read for it', async () => {
+    // Prepare
+    const pilotId = nextPilotId();
+    await registerPilot(deps, registration(pilotId));
+    const [withTask, withoutTask] = [await queuedJob(), await queuedJob()];
+
+    // Act
     fixture.calls.reset();
-    await claimJob(deps, job.jobId, { pilotId: 'counted', attempt: 0 });
-    const calls = fixture.calls.snapshot();
-    console.info(`AWS calls per claim: ${fixture.calls.count()}`, calls);
-    expect(calls).toEqual([
+    await claimJob(deps, withTask.jobId, { pilotId, attempt: 0, taskId: withTask.taskId });
+    const named = fixture.calls.snapshot();
+    fixture.calls.reset();
+    await claimJob(deps, withoutTask.jobId, { pilotId, attempt: 0 });
+    const read = fixture.calls.snapshot();
+
+    // Assess
+    console.info(`AWS calls per claim: ${named.reduce((sum, call) => sum + call.calls, 0)}`, named);
+    expect(named).toEqual([{ service: 'DynamoDB', operation: 'TransactWriteItems', calls: 1 }]);
+    expect(read).toEqual([
       { service: 'DynamoDB', operation: 'GetItem', calls: 1 },
       { service: 'DynamoDB', operation: 'TransactWriteItems', calls: 1 },
     ]);
+    for (const job of [withTask, withoutTask]) {
+      expect(await fixture.repos.jobs.get(job.jobId)).toMatchObject({ state: 'RUNNING', pilotId });
+    }
   });
 
   it('refuses a claim for an older attempt, for a job no longer queued, and for an unknown job', async () => {
+    const pilotId = nextPilotId();
+    await registerPilot(deps, registration(pilotId));
+    for (const taskOf of [(_job: JobRecord) => ({}), (job: JobRecord) => ({ taskId: job.taskId })]) {
+      const job = await queuedJob();
+      await expect(claimJob(deps, job.jobId, { pilotId, attempt: 1, ...taskOf(job) })).rejects.toBeInstanceOf(
+        StaleAttemptError,
+      );
+      await fixture.repos.jobs.cancel([{ ...job, from: 'QUEUED' }]);
+      const cancelled = claimJob(deps, job.jobId, { pilotId, attempt: 0, ...taskOf(job) });
+      await expect(cancelled).rejects.toBeInstanceOf(NotClaimableError);
+      await expect(cancelled).rejects.toMatchObject({ state: 'CANCELLED' });
+      await expect(
+        claimJob(deps, 'j-unknown', { pilotId, attempt: 0, ...taskOf(job) }),
+      ).rejects.toBeInstanceOf(NotFoundError);
+    }
+  });
+
+  it('refuses a pilot declared LOST, which must stop, and leaves the job to another pilot', async () => {
+    // Prepare
+    const lost = nextPilotId();
+    const live = nextPilotId();
+    await registerPilot(deps, registration(lost));
+    await registerPilot(deps, registration(live));
+    await fixture.repos.pilots.transition({ pilotId: lost, from: 'ACTIVE', to: 'LOST' });
     const job = await queuedJob();
-    await expect(claimJob(deps, job.jobId, { pilotId: 'p', attempt: 1 })).rejects.toBeInstanceOf(
-      StaleAttemptError,
-    );
-    await fixture.repos.jobs.cancel([{ ...job, from: 'QUEUED' }]);
-    const cancelled = claimJob(deps, job.jobId, { pilotId: 'p', attempt: 0 });
-    await expect(cancelled).rejects.toBeInstanceOf(NotClaimableError);
-    await expect(cancelled).rejects.toMatchObject({ state: 'CANCELLED' });
-    await expect(claimJob(deps, 'j-unknown', { pilotId: 'p', attempt: 0 })).rejects.toBeInstanceOf(
-      NotFoundError,
-    );
+
+    // Act
+    const refused = claimJob(deps, job.jobId, { pilotId: lost, attempt: 0, taskId: job.taskId });
+
+    // Assess
+    await expect(refused).rejects.toBeInstanceOf(PilotNotLiveError);
+    await expect(refused).rejects.toMatchObject({ state: 'LOST' });
+    expect((await fixture.repos.jobs.get(job.jobId)).state).toBe('QUEUED');
+    const won = await claimJob(deps, job.jobId, { pilotId: live, attempt: 0, taskId: job.taskId });
+    expect(won.claimToken).toEqual(expect.any(String));
   });
 });

@@ -1,8 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { loadConfig } from '../config/index.js';
 import { Identifier } from '../model/index.js';
-import { controlQueueName, PilotControlConfig } from './index.js';
+import { controlQueueName } from './index.js';
 
 const SQS_QUEUE_NAME = /^[A-Za-z0-9_-]{1,80}$/;
 const PREFIX = 'wmsstack-pilot-';
@@ -50,24 +49,5 @@ describe('controlQueueName', () => {
   it('keeps ids that differ only in characters SQS refuses apart', () => {
     expect(controlQueueName(PREFIX, 'node.1')).not.toBe(controlQueueName(PREFIX, 'node:1'));
     expect(controlQueueName(PREFIX, 'node-1')).not.toBe(controlQueueName(PREFIX, 'node.1'));
-  });
-});
-
-describe('PilotControlConfig', () => {
-  const arn = 'arn:aws:sqs:eu-central-1:123456789012:WmsStack-PilotControlDeadLetter-1A2B3C';
-
-  it('reads the control queue prefix and the dead-letter queue ARN', () => {
-    const env = { PILOT_CONTROL_QUEUE_PREFIX: PREFIX, PILOT_CONTROL_DEAD_LETTER_ARN: arn };
-    expect(loadConfig(PilotControlConfig, env)).toEqual(env);
-  });
-
-  it('refuses a prefix that leaves no room for a hashed name and an ARN of another service', () => {
-    const env = {
-      PILOT_CONTROL_QUEUE_PREFIX: 'p'.repeat(54),
-      PILOT_CONTROL_DEAD_LETTER_ARN: 'arn:aws:sns:x:1:t',
-    };
-    expect(() => loadConfig(PilotControlConfig, env)).toThrow(
-      /PILOT_CONTROL_QUEUE_PREFIX: must be 1 to 53 .*PILOT_CONTROL_DEAD_LETTER_ARN: must be an SQS queue ARN/,
-    );
   });
 });

@@ -13,7 +13,7 @@ import {
   SetQueueAttributesCommand,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
-import { z } from 'zod';
+import type { z } from 'zod';
 import {
   ClaimRequest,
   type ClaimResponse,
@@ -23,46 +23,23 @@ import {
   type PilotRegistrationResponse,
 } from '../../events/pilot.js';
 import { parseOrThrow } from '../../events/validation.js';
+import { CONTROL_QUEUE_HASH_LENGTH, QUEUE_NAME_MAX_LENGTH } from '../config/index.js';
 import {
   AlreadyClaimedError,
-  ConditionFailedError,
+  NotClaimableError,
+  PilotNotLiveError,
   StaleAttemptError,
   StateConflictError,
 } from '../errors/index.js';
-import type { JobState, PilotState } from '../model/index.js';
+import type { PilotState } from '../model/index.js';
 import type { Repositories } from '../repositories/index.js';
 
-/** SQS queue names: at most 80 characters of letters, digits, `-` and `_`. */
-const QUEUE_NAME_MAX_LENGTH = 80;
-/** Hex characters of sha256(pilotId) in a hashed queue name: 104 bits, collisions out of reach. */
-const QUEUE_NAME_HASH_LENGTH = 26;
-/** Room a prefix must leave for a hashed name: `_` and the hash. */
-const PREFIX_MAX_LENGTH = QUEUE_NAME_MAX_LENGTH - QUEUE_NAME_HASH_LENGTH - 1;
 /** Deliveries of a kill command before it goes to the pilot control dead-letter queue. */
 const CONTROL_MAX_RECEIVE_COUNT = 5;
 /** A command older than this is moot: the pilot acts within seconds or is gone. */
 const CONTROL_RETENTION_SECONDS = 600;
 const LIVE_PILOT_STATES: readonly PilotState[] = ['ACTIVE', 'IDLE'];
 const PILOT_RACE_RETRIES = 3;
-
-/** The name prefix of every pilot control queue (functions that send to or delete them). */
-export const PilotControlQueuePrefixConfig = z.object({
-  PILOT_CONTROL_QUEUE_PREFIX: z
-    .string()
-    .regex(
-      new RegExp(`^[A-Za-z0-9_-]{1,${PREFIX_MAX_LENGTH}}$`),
-      `must be 1 to ${PREFIX_MAX_LENGTH} letters, digits, - or _`,
-    ),
-});
-
-/** Where pilot control queues are created and where their undeliverable commands go. */
-export const PilotControlConfig = z.object({
-  ...PilotControlQueuePrefixConfig.shape,
-  PILOT_CONTROL_DEAD_LETTER_ARN: z
-    .string()
-    .regex(/^arn:[a-z-]+:sqs:[a-z0-9-]*:\d*:[A-Za-z0-9_-]{1,80}$/, 'must be an SQS queue ARN'),
-});
-export type PilotControlConfig = z.infer<typeof PilotControlConfig>;
 
 export interface PilotServiceDeps {
   repos: Pick<Repositories, 'pilots' | 'jobs'>;
@@ -75,28 +52,6 @@ export interface PilotServiceDeps {
   clock?: () => Date;
 }
 
-/** A pilot that is LOST or EXITED: it may not heartbeat or register again under its id. */
-export class PilotNotLiveError extends StateConflictError {
-  override readonly name: string = 'PilotNotLiveError';
-  constructor(
-    pilotId: string,
-    readonly state: PilotState | undefined,
-  ) {
-    super('pilot', pilotId, LIVE_PILOT_STATES);
-  }
-}
-
-/** A claim on a job that is not QUEUED and not running either: cancelled, finished or back to READY. */
-export class NotClaimableError extends ConditionFailedError {
-  override readonly name: string = 'NotClaimableError';
-  constructor(
-    jobId: string,
-    readonly state: JobState,
-  ) {
-    super('job', jobId, `job ${jobId} is ${state}, not QUEUED`);
-  }
-}
-
 /**
  * The name of a pilot's control queue: `<prefix><pilotId>` when the id is made of letters,
  * digits and `-` and fits; otherwise `<prefix><readable part>_<hash of the id>`. Only hashed
@@ -105,7 +60,7 @@ export class NotClaimableError extends ConditionFailedError {
 export function controlQueueName(prefix: string, pilotId: string): string {
   const plain = `${prefix}${pilotId}`;
   if (/^[A-Za-z0-9-]+$/.test(pilotId) && plain.length <= QUEUE_NAME_MAX_LENGTH) return plain;
-  const hash = createHash('sha256').update(pilotId, 'utf8').digest('hex').slice(0, QUEUE_NAME_HASH_LENGTH);
+  const hash = createHash('sha256').update(pilotId, 'utf8').digest('hex').slice(0, CONTROL_QUEUE_HASH_LENGTH);
   const room = QUEUE_NAME_MAX_LENGTH - prefix.length - hash.length - 1;
   const readable = pilotId.replace(/[^A-Za-z0-9-]/g, '-').slice(0, Math.max(0, room));
   return `${prefix}${readable}_${hash}`;
@@ -232,9 +187,11 @@ async function markExited(deps: PilotServiceDeps, pilotId: string): Promise<Pilo
 /**
  * Claims a QUEUED job for a pilot: QUEUED → RUNNING under the pilot's id and the message's
  * attempt, returning the claim token its reports must carry. Exactly one claim of an attempt
- * wins. Refusals: StaleAttemptError (the job moved to another attempt), AlreadyClaimedError
- * (it runs already), NotClaimableError (cancelled, finished, back to READY); unknown job:
- * NotFoundError.
+ * wins. A claim that names the job's task costs one transaction; without it the job is read
+ * first for its task (the transaction moves the task's counters). Refusals: StaleAttemptError
+ * (the job moved to another attempt), AlreadyClaimedError (it runs already), NotClaimableError
+ * (cancelled, finished, back to READY), PilotNotLiveError (the pilot is LOST, EXITED or
+ * unknown); unknown job: NotFoundError.
  */
 export async function claimJob(
   deps: PilotServiceDeps,
@@ -242,22 +199,22 @@ export async function claimJob(
   request: z.input<typeof ClaimRequest>,
 ): Promise<ClaimResponse> {
   const claim = parseOrThrow(ClaimRequest, request, 'claim');
-  // The claim's transaction moves the task's counters, so the job's task is read first.
-  const job = await deps.repos.jobs.get(jobId);
-  if (job.attempt !== claim.attempt) throw new StaleAttemptError(jobId, claim.attempt);
-  if (job.state === 'RUNNING') throw new AlreadyClaimedError(jobId);
-  if (job.state !== 'QUEUED') throw new NotClaimableError(jobId, job.state);
+  const taskId = claim.taskId ?? (await taskOfQueuedJob(deps, jobId, claim.attempt));
   const claimToken = await deps.repos.jobs.claim({
     jobId,
-    taskId: job.taskId,
+    taskId,
     attempt: claim.attempt,
     pilotId: claim.pilotId,
   });
-  deps.logger.info('job claimed', {
-    jobId,
-    taskId: job.taskId,
-    attempt: claim.attempt,
-    pilotId: claim.pilotId,
-  });
+  deps.logger.info('job claimed', { jobId, taskId, attempt: claim.attempt, pilotId: claim.pilotId });
   return { jobId, attempt: claim.attempt, claimToken };
+}
+
+/** The task of a job a claim without its task names, refusing at once what the claim would refuse. */
+async function taskOfQueuedJob(deps: PilotServiceDeps, jobId: string, attempt: number): Promise<string> {
+  const job = await deps.repos.jobs.get(jobId);
+  if (job.attempt !== attempt) throw new StaleAttemptError(jobId, attempt);
+  if (job.state === 'RUNNING') throw new AlreadyClaimedError(jobId);
+  if (job.state !== 'QUEUED') throw new NotClaimableError(jobId, job.state);
+  return job.taskId;
 }

@@ -5,6 +5,7 @@ import type { JobResultMessage } from '../../events/index.js';
 import {
   fileRef,
   outputFile,
+  pilotRegistration,
   type RepositoryFixture,
   repositoryFixture,
   taskSpec,
@@ -14,6 +15,7 @@ import { datasetUidFor } from '../ids/index.js';
 import { planJobs } from '../jobgen/index.js';
 import type { JobRecord, OutputFile, TaskRecord, TaskSpec } from '../model/index.js';
 import { applyPilotStatus, type ResultDeps } from './results.js';
+import { TaskSpecCache } from './task-specs.js';
 
 let fixture: RepositoryFixture;
 let deps: ResultDeps;
@@ -22,9 +24,12 @@ const NOW = new Date('2025-06-01T12:00:00.000Z');
 
 beforeAll(async () => {
   fixture = await repositoryFixture('svc-results');
+  for (const pilotId of ['pilot-a', 'pilot-b'])
+    await fixture.repos.pilots.register(pilotRegistration(pilotId));
   deps = {
     repos: fixture.repos,
     eventBusName: 'wms-bus',
+    taskSpecs: new TaskSpecCache(),
     retryPolicy: { baseSeconds: 10, maxSeconds: 60 },
     clock: () => NOW,
   };
@@ -190,11 +195,19 @@ describe('applyPilotStatus: DONE', () => {
       }),
     );
 
-    expect(outcome).toMatchObject({ kind: 'failed', errorCode: ERRORS.STAGE_OUT_INVALID_OUTPUT.code });
+    expect(outcome).toMatchObject({ kind: 'failed', errorCode: ERRORS.STAGE_OUT_NAME_CONFLICT.code });
     expect((outcome as { reason: string }).reason).toContain(`shared-name.root is already registered`);
+    expect(announcedFiles((outcome as { events: PutEventsRequestEntry[] }).events)).toEqual([
+      `log:${second.job.jobId}.0.log`,
+    ]);
     expect(await fixture.repos.jobs.get(second.job.jobId)).toMatchObject({
       state: 'FAILED',
-      errorCode: ERRORS.STAGE_OUT_INVALID_OUTPUT.code,
+      errorCode: ERRORS.STAGE_OUT_NAME_CONFLICT.code,
+    });
+    expect(await fileNames(second.task.logDataset)).toContain(`${second.job.jobId}.0.log`);
+    expect((await fixture.repos.tasks.get(second.task.taskId)).counts).toMatchObject({
+      RUNNING: 0,
+      FAILED: 1,
     });
   });
 
@@ -223,6 +236,7 @@ describe('applyPilotStatus: FAILED', () => {
       nextAttempt: 1,
       retryAfter: '2025-06-01T12:00:10.000Z',
     });
+    expect((await fixture.repos.jobs.get(running.job.jobId)).retryAfter).toBe('2025-06-01T12:00:10.000Z');
     expect(announcedFiles((outcome as { events: PutEventsRequestEntry[] }).events)).toEqual([
       `log:${running.job.jobId}.0.log`,
     ]);
@@ -318,5 +332,54 @@ describe('applyPilotStatus: foreign reports', () => {
     expect(foreign).toEqual({ kind: 'ignored', reason: 'the claim token does not match' });
     expect(unknown).toEqual({ kind: 'ignored', reason: 'job j-unknown does not exist' });
     expect((await fixture.repos.jobs.get(running.job.jobId)).state).toBe('RUNNING');
+  });
+});
+
+describe('applyPilotStatus: AWS calls', () => {
+  it('applies a DONE result in one transaction once its task is known, and reads the task once', async () => {
+    // Prepare: two jobs of one task; a fresh cache, as a cold container has.
+    const first = await runningJob();
+    const [second] = planJobs(first.task, [fileRef(`in-second-${counter}.raw`)], { final: true }).jobs;
+    await fixture.repos.jobs.createJobs(first.task, [second!]);
+    const ref = { jobId: second!.jobId, taskId: first.task.taskId, attempt: 0 };
+    await fixture.repos.jobs.markQueued([ref]);
+    const claimToken = await fixture.repos.jobs.claim({ ...ref, pilotId: 'pilot-a' });
+    const secondRunning = { task: first.task, job: await fixture.repos.jobs.get(ref.jobId), claimToken };
+    const cold = { ...deps, taskSpecs: new TaskSpecCache() };
+    fixture.calls.reset();
+
+    // Act
+    const outcomes = [
+      await applyPilotStatus(cold, result(first)),
+      await applyPilotStatus(cold, result(secondRunning)),
+    ];
+
+    // Assess
+    expect(outcomes.map((outcome) => outcome.kind)).toEqual(['done', 'done']);
+    expect(fixture.calls.snapshot()).toEqual([
+      { service: 'DynamoDB', operation: 'GetItem', calls: 1 },
+      // The first result also creates the output and log datasets (registration makes them).
+      { service: 'DynamoDB', operation: 'PutItem', calls: 2 },
+      { service: 'DynamoDB', operation: 'TransactWriteItems', calls: 3 },
+    ]);
+  });
+});
+
+describe('applyPilotStatus: cancelled task whose log dataset is closed', () => {
+  it('still cancels the job, leaving out the log it can no longer keep', async () => {
+    const running = await runningJob();
+    await fixture.repos.tasks.transition({ taskId: running.task.taskId, from: 'RUNNING', to: 'CANCELLED' });
+    const log = await fixture.repos.datasets.create({
+      uid: datasetUidFor(running.task.logDataset),
+      name: running.task.logDataset,
+      kind: 'log',
+    });
+    await fixture.repos.datasets.close(log.dataset.uid);
+
+    const outcome = await applyPilotStatus(deps, result(running));
+
+    expect(outcome).toEqual({ kind: 'cancelled', events: [] });
+    expect((await fixture.repos.jobs.get(running.job.jobId)).state).toBe('CANCELLED');
+    expect(await fileNames(running.task.logDataset)).toEqual([]);
   });
 });

@@ -1,7 +1,9 @@
 /**
  * Applying what pilots report on the status queue: phase progress of a running job, and the
  * final result of an attempt (outputs and log registered, job DONE; or retried / FAILED /
- * CANCELLED), with the `file.registered` events to publish.
+ * CANCELLED), with the `file.registered` events to publish. A result is applied in one
+ * transaction (JobsRepo.endAttempt) built from the message and the task's cached spec, with no
+ * read; only a refused transaction is examined.
  */
 import type { PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
 import {
@@ -12,15 +14,18 @@ import {
   type JobResultMessage,
   type PilotStatusMessage,
 } from '../../events/index.js';
-import { ConditionFailedError, ERRORS, NotFoundError } from '../errors/index.js';
-import type { FileRecord, JobRecord, OutputFile, TaskRecord } from '../model/index.js';
-import type { NewFile, Repositories } from '../repositories/index.js';
+import { ConditionFailedError, ERRORS, NotFoundError, StateConflictError } from '../errors/index.js';
+import type { FileRecord, JobRecord, OutputFile } from '../model/index.js';
+import type { AttemptEnd, FileRefusal, NewFile, Repositories } from '../repositories/index.js';
 import { decideRetry, type RetryPolicyInput } from '../retry/index.js';
 import { ensureTaskDataset, taskDatasetOf } from './datasets.js';
+import type { ImmutableTaskSpec, TaskSpecCache } from './task-specs.js';
 
 export interface ResultDeps {
   repos: Pick<Repositories, 'jobs' | 'tasks' | 'files' | 'datasets'>;
   eventBusName: string;
+  /** The tasks' immutable fields (datasets, retries), kept across the invocations of a warm container. */
+  taskSpecs: TaskSpecCache;
   retryPolicy?: RetryPolicyInput;
   /** The current time; injectable so tests control the retry time. */
   clock?: () => Date;
@@ -114,91 +119,112 @@ async function applyProgress(deps: ResultDeps, message: JobProgressMessage): Pro
   }
 }
 
+/** How one result ends its attempt: the job change, the files registered with it, the outcome. */
+interface Settlement {
+  end: AttemptEnd;
+  files: OutputFile[];
+  /** True for a task no longer RUNNING: its job is cancelled whatever it reports. */
+  taskEnded: boolean;
+  outcome(events: PutEventsRequestEntry[]): StatusOutcome;
+}
+
 async function applyResult(deps: ResultDeps, result: JobResultMessage): Promise<StatusOutcome> {
-  const { repos } = deps;
-  const [job, task] = await Promise.all([repos.jobs.find(result.jobId), repos.tasks.find(result.taskId)]);
-  const judged = judgeResult(job, result);
-  if (judged.verdict === 'ignore') return { kind: 'ignored', reason: judged.reason };
+  const task = await deps.taskSpecs.get(result.taskId, (taskId) => deps.repos.tasks.find(taskId));
   if (!task) return { kind: 'ignored', reason: `task ${result.taskId} does not exist` };
-  if (judged.verdict === 'repeat')
-    return { kind: 'repeated', events: await announceRegistered(deps, task, result) };
-  try {
-    if (task.state !== 'RUNNING') return await cancelResult(deps, task, result);
-    if (result.outcome === 'DONE') return await completeResult(deps, task, result);
-    return await failResult(deps, task, result);
-  } catch (error) {
-    // The job moved on between the read and the write (cancelled, lost): this result is late.
-    if (error instanceof ConditionFailedError && error.entity === 'job')
-      return { kind: 'ignored', reason: error.message };
-    throw error;
+  let settlement = result.outcome === 'DONE' ? completion(result) : failure(deps, task, result);
+  const createdDatasets = new Set<string>();
+  for (;;) {
+    const outcome = await deps.repos.jobs.endAttempt({
+      jobId: result.jobId,
+      taskId: result.taskId,
+      attempt: result.attempt,
+      claimToken: result.claimToken,
+      end: settlement.end,
+      files: settlement.files.map((file) => newFileOf(task, result.jobId, file)),
+      ...(settlement.taskEnded ? {} : { taskStates: ['RUNNING' as const] }),
+    });
+    switch (outcome.status) {
+      case 'applied': {
+        const { created, existing } = outcome.files;
+        return settlement.outcome(fileEvents(deps, task, result.jobId, [...created, ...existing]));
+      }
+      case 'job-refused':
+        return judgeRefusal(deps, task, result, outcome.current);
+      case 'task-refused':
+        if (!outcome.current) return { kind: 'ignored', reason: `task ${result.taskId} does not exist` };
+        settlement = cancellation(result);
+        break;
+      case 'files-refused':
+        settlement = await afterRefusedFiles(
+          deps,
+          task,
+          result,
+          settlement,
+          outcome.refused,
+          createdDatasets,
+        );
+        break;
+    }
   }
 }
 
-function refOf(result: JobResultMessage) {
+/** What a refused job says about the result: applied before (announce again), or stale and ignored. */
+async function judgeRefusal(
+  deps: ResultDeps,
+  task: ImmutableTaskSpec,
+  result: JobResultMessage,
+  current: JobRecord | undefined,
+): Promise<StatusOutcome> {
+  const judged = judgeResult(current, result);
+  if (judged.verdict === 'ignore') return { kind: 'ignored', reason: judged.reason };
+  if (judged.verdict === 'repeat')
+    return { kind: 'repeated', events: await announceRegistered(deps, task, result) };
+  throw new Error(`job ${result.jobId} refused a result it matches; the message is retried`);
+}
+
+/**
+ * The next settlement after files were refused. A missing output or log dataset is created
+ * (once). A name taken by other content fails a DONE job with STAGE_OUT_NAME_CONFLICT, keeping
+ * its log; on the failure paths the taken name is left out. A dataset no longer OPEN refuses a
+ * DONE or failed result (StateConflictError: the message is retried, then dead-lettered with
+ * the reason); a cancelled job's log is then left out, the job is cancelled all the same.
+ */
+async function afterRefusedFiles(
+  deps: ResultDeps,
+  task: ImmutableTaskSpec,
+  result: JobResultMessage,
+  settlement: Settlement,
+  refused: readonly FileRefusal[],
+  createdDatasets: Set<string>,
+): Promise<Settlement> {
+  const conflicts = refused.filter((refusal) => refusal.current !== undefined);
+  const missing = refused.filter((refusal) => refusal.error instanceof NotFoundError);
+  const closed = refused.filter((refusal) => refusal.error instanceof StateConflictError);
+  for (const refusal of missing) {
+    const { datasetUid } = refusal.file;
+    if (createdDatasets.has(datasetUid)) throw refusal.error;
+    await ensureTaskDataset(deps.repos.datasets, task, refusal.file.kind === 'log' ? 'log' : 'output');
+    createdDatasets.add(datasetUid);
+  }
+  if (closed.length > 0 && !settlement.taskEnded) throw closed[0]!.error;
+  if (conflicts.length > 0 && settlement.end.to === 'DONE') return nameConflict(result, conflicts);
+  const dropped = new Set([...conflicts, ...closed].map((refusal) => refusal.file.name));
+  return { ...settlement, files: settlement.files.filter((file) => !dropped.has(file.name)) };
+}
+
+/** The job DONE with all its outputs and its log. */
+function completion(result: JobResultMessage): Settlement {
   return {
-    jobId: result.jobId,
-    taskId: result.taskId,
-    attempt: result.attempt,
-    claimToken: result.claimToken,
+    end: { to: 'DONE', outputs: result.outputs, exitCode: result.exitCode, phaseTimes: result.phaseTimes },
+    files: result.outputs,
+    taskEnded: false,
+    outcome: (events) => ({ kind: 'done', events }),
   };
 }
 
-/** A task no longer RUNNING (cancelled): its job ends CANCELLED, keeping only the log. */
-async function cancelResult(
-  deps: ResultDeps,
-  task: TaskRecord,
-  result: JobResultMessage,
-): Promise<StatusOutcome> {
-  const { registered } = await registerFiles(deps, task, result.jobId, logsOf(result.outputs));
-  const outcome = await deps.repos.jobs.cancel([{ ...refOf(result), from: 'RUNNING' }]);
-  const refused = outcome.refused[0];
-  if (refused) return { kind: 'ignored', reason: refused.error.message };
-  return { kind: 'cancelled', events: fileEvents(deps, task, result.jobId, registered) };
-}
-
-async function completeResult(
-  deps: ResultDeps,
-  task: TaskRecord,
-  result: JobResultMessage,
-): Promise<StatusOutcome> {
-  // Files first: once the job is DONE the task may finish and its datasets close.
-  const { registered, conflicts } = await registerFiles(deps, task, result.jobId, result.outputs);
-  if (conflicts.length > 0) {
-    const reason = conflicts.map(describeOutputConflict).join('; ');
-    await deps.repos.jobs.fail({
-      ...refOf(result),
-      from: 'RUNNING',
-      errorCode: ERRORS.STAGE_OUT_INVALID_OUTPUT.code,
-      errorMessage: reason,
-      exitCode: result.exitCode,
-      phaseTimes: result.phaseTimes,
-    });
-    return {
-      kind: 'failed',
-      errorCode: ERRORS.STAGE_OUT_INVALID_OUTPUT.code,
-      reason,
-      events: fileEvents(deps, task, result.jobId, registered),
-    };
-  }
-  await deps.repos.jobs.complete({
-    ...refOf(result),
-    outputs: result.outputs,
-    exitCode: result.exitCode,
-    phaseTimes: result.phaseTimes,
-  });
-  return { kind: 'done', events: fileEvents(deps, task, result.jobId, registered) };
-}
-
-async function failResult(
-  deps: ResultDeps,
-  task: TaskRecord,
-  result: JobResultMessage,
-): Promise<StatusOutcome> {
-  const { registered } = await registerFiles(deps, task, result.jobId, logsOf(result.outputs));
-  const events = fileEvents(deps, task, result.jobId, registered);
-  const failure = {
-    ...refOf(result),
-    from: 'RUNNING' as const,
+/** A failed attempt retried with its backoff, or FAILED; its log kept either way. */
+function failure(deps: ResultDeps, task: ImmutableTaskSpec, result: JobResultMessage): Settlement {
+  const details = {
     errorCode: result.errorCode,
     errorMessage: result.errorMessage,
     exitCode: result.exitCode,
@@ -210,73 +236,73 @@ async function failResult(
     maxRetries: task.maxRetries,
     policy: deps.retryPolicy,
   });
+  const files = logsOf(result.outputs);
   if (decision.action === 'retry') {
     const retryAfter = retryAfterOf(deps.clock?.() ?? new Date(), decision.delaySeconds);
-    await deps.repos.jobs.retry(failure);
-    return { kind: 'retried', nextAttempt: decision.nextAttempt, retryAfter, events };
+    return {
+      end: { to: 'READY', ...details, retryAfter },
+      files,
+      taskEnded: false,
+      outcome: (events) => ({ kind: 'retried', nextAttempt: decision.nextAttempt, retryAfter, events }),
+    };
   }
-  await deps.repos.jobs.fail(failure);
-  return { kind: 'failed', errorCode: result.errorCode, reason: decision.reason, events };
+  return {
+    end: { to: 'FAILED', ...details },
+    files,
+    taskEnded: false,
+    outcome: (events) => ({ kind: 'failed', errorCode: result.errorCode, reason: decision.reason, events }),
+  };
 }
+
+/** A DONE result whose outputs take names registered with other content: FAILED, log kept. */
+function nameConflict(result: JobResultMessage, conflicts: readonly FileRefusal[]): Settlement {
+  const reason = conflicts.map(describeOutputConflict).join('; ');
+  const errorCode = ERRORS.STAGE_OUT_NAME_CONFLICT.code;
+  const taken = new Set(conflicts.map((conflict) => conflict.file.name));
+  return {
+    end: {
+      to: 'FAILED',
+      errorCode,
+      errorMessage: reason.slice(0, MAX_ERROR_MESSAGE_LENGTH),
+      exitCode: result.exitCode,
+      phaseTimes: result.phaseTimes,
+    },
+    files: logsOf(result.outputs).filter((file) => !taken.has(file.name)),
+    taskEnded: false,
+    outcome: (events) => ({ kind: 'failed', errorCode, reason, events }),
+  };
+}
+
+/** The result of a job whose task is no longer RUNNING (cancelled): CANCELLED, log kept. */
+function cancellation(result: JobResultMessage): Settlement {
+  return {
+    end: { to: 'CANCELLED' },
+    files: logsOf(result.outputs),
+    taskEnded: true,
+    outcome: (events) => ({ kind: 'cancelled', events }),
+  };
+}
+
+/** The longest error message a job keeps (JobRecord.errorMessage). */
+const MAX_ERROR_MESSAGE_LENGTH = 4096;
 
 function logsOf(outputs: readonly OutputFile[]): OutputFile[] {
   return outputs.filter((file) => file.kind === 'log');
 }
 
-interface Registration {
-  /** Registered now or before with the same content. */
-  registered: FileRecord[];
-  /** Names taken by a file with other content. */
-  conflicts: { file: FileRecord; current: FileRecord }[];
-}
-
-function newFileOf(task: TaskRecord, jobId: string, file: OutputFile): NewFile {
+function newFileOf(task: ImmutableTaskSpec, jobId: string, file: OutputFile): NewFile {
   return { datasetUid: taskDatasetOf(task, file.kind).uid, jobId, ...file };
 }
 
-/**
- * Registers a job's files in the task's output and log datasets (one transaction for both),
- * creating a dataset on its first file. A dataset that is no longer OPEN refuses them with
- * StateConflictError, thrown so the message is retried and then dead-lettered with the reason.
- */
-async function registerFiles(
-  deps: ResultDeps,
-  task: TaskRecord,
-  jobId: string,
-  files: readonly OutputFile[],
-): Promise<Registration> {
-  const registration: Registration = { registered: [], conflicts: [] };
-  if (files.length === 0) return registration;
-  const { repos } = deps;
-  let pending = files.map((file) => newFileOf(task, jobId, file));
-  for (let round = 0; pending.length > 0; round += 1) {
-    const result = await repos.files.registerMany(pending);
-    registration.registered.push(...result.created, ...result.existing);
-    const missingDatasets = new Set<string>();
-    const retry: NewFile[] = [];
-    for (const refusal of result.refused) {
-      if (refusal.current) registration.conflicts.push({ file: refusal.file, current: refusal.current });
-      else if (refusal.error instanceof NotFoundError && round === 0) {
-        missingDatasets.add(refusal.file.kind);
-        retry.push(refusal.file);
-      } else throw refusal.error;
-    }
-    for (const kind of missingDatasets)
-      await ensureTaskDataset(repos.datasets, task, kind === 'log' ? 'log' : 'output');
-    pending = retry;
-  }
-  return registration;
-}
-
-function describeOutputConflict(conflict: { file: FileRecord; current: FileRecord }): string {
-  const owner = conflict.current.jobId === undefined ? 'another producer' : `job ${conflict.current.jobId}`;
+function describeOutputConflict(conflict: FileRefusal): string {
+  const owner = conflict.current?.jobId === undefined ? 'another producer' : `job ${conflict.current.jobId}`;
   return `output ${conflict.file.name} is already registered in ${conflict.file.datasetUid} by ${owner} with other content`;
 }
 
 /** The files of a repeated result that are registered as this job's, to announce again. */
 async function announceRegistered(
   deps: ResultDeps,
-  task: TaskRecord,
+  task: ImmutableTaskSpec,
   result: JobResultMessage,
 ): Promise<PutEventsRequestEntry[]> {
   const files = result.outcome === 'DONE' ? result.outputs : logsOf(result.outputs);
@@ -304,7 +330,7 @@ async function announceRegistered(
 
 function fileEvents(
   deps: ResultDeps,
-  task: TaskRecord,
+  task: ImmutableTaskSpec,
   jobId: string,
   files: readonly FileRecord[],
 ): PutEventsRequestEntry[] {

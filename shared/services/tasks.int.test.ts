@@ -193,6 +193,26 @@ describe('registerTask', () => {
     expect(await generationMessages()).toEqual([]);
   });
 
+  it('asks for the jobs of files registered before a streaming map task existed, on its open input', async () => {
+    // Prepare: an open input holding two files, read by a streaming map task and a streaming merge task.
+    const ids = nextIds();
+    const merge = nextIds();
+    await fixture.repos.datasets.create({ uid: ids.input, name: ids.input, kind: 'input' });
+    await fixture.repos.files.registerMany(['a.raw', 'b.raw'].map((name) => newFile(ids.input, name)));
+
+    // Act
+    const streaming = await registerTask(deps, { taskId: ids.taskId, ...specFor(ids, { streaming: true }) });
+    const merging = await registerTask(deps, {
+      taskId: merge.taskId,
+      ...specFor(merge, { inputDatasetUid: ids.input, streaming: true, mode: 'merge', filesPerJob: 2 }),
+    });
+
+    // Assess: merge chunks are known only at the close, which asks for them.
+    expect(streaming).toMatchObject({ generationRequested: true, task: { state: 'RUNNING' } });
+    expect(merging).toMatchObject({ generationRequested: false, task: { state: 'RUNNING' } });
+    expect(await generationMessages()).toEqual([{ taskId: ids.taskId }]);
+  });
+
   it('fails a task whose input is marked for deletion', async () => {
     const ids = nextIds();
     await closedInput(ids.input, 1);

@@ -197,8 +197,10 @@ export async function registerTask(
 
 /**
  * REGISTERED → RUNNING when the task can make progress, and job generation asked for when
- * its input is closed and no job exists yet. The input is read after the task was written:
- * a dataset closed meanwhile either shows CLOSED here or finds the task REGISTERED itself.
+ * its input is closed and no job exists yet, or when a streaming map task finds its input
+ * open with files registered before it existed (they get no job from file-input; the
+ * generator catches the task up). The input is read after the task was written: a dataset
+ * closed meanwhile either shows CLOSED here or finds the task REGISTERED itself.
  */
 async function startIfReady(
   deps: TaskServiceDeps,
@@ -215,8 +217,14 @@ async function startIfReady(
   const inputClosed = input !== undefined && CLOSED_INPUT_STATES.includes(input.state);
   if (!inputClosed && !task.streaming) return { task, generationRequested: false };
   const running = task.state === 'REGISTERED' ? await moveTask(deps, task, 'RUNNING') : task;
-  const generationRequested =
-    inputClosed && running.state === 'RUNNING' && !running.generationComplete && running.jobsTotal === 0;
+  const generating = running.state === 'RUNNING' && !running.generationComplete;
+  const catchUp =
+    !inputClosed &&
+    running.streaming &&
+    running.mode === 'map' &&
+    input !== undefined &&
+    input.fileCount > running.jobsTotal;
+  const generationRequested = generating && ((inputClosed && running.jobsTotal === 0) || catchUp);
   if (generationRequested) {
     await sendJobGenerationMessage(deps.sqs, deps.jobGenerationQueueUrl, { taskId: task.taskId });
   }

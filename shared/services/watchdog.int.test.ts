@@ -43,8 +43,6 @@ async function scenario(label: string): Promise<Scenario> {
     prefix,
     deps: {
       repos: fixture.repos,
-      doc: fixture.clients.doc,
-      tables: fixture.tables,
       sqs: fixture.clients.sqs,
       s3: fixture.clients.s3,
       settings: {

@@ -14,25 +14,14 @@ import {
   SendMessageBatchCommand,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
-import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { z } from 'zod';
 import type { PilotControlCommand } from '../../events/index.js';
-import { decimal, integer } from '../config/index.js';
 import { ConditionFailedError, ERRORS } from '../errors/index.js';
 import type { Device, PilotRecord, TaskRecord } from '../model/index.js';
-import {
-  DEFAULT_AGING_UNIT_SECONDS,
-  DEFAULT_RANK_ALPHA,
-  DEFAULT_RANK_BETA,
-  DEFAULT_RANK_GAMMA,
-  nextRank,
-  type RankParamsInput,
-} from '../rank/index.js';
-import type { JobRef, JobSummary, Repositories, TableNames } from '../repositories/index.js';
+import { nextRank, type RankParamsInput } from '../rank/index.js';
+import { type JobRef, type JobSummary, listAllPages, type Repositories } from '../repositories/index.js';
 import { decideRetry } from '../retry/index.js';
 import { TERMINAL_TASK_STATES } from '../states/index.js';
 import { type AuditReport, runAudit } from './audit.js';
-import { listAllPages } from './dispatch.js';
 
 /** Pages of the listings; a run settles at most one page of LOST and stuck jobs. */
 const LIST_PAGE_SIZE = 1000;
@@ -41,24 +30,6 @@ const SEND_BATCH_ENTRIES = 10;
 /** Attempts to write a rank when another writer changes the task in between. */
 const RANK_WRITE_ATTEMPTS = 3;
 const LIVE_PILOT_STATES = ['ACTIVE', 'IDLE'] as const;
-
-/** The rank update's coefficients (DESIGN §7), read by the rank-updater and the watchdog. */
-export const RankConfig = z.object({
-  RANK_ALPHA: decimal({ default: DEFAULT_RANK_ALPHA, min: 0, max: 100 }),
-  RANK_BETA: decimal({ default: DEFAULT_RANK_BETA, min: 0, max: 100 }),
-  RANK_GAMMA: decimal({ default: DEFAULT_RANK_GAMMA, min: 0, max: 0.99 }),
-  RANK_AGING_UNIT_SECONDS: integer({ default: DEFAULT_AGING_UNIT_SECONDS, min: 1, max: 86_400 }),
-});
-export type RankConfig = z.infer<typeof RankConfig>;
-
-export function rankParamsOf(config: RankConfig): RankParamsInput {
-  return {
-    alpha: config.RANK_ALPHA,
-    beta: config.RANK_BETA,
-    gamma: config.RANK_GAMMA,
-    agingUnitSeconds: config.RANK_AGING_UNIT_SECONDS,
-  };
-}
 
 /** Time a task has waited without being served: since its last dispatch (or creation) while it has READY jobs. */
 export function waitedSeconds(
@@ -109,9 +80,6 @@ export interface WatchdogSettings {
 
 export interface WatchdogDeps {
   repos: Repositories;
-  /** For the audit's counter repair. */
-  doc: DynamoDBDocumentClient;
-  tables: Pick<TableNames, 'tasks'>;
   sqs: SQSClient;
   s3: S3Client;
   settings: WatchdogSettings;
@@ -488,8 +456,6 @@ export async function runWatchdog(deps: WatchdogDeps): Promise<WatchdogReport> {
   report.audit = await runAudit(
     {
       repos: deps.repos,
-      doc: deps.doc,
-      tables: deps.tables,
       s3: deps.s3,
       logger: deps.logger,
       eventBusName: deps.settings.eventBusName,

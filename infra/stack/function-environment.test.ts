@@ -1,0 +1,169 @@
+/**
+ * Every function's configuration schema against the environment the stack gives it, and the
+ * grants the watchdog's SQS calls need. The stack is synthesized without bundling (fast): the
+ * template's environment and policies are the same either way.
+ */
+import { App } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { z } from 'zod';
+import { ApiConfig } from '../../functions/api/config.js';
+import { DatasetAdminConfig } from '../../functions/dataset-admin/config.js';
+import { DatasetCloseConfig } from '../../functions/dataset-close/config.js';
+import { DispatcherConfig } from '../../functions/dispatcher/config.js';
+import { FileInputConfig } from '../../functions/file-input/config.js';
+import { JobGeneratorConfig } from '../../functions/job-generator/config.js';
+import { RankUpdaterConfig } from '../../functions/rank-updater/config.js';
+import { StatusConfig } from '../../functions/status/config.js';
+import { TaskCommandsConfig } from '../../functions/task-commands/config.js';
+import { TaskLifecycleConfig } from '../../functions/task-lifecycle/config.js';
+import { WatchdogConfig } from '../../functions/watchdog/config.js';
+import { loadConfig } from '../../shared/config/index.js';
+import { FUNCTION_METADATA_KEY } from './wms-function.js';
+import { WmsStack } from './wms-stack.js';
+
+/** The schema each function reads at cold start (`functions/<name>/config.ts`), by function name. */
+const CONFIG_SCHEMAS: Record<string, z.ZodObject> = {
+  api: ApiConfig,
+  'dataset-admin': DatasetAdminConfig,
+  'dataset-close': DatasetCloseConfig,
+  dispatcher: DispatcherConfig,
+  'file-input': FileInputConfig,
+  'job-generator': JobGeneratorConfig,
+  'rank-updater': RankUpdaterConfig,
+  status: StatusConfig,
+  'task-commands': TaskCommandsConfig,
+  'task-lifecycle': TaskLifecycleConfig,
+  watchdog: WatchdogConfig,
+};
+
+/** A template resource; those this test reads (functions, policies) always have properties. */
+type Resource = { Type: string; Properties: Record<string, unknown>; Metadata?: Record<string, unknown> };
+type Statement = { Action: string | string[]; Resource: unknown };
+
+let resources: Record<string, Resource>;
+
+beforeAll(() => {
+  const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+  const stack = new WmsStack(app, 'EnvWms', { env: { account: '123456789012', region: 'eu-west-1' } });
+  resources = Template.fromStack(stack).toJSON().Resources;
+}, 120_000);
+
+function functionsByName(): Map<string, Resource> {
+  const found = new Map<string, Resource>();
+  for (const resource of Object.values(resources)) {
+    const metadata = resource.Metadata?.[FUNCTION_METADATA_KEY] as { name: string } | undefined;
+    if (resource.Type === 'AWS::Lambda::Function' && metadata) found.set(metadata.name, resource);
+  }
+  return found;
+}
+
+const REGION = 'eu-west-1';
+const ACCOUNT = '123456789012';
+const PSEUDO_PARAMETERS: Record<string, string> = {
+  'AWS::Partition': 'aws',
+  'AWS::Region': REGION,
+  'AWS::AccountId': ACCOUNT,
+  'AWS::URLSuffix': 'amazonaws.com',
+};
+
+/**
+ * A template value as it is once deployed, with a placeholder of the right shape for each
+ * token: a queue's Ref or QueueUrl is a URL, an Arn an ARN, any other Ref or attribute a plain
+ * lowercase name; Fn::Join joins the resolved parts (so a JSON document stays valid JSON).
+ */
+function deployedValue(value: unknown): string {
+  if (typeof value === 'string') return value;
+  const intrinsic = value as Record<string, unknown>;
+  if ('Ref' in intrinsic) {
+    const id = intrinsic.Ref as string;
+    const pseudo = PSEUDO_PARAMETERS[id];
+    if (pseudo !== undefined) return pseudo;
+    const name = `placeholder-${id.toLowerCase()}`;
+    return resources[id]?.Type === 'AWS::SQS::Queue'
+      ? `https://sqs.${REGION}.amazonaws.com/${ACCOUNT}/${name}`
+      : name;
+  }
+  if ('Fn::GetAtt' in intrinsic) {
+    const [id, attribute] = intrinsic['Fn::GetAtt'] as [string, string];
+    const name = `placeholder-${id.toLowerCase()}`;
+    if (attribute === 'QueueUrl') return `https://sqs.${REGION}.amazonaws.com/${ACCOUNT}/${name}`;
+    if (attribute !== 'Arn') return name;
+    const service = resources[id]?.Type.split('::')[1]?.toLowerCase() ?? 'unknown';
+    return `arn:aws:${service}:${REGION}:${ACCOUNT}:${name}`;
+  }
+  if ('Fn::Join' in intrinsic) {
+    const [separator, parts] = intrinsic['Fn::Join'] as [string, unknown[]];
+    return parts.map(deployedValue).join(separator);
+  }
+  throw new Error(`no placeholder for ${JSON.stringify(value)}`);
+}
+
+function environmentOf(fn: Resource): Record<string, string> {
+  const variables = (fn.Properties.Environment as { Variables: Record<string, unknown> }).Variables;
+  return Object.fromEntries(
+    Object.entries(variables).map(([variable, value]) => [variable, deployedValue(value)]),
+  );
+}
+
+function statementsOfRole(fn: Resource): Statement[] {
+  const [roleId] = (fn.Properties.Role as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'];
+  return Object.values(resources)
+    .filter(
+      (resource) =>
+        resource.Type === 'AWS::IAM::Policy' &&
+        (resource.Properties.Roles as { Ref: string }[]).some((role) => role.Ref === roleId),
+    )
+    .flatMap((policy) => (policy.Properties.PolicyDocument as { Statement: Statement[] }).Statement);
+}
+
+const actionsOf = (statement: Statement) => [statement.Action].flat();
+
+describe('the environment the stack gives each function', () => {
+  it('names a configuration schema for exactly the functions the stack defines', () => {
+    expect([...functionsByName().keys()].sort()).toEqual(Object.keys(CONFIG_SCHEMAS).sort());
+  });
+
+  it.each(Object.entries(CONFIG_SCHEMAS))('holds every variable %s requires', (name, schema) => {
+    const fn = functionsByName().get(name);
+    expect(fn, `the stack defines ${name}`).toBeDefined();
+    expect(() => loadConfig(schema, environmentOf(fn!))).not.toThrow();
+  });
+
+  it('would be refused by a schema wanting a variable the stack does not give', () => {
+    const environment = environmentOf(functionsByName().get('file-input')!);
+    expect(() => loadConfig(DatasetCloseConfig, environment)).toThrow(/JOB_GENERATION_QUEUE_URL: missing/);
+  });
+});
+
+describe('the watchdog role', () => {
+  it('may list queues (SQS authorizes that only on `*`) and read the attributes of pilot control queues', () => {
+    const statements = statementsOfRole(functionsByName().get('watchdog')!);
+    const listing = statements.filter((statement) => actionsOf(statement).includes('sqs:ListQueues'));
+    expect(listing).toEqual([{ Action: 'sqs:ListQueues', Effect: 'Allow', Resource: '*' }]);
+    const controlQueues = statements.find(
+      (statement) =>
+        actionsOf(statement).includes('sqs:DeleteQueue') &&
+        JSON.stringify(statement.Resource).includes('-pilot-*'),
+    );
+    expect(controlQueues).toBeDefined();
+    const attributes = statements.filter(
+      (statement) =>
+        actionsOf(statement).includes('sqs:GetQueueAttributes') &&
+        JSON.stringify(statement.Resource) === JSON.stringify(controlQueues!.Resource),
+    );
+    expect(attributes).toHaveLength(1);
+  });
+
+  it('is the only role with an SQS action on every resource', () => {
+    const withWildcard = [...functionsByName()]
+      .filter(([, fn]) =>
+        statementsOfRole(fn).some(
+          (statement) =>
+            statement.Resource === '*' && actionsOf(statement).some((action) => action.startsWith('sqs:')),
+        ),
+      )
+      .map(([name]) => name);
+    expect(withWildcard).toEqual(['watchdog']);
+  });
+});
