@@ -22,6 +22,9 @@ import {
   PilotLostError,
 } from './errors.js';
 
+/** The claim refusal that is about the pilot, not the job (it was declared LOST or EXITED). */
+const PILOT_NOT_LIVE = 'PILOT_NOT_LIVE';
+
 /** How long one API call may take before it counts as the control plane being unreachable. */
 const REQUEST_TIMEOUT_MS = 10_000;
 
@@ -109,6 +112,7 @@ export class ApiClient implements PilotApi {
     );
     if (response.status === 409 || response.status === 404) {
       const { code, message } = errorCodeOf(response);
+      if (code === PILOT_NOT_LIVE) throw new PilotLostError(request.pilotId);
       throw new ClaimRefusedError(jobId, code, message);
     }
     if (response.status !== 200) throw this.#unexpected(response);

@@ -285,10 +285,18 @@ export class Pilot {
         return { kind: 'returned' };
       }
       try {
-        const claim = await api.claim(ids.jobId, { pilotId, attempt: ids.attempt });
+        // Naming the task saves the control plane a read per claim.
+        const claim = await api.claim(ids.jobId, { pilotId, attempt: ids.attempt, taskId: ids.taskId });
         this.#logger.info('job claimed', { jobId: ids.jobId, attempt: ids.attempt, queue });
         return { kind: 'claimed', claimToken: claim.claimToken };
       } catch (error) {
+        if (error instanceof PilotLostError) {
+          // The job is not refused, this pilot is: another pilot must get the message.
+          this.#logger.warn('claim refused: this pilot is no longer live', { jobId: ids.jobId });
+          await this.#returnMessage(queue, message);
+          this.stop('lost');
+          return { kind: 'returned' };
+        }
         if (error instanceof ClaimRefusedError) {
           this.#logger.info('claim refused; message dropped', {
             jobId: ids.jobId,
