@@ -5,7 +5,9 @@
  * job view omits the claim token, which only the claiming pilot may hold.
  */
 import { z } from 'zod';
+import { INVARIANTS } from '../shared/audit/index.js';
 import {
+  Checksum,
   DatasetRecord,
   DeviceSchema,
   FILE_KINDS,
@@ -16,12 +18,14 @@ import {
   JobRecord,
   type JobState,
   JobStateSchema,
+  ObjectLocation,
   PilotRecord,
   PilotStateSchema,
   Rank,
   TaskRecord,
   TaskSpec,
   TaskStateSchema,
+  Timestamp,
 } from '../shared/model/index.js';
 import { PAGE_LIMIT } from './constants.js';
 import { NextToken, PageLimit, Reason } from './fields.js';
@@ -164,3 +168,150 @@ export const ErrorResponse = z
   })
   .strict();
 export type ErrorResponse = z.output<typeof ErrorResponse>;
+
+/** POST /audit: at most this many tasks drawn at random when no task is named. */
+export const AUDIT_MAX_TASKS = 1000;
+
+/**
+ * POST /audit: the consistency audit (DESIGN §9) of one task, or of every task (a random
+ * sample of `maxTasks` when given); `repair` applies the safe repairs of what it finds.
+ */
+export const AuditRequest = z
+  .object({
+    taskId: Identifier.optional(),
+    repair: z.boolean().default(false),
+    maxTasks: z.number().int().min(1).max(AUDIT_MAX_TASKS).optional(),
+  })
+  .strict()
+  .refine((request) => request.taskId === undefined || request.maxTasks === undefined, {
+    message: 'name a task or a sample size, not both',
+    path: ['maxTasks'],
+  });
+export type AuditRequest = z.output<typeof AuditRequest>;
+
+const AuditRepairView = z.discriminatedUnion('kind', [
+  z.object({
+    kind: z.literal('recount-task'),
+    taskId: Identifier,
+    counts: JobCounts,
+    jobsTotal: Count,
+    expected: z.object({ counts: JobCounts, jobsTotal: Count }),
+  }),
+  z.object({
+    kind: z.literal('register-file'),
+    file: z.object({
+      datasetUid: Identifier,
+      name: z.string(),
+      kind: z.enum(['output', 'log']),
+      location: ObjectLocation,
+      size: Count,
+      checksum: Checksum,
+      jobId: Identifier,
+    }),
+  }),
+  z.object({
+    kind: z.literal('mark-job-lost'),
+    job: z.object({
+      jobId: Identifier,
+      taskId: Identifier,
+      attempt: Count,
+      pilotId: Identifier.optional(),
+    }),
+  }),
+]);
+
+/** A broken invariant; `repair` is what the audit can safely do about it, when it can. */
+export const AuditFindingView = z.object({
+  invariant: z.enum(INVARIANTS),
+  entity: z.object({ kind: z.enum(['task', 'job', 'dataset', 'file']), id: z.string() }),
+  detail: z.string(),
+  repairable: z.boolean(),
+  repair: AuditRepairView.optional(),
+});
+export type AuditFindingView = z.output<typeof AuditFindingView>;
+
+/** POST /audit response: what was looked at, what is wrong, and what the repairs did. */
+export const AuditReportView = z.object({
+  tasks: Count,
+  jobs: Count,
+  datasets: Count,
+  objects: Count,
+  pilots: Count,
+  /** Objects storage did not answer for (other than "does not exist"): not judged. */
+  unreadableObjects: z.array(z.string()),
+  findings: z.array(AuditFindingView),
+  /** With `repair`: one entry per repairable finding; `applied` false when its guard refused. */
+  repairs: z.array(z.object({ finding: AuditFindingView, applied: z.boolean() })),
+  /** `file.registered` events published for the files the repairs registered. */
+  eventsPublished: Count,
+});
+export type AuditReportView = z.output<typeof AuditReportView>;
+
+/** Messages of a dead-letter queue shown by GET /dead-letters, and characters of each body. */
+export const DEAD_LETTER_PEEK = { messages: 10, bodyChars: 2048 } as const;
+/** POST /dead-letters/{queue}/redrive moves at most this many messages per call. */
+export const REDRIVE_MAX_MESSAGES = 1000;
+
+/** A dead-lettered message, as seen without consuming it. */
+export const DeadLetterMessage = z.object({
+  messageId: z.string().min(1),
+  sentAt: Timestamp.optional(),
+  /** Deliveries at the source before it was dead-lettered (`wms-receive-count`), when recorded. */
+  receiveCount: Count.optional(),
+  /** `wms-error-code` and `wms-error-reason`: why a consumer dead-lettered it; absent when SQS moved it. */
+  errorCode: z.string().optional(),
+  errorReason: z.string().optional(),
+  /** The body, cut to DEAD_LETTER_PEEK.bodyChars characters. */
+  body: z.string().max(DEAD_LETTER_PEEK.bodyChars),
+  bodyTruncated: z.boolean(),
+});
+export type DeadLetterMessage = z.output<typeof DeadLetterMessage>;
+
+/** A dead-letter queue of the stack, by the name of what it catches dead letters of. */
+export const DeadLetterQueueView = z.object({
+  name: Identifier,
+  /** The queue a redrive sends messages back to; null when they cannot be redriven. */
+  source: Identifier.nullable(),
+  /** Messages waiting (visible), and being received right now (in flight). */
+  depth: Count,
+  inFlight: Count,
+  messages: z.array(DeadLetterMessage).max(DEAD_LETTER_PEEK.messages),
+});
+export type DeadLetterQueueView = z.output<typeof DeadLetterQueueView>;
+
+/** GET /dead-letters. */
+export const DeadLetterList = z.object({ queues: z.array(DeadLetterQueueView) });
+export type DeadLetterList = z.output<typeof DeadLetterList>;
+
+/** POST /dead-letters/{queue}/redrive body. */
+export const RedriveRequest = z
+  .object({ maxMessages: z.number().int().min(1).max(REDRIVE_MAX_MESSAGES).default(100) })
+  .strict();
+export type RedriveRequest = z.output<typeof RedriveRequest>;
+
+/** POST /dead-letters/{queue}/redrive response. */
+export const RedriveReport = z.object({
+  queue: Identifier,
+  source: Identifier,
+  /** Messages sent back to the source and deleted from the dead-letter queue. */
+  moved: Count,
+  /** Messages left in the dead-letter queue (approximate, as SQS counts). */
+  remaining: Count,
+});
+export type RedriveReport = z.output<typeof RedriveReport>;
+
+/** Active tasks and live pilots GET /dashboard/summary lists at most. */
+export const DASHBOARD_LIMITS = { tasks: 200, pilots: 500 } as const;
+
+/** GET /dashboard/summary: what the dashboard shows, read in one call. */
+export const DashboardSummary = z.object({
+  generatedAt: Timestamp,
+  /** REGISTERED and RUNNING tasks, oldest first; `tasksTruncated` when there are more. */
+  tasks: z.array(TaskSummary).max(DASHBOARD_LIMITS.tasks),
+  tasksTruncated: z.boolean(),
+  /** ACTIVE and IDLE pilots. */
+  pilots: z.array(PilotRecord).max(DASHBOARD_LIMITS.pilots),
+  pilotsTruncated: z.boolean(),
+  deadLetters: z.array(z.object({ name: Identifier, depth: Count })),
+});
+export type DashboardSummary = z.output<typeof DashboardSummary>;

@@ -5,8 +5,12 @@
  */
 import { z } from 'zod';
 import {
+  AuditReportView,
+  AuditRequest,
   CancelTaskRequest,
+  DashboardSummary,
   DatasetView,
+  DeadLetterList,
   ErrorResponse,
   FileList,
   FileListQuery,
@@ -16,6 +20,8 @@ import {
   PilotList,
   PilotListQuery,
   RankUpdateRequest,
+  RedriveReport,
+  RedriveRequest,
   RegisterTaskRequest,
   RegisterTaskResponse,
   TaskList,
@@ -196,6 +202,36 @@ export const SCHEMA_CATALOG = {
     schema: PilotList,
     io: 'output',
     description: 'GET /pilots response: one page of pilots.',
+  },
+  'api.audit-request': {
+    schema: AuditRequest,
+    io: 'input',
+    description: 'POST /audit body: audit one task or every task (or a sample), and whether to repair.',
+  },
+  'api.audit-report': {
+    schema: AuditReportView,
+    io: 'output',
+    description: 'POST /audit response: what the consistency audit looked at, found and repaired.',
+  },
+  'api.dead-letter-list': {
+    schema: DeadLetterList,
+    io: 'output',
+    description: 'GET /dead-letters response: every dead-letter queue, its depth and a peek at its messages.',
+  },
+  'api.redrive-request': {
+    schema: RedriveRequest,
+    io: 'input',
+    description: 'POST /dead-letters/{queue}/redrive body: how many messages to move at most.',
+  },
+  'api.redrive-report': {
+    schema: RedriveReport,
+    io: 'output',
+    description: 'POST /dead-letters/{queue}/redrive response: messages moved back to the source queue.',
+  },
+  'api.dashboard-summary': {
+    schema: DashboardSummary,
+    io: 'output',
+    description: 'GET /dashboard/summary response: active tasks, live pilots and dead-letter depths.',
   },
   'api.error-response': {
     schema: ErrorResponse,

@@ -30,6 +30,11 @@ const REST_ROUTES = [
   'POST /pilots/{id}/heartbeat',
   'POST /jobs/{id}/claim',
   'GET /openapi.json',
+  'POST /audit',
+  'GET /dead-letters',
+  'POST /dead-letters/{id}/redrive',
+  'GET /dashboard',
+  'GET /dashboard/summary',
 ];
 
 function refsIn(value: unknown): string[] {

@@ -10,8 +10,8 @@ export type ErrorStatus = 400 | 404 | 409;
 export interface RouteContract {
   readonly query?: SchemaName;
   readonly body?: SchemaName;
-  /** Success status and body; `openapi` is the OpenAPI document itself. */
-  readonly responses: Readonly<Partial<Record<200 | 201, SchemaName | 'openapi'>>>;
+  /** Success status and body; `openapi` is the OpenAPI document itself, `html` a page. */
+  readonly responses: Readonly<Partial<Record<200 | 201, SchemaName | 'openapi' | 'html'>>>;
   readonly errors: readonly ErrorStatus[];
 }
 
@@ -60,6 +60,16 @@ export const ROUTE_CONTRACTS: Readonly<Record<string, RouteContract>> = {
     errors: [400, 404, 409],
   },
   getOpenApi: { responses: { 200: 'openapi' }, errors: [] },
+  runAudit: { body: 'api.audit-request', responses: { 200: 'api.audit-report' }, errors: [400, 404] },
+  listDeadLetters: { responses: { 200: 'api.dead-letter-list' }, errors: [] },
+  // 409: the queue's messages cannot be redriven (no single source queue).
+  redriveDeadLetters: {
+    body: 'api.redrive-request',
+    responses: { 200: 'api.redrive-report' },
+    errors: [400, 404, 409],
+  },
+  getDashboard: { responses: { 200: 'html' }, errors: [] },
+  getDashboardSummary: { responses: { 200: 'api.dashboard-summary' }, errors: [] },
 };
 
 /** The contract of a route; throws for a route the table has but the contracts miss. */
@@ -113,8 +123,13 @@ function operation(route: RouteSpec) {
   const responses: Record<string, unknown> = {};
   for (const [status, body] of Object.entries(contract.responses)) {
     const description = SUCCESS_DESCRIPTIONS[Number(status) as 200 | 201];
-    const schema = body === 'openapi' ? { type: 'object' } : componentRef(body);
-    responses[status] = { description, content: { 'application/json': { schema } } };
+    responses[status] = {
+      description,
+      content:
+        body === 'html'
+          ? { 'text/html': { schema: { type: 'string' } } }
+          : { 'application/json': { schema: body === 'openapi' ? { type: 'object' } : componentRef(body) } },
+    };
   }
   for (const status of contract.errors) {
     responses[status] = {
@@ -144,7 +159,8 @@ export function routeSchemaNames(): SchemaName[] {
   for (const route of ROUTES) {
     const contract = contractOf(route);
     if (contract.body) names.add(contract.body);
-    for (const body of Object.values(contract.responses)) if (body !== 'openapi') names.add(body);
+    for (const body of Object.values(contract.responses))
+      if (body !== 'openapi' && body !== 'html') names.add(body);
   }
   return [...names].sort();
 }

@@ -18,6 +18,8 @@ export interface RouteSpec {
 const CONTROL: readonly Caller[] = ['wfms', 'operator'];
 const READ: readonly Caller[] = ['wfms', 'operator'];
 const PILOT: readonly Caller[] = ['pilot', 'operator'];
+/** Inspection and repair of the whole system, and the dashboard. */
+const OPERATOR: readonly Caller[] = ['operator'];
 
 export const ROUTES: readonly RouteSpec[] = [
   {
@@ -105,5 +107,40 @@ export const ROUTES: readonly RouteSpec[] = [
     operationId: 'getOpenApi',
     summary: 'This API as OpenAPI 3',
     callers: READ,
+  },
+  {
+    method: 'POST',
+    path: '/audit',
+    operationId: 'runAudit',
+    summary: 'Consistency audit, with safe repairs on request',
+    callers: OPERATOR,
+  },
+  {
+    method: 'GET',
+    path: '/dead-letters',
+    operationId: 'listDeadLetters',
+    summary: 'Dead-letter queues: depth and why their messages are there',
+    callers: OPERATOR,
+  },
+  {
+    method: 'POST',
+    path: '/dead-letters/{queue}/redrive',
+    operationId: 'redriveDeadLetters',
+    summary: 'Move dead-lettered messages back to their source queue',
+    callers: OPERATOR,
+  },
+  {
+    method: 'GET',
+    path: '/dashboard',
+    operationId: 'getDashboard',
+    summary: 'The operator dashboard (HTML)',
+    callers: OPERATOR,
+  },
+  {
+    method: 'GET',
+    path: '/dashboard/summary',
+    operationId: 'getDashboardSummary',
+    summary: 'What the dashboard shows',
+    callers: OPERATOR,
   },
 ];

@@ -438,6 +438,7 @@ describe('handleApiRequest', () => {
       repos: createRepositories({ doc: clients.doc, tables: missing }),
       sqs: clients.sqs,
       eventBridge: clients.eventBridge,
+      s3: clients.s3,
       config,
       logger,
     };
@@ -467,6 +468,7 @@ describe('handleApiRequest', () => {
       repos,
       sqs: clients.sqs,
       eventBridge: clients.eventBridge,
+      s3: clients.s3,
       config: ApiConfig.parse(resources.env),
       logger,
     };

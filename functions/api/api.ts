@@ -37,6 +37,14 @@ function successResponse(route: RouteSpec, result: OperationResult): APIGatewayP
       `${route.operationId} answered status ${result.status ?? '(none)'}, not one of ${statuses.join(', ')}`,
     );
   }
+  if (schemaName === 'html') {
+    if (typeof result.body !== 'string') throw new Error(`${route.operationId} answered no page`);
+    return {
+      statusCode: status,
+      headers: { 'content-type': 'text/html; charset=utf-8', ...result.headers },
+      body: result.body,
+    };
+  }
   const body = schemaName === 'openapi' ? result.body : SCHEMA_CATALOG[schemaName].schema.parse(result.body);
   return json(status, body);
 }

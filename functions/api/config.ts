@@ -3,9 +3,11 @@ import {
   DeviceQueuesConfig,
   EventBusConfig,
   HeartbeatConfig,
+  JobGenerationQueueConfig,
+  PilotControlConfig,
   TablesConfig,
 } from '../../shared/config/index.js';
-import { JobGenerationQueueConfig, PilotControlConfig } from '../../shared/services/index.js';
+import { DeadLetterQueuesConfig } from './dead-letters.js';
 
 /** What the stack gives the api function (infra/stack/wms-stack.ts). */
 export const ApiConfig = z.object({
@@ -15,5 +17,6 @@ export const ApiConfig = z.object({
   ...JobGenerationQueueConfig.shape,
   ...PilotControlConfig.shape,
   ...HeartbeatConfig.shape,
+  ...DeadLetterQueuesConfig.shape,
 });
 export type ApiConfig = z.infer<typeof ApiConfig>;

@@ -5,17 +5,15 @@ import {
   AlreadyExistsError,
   ConditionFailedError,
   ConfigError,
+  CorruptItemError,
+  NotClaimableError,
   NotFoundError,
+  PilotNotLiveError,
   StaleAttemptError,
   StateConflictError,
   ValidationError,
 } from '../../shared/errors/index.js';
-import {
-  DatasetInUseError,
-  NotClaimableError,
-  PilotNotLiveError,
-  TaskSpecConflictError,
-} from '../../shared/services/index.js';
+import { DatasetInUseError, TaskSpecConflictError } from '../../shared/services/index.js';
 import { errorBody, httpErrorOf, PayloadTooLargeError } from './errors.js';
 
 describe('httpErrorOf', () => {
@@ -49,6 +47,9 @@ describe('httpErrorOf', () => {
   it('leaves server failures to the 500 path', () => {
     expect(httpErrorOf(new Error('socket hang up'))).toBeUndefined();
     expect(httpErrorOf(new ConfigError('TASKS_TABLE', 'missing'))).toBeUndefined();
+    expect(
+      httpErrorOf(new CorruptItemError('job', [{ path: 'attempt', message: 'Required' }])),
+    ).toBeUndefined();
     expect(httpErrorOf('a string')).toBeUndefined();
   });
 });

@@ -4,18 +4,15 @@ import {
   AlreadyClaimedError,
   AlreadyExistsError,
   ConditionFailedError,
+  NotClaimableError,
   NotFoundError,
+  PilotNotLiveError,
   StaleAttemptError,
   StateConflictError,
   ValidationError,
   WmsError,
 } from '../../shared/errors/index.js';
-import {
-  DatasetInUseError,
-  NotClaimableError,
-  PilotNotLiveError,
-  TaskSpecConflictError,
-} from '../../shared/services/index.js';
+import { DatasetInUseError, TaskSpecConflictError } from '../../shared/services/index.js';
 
 /** A request body larger than the API accepts. */
 export class PayloadTooLargeError extends WmsError {

@@ -26,7 +26,7 @@ export const handler = middy<APIGatewayProxyEvent, APIGatewayProxyResult>()
   .handler((event: APIGatewayProxyEvent, context: Context) =>
     handleApiRequest(
       event,
-      { repos, sqs: clients.sqs, eventBridge: clients.eventBridge, config, logger },
+      { repos, sqs: clients.sqs, eventBridge: clients.eventBridge, s3: clients.s3, config, logger },
       {
         requestId: event.requestContext.requestId ?? context.awsRequestId,
         pastDeadline: () => context.getRemainingTimeInMillis() < DEADLINE_MARGIN_MS,

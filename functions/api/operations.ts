@@ -1,20 +1,24 @@
 /** What each route does, by operationId: its request schemas and a call into the services. */
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import type { S3Client } from '@aws-sdk/client-s3';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { z } from 'zod';
 import {
+  AuditRequest,
   CancelTaskRequest,
   FileListQuery,
   JobListQuery,
   PilotListQuery,
   RankUpdateRequest,
+  RedriveRequest,
   RegisterTaskRequest,
   TaskListQuery,
 } from '../../events/api.js';
 import { EVENT_SOURCES } from '../../events/constants.js';
 import { buildOpenApiDocument } from '../../events/openapi.js';
 import { ClaimRequest, PilotHeartbeat, PilotRegistration } from '../../events/pilot.js';
+import { DASHBOARD_HEADERS, DASHBOARD_HTML } from '../../infra/dashboard/page.js';
 import { ValidationError } from '../../shared/errors/index.js';
 import { datasetUidFor } from '../../shared/ids/index.js';
 import { PILOT_STATES, TASK_STATES, type TaskRecord } from '../../shared/model/index.js';
@@ -29,11 +33,14 @@ import {
   recordHeartbeat,
   registerPilot,
   registerTask,
+  runAudit,
   setTaskRank,
   type TaskServiceDeps,
 } from '../../shared/services/index.js';
 import { publishEvents } from '../common/index.js';
 import type { ApiConfig } from './config.js';
+import { dashboardSummary } from './dashboard.js';
+import { listDeadLetterQueues, redriveDeadLetters } from './dead-letters.js';
 import { type PageSource, pageAcross } from './paging.js';
 import { taskSummaryOf, taskViewOf } from './views.js';
 
@@ -41,6 +48,8 @@ export interface ApiDeps {
   repos: Repositories;
   sqs: SQSClient;
   eventBridge: EventBridgeClient;
+  /** Read by the audit: registered outputs and logs exist in storage. */
+  s3: S3Client;
   config: ApiConfig;
   logger: Logger;
   clock?: () => Date;
@@ -64,6 +73,8 @@ export interface OperationRequest<Query, Body> {
 export interface OperationResult {
   status?: 200 | 201;
   body: unknown;
+  /** For a page (an `html` response): its own content type and policies. */
+  headers?: Readonly<Record<string, string>>;
 }
 
 export interface Operation<Query = undefined, Body = undefined> {
@@ -282,6 +293,69 @@ export const OPERATIONS: Readonly<Record<string, Operation<unknown, unknown>>> =
   getOpenApi: operation({
     async run(_request, _deps, invocation) {
       return { body: buildOpenApiDocument(invocation.serverUrl) };
+    },
+  }),
+
+  runAudit: operation({
+    body: AuditRequest,
+    async run({ body }, deps) {
+      const { events, ...report } = await runAudit(
+        {
+          repos: deps.repos,
+          s3: deps.s3,
+          logger: deps.logger,
+          eventBusName: deps.config.EVENT_BUS_NAME,
+          ...(deps.clock ? { clock: deps.clock } : {}),
+        },
+        {
+          repair: body.repair,
+          ...(body.taskId === undefined ? {} : { taskId: body.taskId }),
+          ...(body.maxTasks === undefined ? {} : { maxTasks: body.maxTasks }),
+        },
+      );
+      await publishEvents(deps.eventBridge, events);
+      return { body: { ...report, eventsPublished: events.length } };
+    },
+  }),
+
+  listDeadLetters: operation({
+    async run(_request, deps) {
+      return {
+        body: { queues: await listDeadLetterQueues(deps.sqs, deps.config.OPERATOR_DEAD_LETTER_QUEUES) },
+      };
+    },
+  }),
+
+  redriveDeadLetters: operation({
+    body: RedriveRequest,
+    async run(request, deps, invocation) {
+      const report = await redriveDeadLetters(
+        deps.sqs,
+        deps.config.OPERATOR_DEAD_LETTER_QUEUES,
+        param(request, 'queue'),
+        { maxMessages: request.body.maxMessages, pastDeadline: invocation.pastDeadline },
+      );
+      deps.logger.info('dead letters redriven', { ...report });
+      return { body: report };
+    },
+  }),
+
+  getDashboard: operation({
+    async run() {
+      return { body: DASHBOARD_HTML, headers: DASHBOARD_HEADERS };
+    },
+  }),
+
+  getDashboardSummary: operation({
+    async run(_request, deps) {
+      return {
+        body: await dashboardSummary({
+          repos: deps.repos,
+          sqs: deps.sqs,
+          deadLetterQueues: deps.config.OPERATOR_DEAD_LETTER_QUEUES,
+          ...(deps.clock ? { clock: deps.clock } : {}),
+        }),
+      };
     },
   }),
 };

@@ -186,6 +186,10 @@ export async function createFunctionResources(
     JOB_GENERATION_QUEUE_URL: jobGeneration!.url,
     PILOT_CONTROL_QUEUE_PREFIX: controlQueuePrefix,
     PILOT_CONTROL_DEAD_LETTER_ARN: controlDeadLetter!.arn,
+    OPERATOR_DEAD_LETTER_QUEUES: JSON.stringify({
+      'task-commands': { dlq: `${prefix}-task-commands-dlq`, source: `${prefix}-task-commands` },
+      'pilot-control': { dlq: `${prefix}-control-dlq` },
+    }),
     SOURCE_QUEUE_URL: taskCommands!.url,
     DEAD_LETTER_QUEUE_URL: taskCommandsDeadLetter!.url,
     SOURCE_MAX_RECEIVE_COUNT: '3',

@@ -216,6 +216,11 @@ export class WmsStack extends Stack {
     watchdog.bindQueue('JOBS_CPU_QUEUE_URL', this.queues.jobsCpu!.queue, 'sendAndInspect');
     watchdog.bindQueue('JOBS_GPU_QUEUE_URL', this.queues.jobsGpu!.queue, 'sendAndInspect');
     bindPilotControl(watchdog, true);
+    // Orphan control queues are found by listing: SQS authorizes ListQueues only on resource `*`.
+    watchdog.fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['sqs:ListQueues'], resources: ['*'] }));
+    watchdog.fn.addToRolePolicy(
+      new iam.PolicyStatement({ actions: ['sqs:GetQueueAttributes'], resources: [pilotControlQueueArns] }),
+    );
     new events.Rule(this, 'WatchdogSchedule', {
       schedule: events.Schedule.rate(Duration.minutes(1)),
       targets: [new targets.LambdaFunction(watchdog.fn)],
@@ -343,6 +348,46 @@ export class WmsStack extends Stack {
         }),
       ],
     });
+    // The api function's operator routes: the audit reads storage; dead letters are inspected
+    // and redriven by name, each DLQ with the queue its messages go back to (none for the
+    // streams' failure records and for undeliverable pilot commands). Queue names, not URLs:
+    // Lambda allows 4 KB of environment.
+    api.bindBucket(this.bucket, 'read');
+    const operatorDeadLetters: Record<string, { deadLetter: sqs.IQueue; source?: sqs.IQueue }> = {
+      ...Object.fromEntries(
+        [...Object.values(this.queues), streamFailures].map((q) => [
+          q.name,
+          { deadLetter: q.deadLetterQueue, source: q.queue },
+        ]),
+      ),
+      streams: { deadLetter: streamFailures.queue },
+      'pilot-control': { deadLetter: pilotControlDeadLetter },
+    };
+    api.fn.addEnvironment(
+      'OPERATOR_DEAD_LETTER_QUEUES',
+      this.toJsonString(
+        Object.fromEntries(
+          Object.entries(operatorDeadLetters).map(([name, { deadLetter, source }]) => [
+            name,
+            { dlq: deadLetter.queueName, ...(source && { source: source.queueName }) },
+          ]),
+        ),
+      ),
+    );
+    const deadLetterEntries = Object.values(operatorDeadLetters);
+    api.fn.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['sqs:GetQueueUrl', 'sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes'],
+        resources: deadLetterEntries.map(({ deadLetter }) => deadLetter.queueArn),
+      }),
+    );
+    api.fn.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['sqs:GetQueueUrl', 'sqs:SendMessage'],
+        resources: deadLetterEntries.flatMap(({ source }) => (source ? [source.queueArn] : [])),
+      }),
+    );
+
     const deadLetterArns = [
       ...Object.values(this.queues).map((q) => q.deadLetterQueue.queueArn),
       streamFailures.deadLetterQueue.queueArn,

@@ -1,0 +1,48 @@
+/** GET /dashboard/summary: active tasks, live pilots and dead-letter depths, read in one call. */
+import type { SQSClient } from '@aws-sdk/client-sqs';
+import { DASHBOARD_LIMITS, type DashboardSummary } from '../../events/api.js';
+import type { PilotState, TaskState } from '../../shared/model/index.js';
+import type { Repositories } from '../../shared/repositories/index.js';
+import { type DeadLetterQueues, deadLetterDepths } from './dead-letters.js';
+import { type PageSource, pageAcross } from './paging.js';
+import { taskSummaryOf } from './views.js';
+
+/** Running tasks first: they are what an operator watches. */
+const ACTIVE_TASK_STATES: readonly TaskState[] = ['RUNNING', 'REGISTERED'];
+const LIVE_PILOT_STATES: readonly PilotState[] = ['ACTIVE', 'IDLE'];
+
+export interface DashboardDeps {
+  repos: Repositories;
+  sqs: SQSClient;
+  deadLetterQueues: DeadLetterQueues;
+  clock?: () => Date;
+}
+
+/** One more than shown: a page fills across states, so an extra item is how "more" shows. */
+async function firstOf<T>(sources: readonly PageSource<T>[], limit: number) {
+  const { items } = await pageAcross(sources, limit + 1, undefined);
+  return { items: items.slice(0, limit), truncated: items.length > limit };
+}
+
+export async function dashboardSummary(deps: DashboardDeps): Promise<DashboardSummary> {
+  const { repos } = deps;
+  const [tasks, pilots, deadLetters] = await Promise.all([
+    firstOf(
+      ACTIVE_TASK_STATES.map((state) => (page) => repos.tasks.listByState(state, page)),
+      DASHBOARD_LIMITS.tasks,
+    ),
+    firstOf(
+      LIVE_PILOT_STATES.map((state) => (page) => repos.pilots.listByState(state, page)),
+      DASHBOARD_LIMITS.pilots,
+    ),
+    deadLetterDepths(deps.sqs, deps.deadLetterQueues),
+  ]);
+  return {
+    generatedAt: (deps.clock ?? (() => new Date()))().toISOString(),
+    tasks: tasks.items.map(taskSummaryOf),
+    tasksTruncated: tasks.truncated,
+    pilots: pilots.items,
+    pilotsTruncated: pilots.truncated,
+    deadLetters,
+  };
+}

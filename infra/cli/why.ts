@@ -1,0 +1,62 @@
+/** `wms why <job>`: a job's `waiting` explanation (GET /jobs/{id}) in words. */
+import type { JobView, JobWaiting } from '../../events/index.js';
+import { errorByCode } from '../../shared/errors/index.js';
+import { age } from './format.js';
+
+function waitingText(waiting: JobWaiting, job: JobView): string {
+  const device = waiting.device;
+  switch (waiting.reason) {
+    case 'queued':
+      return `It is in the ${device} queue${waiting.queuePosition === undefined ? '' : ` with about ${waiting.queuePosition} jobs ahead of it`}; a pilot will take it.`;
+    case 'no-pilot-for-device':
+      return `No active pilot can run ${device} jobs: start a ${device} pilot (docs/pilots.md).`;
+    case 'lower-rank':
+      return `Tasks of higher rank are served first; its task has rank ${waiting.taskRank} (raise it with wms rank).`;
+    case 'queue-full':
+      return `The ${device} queue already holds as many jobs as the active pilots' slots need (controlled loading); it is sent when a slot frees.`;
+    case 'retry-backoff':
+      return `A failed attempt waits for its retry delay${job.retryAfter ? ` until ${job.retryAfter}` : ''}.`;
+    case 'lost-awaiting-retry':
+      return 'Its pilot was lost; the watchdog returns the job to READY for another attempt.';
+    case 'task-not-running':
+      return 'Its task is not RUNNING, so none of its jobs is dispatched.';
+  }
+}
+
+function failureText(job: JobView): string {
+  if (job.errorCode === undefined) return '';
+  const entry = errorByCode(job.errorCode);
+  const name = entry ? `${entry.name} (${job.errorCode})` : `error ${job.errorCode}`;
+  const exit = job.exitCode === undefined ? '' : `, exit code ${job.exitCode}`;
+  return ` ${name}${exit}${job.errorMessage ? `: ${job.errorMessage}` : ''}`;
+}
+
+export function explainJob(job: JobView, now: Date): string {
+  const head = `Job ${job.jobId} of task ${job.taskId} is ${job.state} (attempt ${job.attempt}, ${job.device}).`;
+  if (job.waiting !== undefined) {
+    const pilots = job.waiting.activePilotsForDevice;
+    return [
+      head,
+      waitingText(job.waiting, job),
+      `${pilots} active pilot${pilots === 1 ? '' : 's'} can run ${job.waiting.device} jobs.`,
+    ].join('\n');
+  }
+  switch (job.state) {
+    case 'RUNNING':
+      return [
+        head,
+        `It runs on pilot ${job.pilotId ?? '(unknown)'}${job.phase ? `, phase ${job.phase}` : ''}${job.startedAt ? `, for ${age(job.startedAt, now)}` : ''}.`,
+      ].join('\n');
+    case 'DONE':
+      return [
+        head,
+        `It finished${job.endedAt ? ` at ${job.endedAt}` : ''} with ${job.outputs?.length ?? 0} output file(s).`,
+      ].join('\n');
+    case 'FAILED':
+      return [head, `It failed for good:${failureText(job) || ' no error recorded.'}`].join('\n');
+    case 'CANCELLED':
+      return [head, 'Its task was cancelled before it ran to the end.'].join('\n');
+    default:
+      return head;
+  }
+}

@@ -1,0 +1,156 @@
+/**
+ * The dashboard as an operator sees it: the real control plane, a real pilot process running a
+ * task's jobs, `wms dashboard` signing for the browser, and headless Chromium (Debian's
+ * /usr/bin/chromium, installed by scripts/ensure-chromium.sh) reading the page while the
+ * task progresses. The screenshot is kept in .artifacts/dashboard.png.
+ */
+import { mkdirSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { type BrowserContext, chromium, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RegisterTaskResponse } from '../../events/index.js';
+import { type ControlPlane, eventually, startControlPlane } from '../../test/support/index.js';
+import { EXIT_CODES } from '../cli/exit-codes.js';
+import { type RunningDashboard, runWms, startWmsDashboard } from '../cli/test-support.js';
+import { announceDataset } from '../local/demo/dsm.js';
+import { type PilotProcess, startPilot } from '../local/demo/environment.js';
+
+const ARTIFACTS = fileURLToPath(new URL('../../.artifacts/', import.meta.url));
+const CHROMIUM = '/usr/bin/chromium';
+const FILES = 30;
+
+let plane: ControlPlane;
+let pilot: PilotProcess | undefined;
+let dashboard: RunningDashboard | undefined;
+let browser: BrowserContext | undefined;
+let page: Page;
+let taskId: string;
+
+async function startBrowser(workDir: string): Promise<BrowserContext> {
+  return chromium.launchPersistentContext(join(workDir, 'chromium-profile'), {
+    executablePath: CHROMIUM,
+    headless: true,
+    viewport: { width: 1440, height: 1000 },
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+}
+
+/** The DONE count the page shows for the task, once it satisfies `wanted`. */
+function shownDoneReaching(wanted: (done: number) => boolean): Promise<number> {
+  return eventually(
+    async () => {
+      const done = Number(await page.locator(`tr[data-task-id="${taskId}"]`).getAttribute('data-done'));
+      expect(wanted(done), `the page shows ${done} jobs done`).toBe(true);
+      return done;
+    },
+    { timeoutMs: 120_000, intervalMs: 500 },
+  );
+}
+
+beforeAll(async () => {
+  const workDir = mkdtempSync(join(tmpdir(), 'wms-dashboard-'));
+  plane = await startControlPlane({
+    tunables: { HEARTBEAT_INTERVAL_SECONDS: '5', POWERTOOLS_LOG_LEVEL: 'WARN' },
+    scheduleScale: 0.1,
+  });
+  const files = new Map(
+    Array.from({ length: FILES }, (_, index) => [
+      `slice-${String(index).padStart(3, '0')}.raw`,
+      Buffer.from(`time slice ${index}\n`),
+    ]),
+  );
+  const input = await announceDataset({ bucket: plane.bucket, busName: plane.busName, files });
+  const registered = await plane.api('POST', '/tasks', {
+    body: {
+      name: 'decode',
+      workflowId: 'dashboard-e2e',
+      executable: 'sh',
+      // A second per job, so the progress moves while the page is read.
+      args: ['-c', 'sleep 1 && cp "$1" "$2/"', 'sh', '{input}', '{outdir}'],
+      device: 'CPU',
+      mode: 'map',
+      maxRetries: 2,
+      rank: 10,
+      inputDatasetUid: input.uid,
+      outputDataset: `${input.name}.decode.1`,
+      logDataset: `${input.name}.decode.log.1`,
+    },
+  });
+  taskId = RegisterTaskResponse.parse(registered.body).taskId;
+  pilot = startPilot(
+    { plane, logDir: join(workDir, 'logs'), workDir },
+    { name: 'cpu-1', device: 'CPU', slots: 2, heartbeatIntervalSeconds: 5 },
+  );
+  dashboard = await startWmsDashboard({ WMS_API_URL: plane.apiUrl });
+  browser = await startBrowser(workDir);
+  page = await browser.newPage();
+}, 180_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await dashboard?.stop();
+  await pilot?.stop();
+  await plane?.stop();
+});
+
+describe('the dashboard through wms dashboard', () => {
+  it('shows the task with its progress advancing, the pilot and the dead-letter queues', async () => {
+    // Act
+    await page.goto(dashboard!.url);
+    const row = page.locator(`tr[data-task-id="${taskId}"]`);
+    await row.waitFor({ timeout: 60_000 });
+    const firstRead = await shownDoneReaching((done) => done > 0);
+    const secondRead = await shownDoneReaching((done) => done > firstRead);
+    // The picture: well into the task, with some history in the throughput chart.
+    await shownDoneReaching((done) => done >= 12);
+    mkdirSync(ARTIFACTS, { recursive: true });
+    await page.screenshot({ path: join(ARTIFACTS, 'dashboard.png'), fullPage: true });
+
+    // Assess
+    expect(secondRead).toBeGreaterThan(firstRead);
+    expect(secondRead).toBeLessThanOrEqual(FILES);
+    await expect(row.locator('.pill').textContent()).resolves.toMatch(/RUNNING|DONE/);
+    expect(await page.locator('tr[data-pilot-id]').count()).toBe(1);
+    expect(await page.locator('#pilots tbody').textContent()).toContain('CPU');
+    expect(await page.locator('tr[data-queue]').count()).toBe(11);
+    expect(await page.locator('#kpi-rate').textContent()).toMatch(/\/min$/);
+    expect(await page.locator('#chart rect').count()).toBeGreaterThan(1);
+    expect(await page.locator('#banner').textContent()).toBe('');
+  });
+
+  it('is not served to anyone who does not sign: no anonymous access', async () => {
+    // Act
+    const direct = await fetch(new URL('dashboard/summary', plane.apiUrl));
+    const writeThroughProxy = await fetch(new URL('../tasks', dashboard!.url), {
+      method: 'POST',
+      body: '{}',
+    });
+
+    // Assess
+    expect(direct.status).toBe(403);
+    expect(writeThroughProxy.status).toBe(405);
+  });
+
+  it('wms watch follows the task to DONE and exits 0', async () => {
+    // Act
+    const watched = await runWms(['watch', taskId, '--interval', '1'], { WMS_API_URL: plane.apiUrl });
+
+    // Assess
+    const lines = watched.stdout.trim().split('\n');
+    expect(watched.code).toBe(EXIT_CODES.ok);
+    expect(lines.at(-1)).toMatch(new RegExp(` ${taskId} DONE 100\\.0% DONE=${FILES}$`));
+    const done = lines.map((line) => Number(/DONE=(\d+)/.exec(line)?.[1] ?? 0));
+    expect(done).toEqual([...done].sort((a, b) => a - b));
+  }, 180_000);
+});
