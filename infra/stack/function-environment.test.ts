@@ -106,13 +106,14 @@ function environmentOf(fn: Resource): Record<string, string> {
   );
 }
 
+/** Inline policies and the managed policies CDK adds when a role's grants overflow. */
 function statementsOfRole(fn: Resource): Statement[] {
   const [roleId] = (fn.Properties.Role as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'];
   return Object.values(resources)
     .filter(
       (resource) =>
-        resource.Type === 'AWS::IAM::Policy' &&
-        (resource.Properties.Roles as { Ref: string }[]).some((role) => role.Ref === roleId),
+        (resource.Type === 'AWS::IAM::Policy' || resource.Type === 'AWS::IAM::ManagedPolicy') &&
+        ((resource.Properties.Roles ?? []) as { Ref: string }[]).some((role) => role.Ref === roleId),
     )
     .flatMap((policy) => (policy.Properties.PolicyDocument as { Statement: Statement[] }).Statement);
 }
