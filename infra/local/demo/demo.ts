@@ -176,8 +176,8 @@ async function main(): Promise<number> {
 
     const started = Date.now();
     pilots.push(
-      startPilot(system, workDir, { name: 'cpu-1', device: 'CPU', slots: 2, heartbeatIntervalSeconds: 5 }),
-      startPilot(system, workDir, {
+      startPilot(system, { name: 'cpu-1', device: 'CPU', slots: 2, heartbeatIntervalSeconds: 5 }),
+      startPilot(system, {
         name: 'gpu-1',
         device: 'GPU',
         slots: 2,
@@ -210,8 +210,6 @@ async function main(): Promise<number> {
       const report = await runAudit(
         {
           repos,
-          doc: clients.doc,
-          tables: plane.tables,
           s3: clients.s3,
           logger: new Logger({ logLevel: 'SILENT' }),
         },

@@ -1,7 +1,7 @@
 /**
- * Everything the demo (and the benchmark) start on the embedded default: the emulator, the
- * real stack in the embedded runtime, and pilots as separate processes. Each part stops only
- * what it started.
+ * Everything the demo (and the end-to-end tests) start on the embedded default: the emulator,
+ * the real stack in the embedded runtime with its functions' logs in a file, and pilots as
+ * separate processes. Each part stops only what it started.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { chmodSync, createWriteStream, mkdirSync, writeFileSync } from 'node:fs';
@@ -14,13 +14,63 @@ const PROJECT_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const PILOT_MAIN = join(PROJECT_ROOT, 'pilot/agent/main.ts');
 const EMULATOR_CREDENTIALS = { AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test' };
 const REGION = 'us-east-1';
+/** How long a pilot told to stop may take before it is killed. */
+const PILOT_STOP_TIMEOUT_MS = 30_000;
 
-export interface EmbeddedSystem {
-  emulator: Emulator;
+/** A control plane whose functions' logs go to `<logDir>/functions.log`. */
+export interface LoggedControlPlane {
   plane: EmbeddedControlPlane;
-  /** Where logs of the functions and pilots go. */
+  /** Where the logs of the functions (and of the pilots started against it) go. */
   logDir: string;
   stop(): Promise<void>;
+}
+
+export interface LoggedControlPlaneOptions {
+  /** The emulator; this process's AWS_ENDPOINT_URL must point at it too. */
+  endpoint: string;
+  logDir: string;
+  /** Prefix of the physical names, so several planes can share one emulator. */
+  prefix?: string;
+  /** Function settings, e.g. shorter heartbeats for a demo. */
+  tunables?: Record<string, string>;
+  scheduleScale?: number;
+}
+
+export async function startLoggedControlPlane(
+  options: LoggedControlPlaneOptions,
+): Promise<LoggedControlPlane> {
+  mkdirSync(options.logDir, { recursive: true });
+  const functionOutput = createWriteStream(join(options.logDir, 'functions.log'));
+  // Every function's worker pipes its stdout and stderr here: many listeners, no leak.
+  functionOutput.setMaxListeners(0);
+  try {
+    const plane = await startEmbeddedControlPlane({
+      endpoint: options.endpoint,
+      prefix: options.prefix ?? 'wms',
+      tunables: options.tunables,
+      scheduleScale: options.scheduleScale ?? 1,
+      functionOutput,
+      log: (entry) => functionOutput.write(`${JSON.stringify({ runtime: true, ...entry })}\n`),
+    });
+    return {
+      plane,
+      logDir: options.logDir,
+      async stop() {
+        await plane.stop();
+        functionOutput.end();
+      },
+    };
+  } catch (error) {
+    functionOutput.end();
+    throw error;
+  }
+}
+
+/** A control plane on an emulator of its own; pilots are started against it with `startPilot`. */
+export interface EmbeddedSystem extends LoggedControlPlane {
+  emulator: Emulator;
+  /** Where pilots keep their files. */
+  workDir: string;
 }
 
 export interface EmbeddedSystemOptions {
@@ -44,28 +94,23 @@ function configureForEmulator(endpoint: string): void {
   delete process.env.AWS_PROFILE;
 }
 
+/** A new emulator with the control plane on it; logs under `<workDir>/logs`. */
 export async function startEmbeddedSystem(options: EmbeddedSystemOptions): Promise<EmbeddedSystem> {
-  const logDir = join(options.workDir, 'logs');
-  mkdirSync(logDir, { recursive: true });
   const emulator = await startEmulator();
   try {
     configureForEmulator(emulator.endpoint);
-    const functionOutput = createWriteStream(join(logDir, 'functions.log'));
-    const plane = await startEmbeddedControlPlane({
+    const logged = await startLoggedControlPlane({
       endpoint: emulator.endpoint,
-      prefix: 'wms',
+      logDir: join(options.workDir, 'logs'),
       tunables: options.tunables,
-      scheduleScale: options.scheduleScale ?? 1,
-      functionOutput,
-      log: (entry) => functionOutput.write(`${JSON.stringify({ runtime: true, ...entry })}\n`),
+      scheduleScale: options.scheduleScale,
     });
     return {
+      ...logged,
       emulator,
-      plane,
-      logDir,
+      workDir: options.workDir,
       async stop() {
-        await plane.stop();
-        functionOutput.end();
+        await logged.stop();
         await emulator.stop();
       },
     };
@@ -73,6 +118,15 @@ export async function startEmbeddedSystem(options: EmbeddedSystemOptions): Promi
     await emulator.stop();
     throw error;
   }
+}
+
+/** What a pilot is started against, and where its files go. */
+export interface PilotHost {
+  plane: Pick<EmbeddedControlPlane, 'apiUrl' | 'region' | 'queueUrls'>;
+  /** The pilot's log goes to `<logDir>/pilot-<name>.log`. */
+  logDir: string;
+  /** The pilot's configuration, work and spool directories go under `<workDir>/pilots/<name>`. */
+  workDir: string;
 }
 
 export interface PilotOptions {
@@ -88,7 +142,10 @@ export interface PilotOptions {
 export interface PilotProcess {
   name: string;
   child: ChildProcess;
+  /** Its exit code, or null when a signal ended it; resolves once its output is all logged. */
   exited: Promise<number | null>;
+  /** Its pilot id once registered with the control plane; throws if it exits before. */
+  registered(): Promise<string>;
   stop(): Promise<void>;
   kill(signal: NodeJS.Signals): void;
 }
@@ -103,11 +160,22 @@ function fakeNvidiaSmi(directory: string, count: number): string {
   return directory;
 }
 
+/** The pilot id of a "pilot registered" log line, if `line` is one. */
+function registeredPilotId(line: string): string | undefined {
+  try {
+    const entry = JSON.parse(line) as { message?: unknown; pilotId?: unknown };
+    if (entry.message === 'pilot registered' && typeof entry.pilotId === 'string') return entry.pilotId;
+  } catch {
+    // Not a log line of the pilot (a stack trace, tsx's output): not a registration.
+  }
+  return undefined;
+}
+
 /** Starts a pilot as its own process, exactly as on a node (from source, through tsx). */
-export function startPilot(system: EmbeddedSystem, workDir: string, options: PilotOptions): PilotProcess {
-  const home = join(workDir, 'pilots', options.name);
+export function startPilot(host: PilotHost, options: PilotOptions): PilotProcess {
+  const home = join(host.workDir, 'pilots', options.name);
   mkdirSync(home, { recursive: true });
-  const { plane } = system;
+  const { plane } = host;
   const config = {
     apiUrl: plane.apiUrl,
     region: plane.region,
@@ -127,7 +195,8 @@ export function startPilot(system: EmbeddedSystem, workDir: string, options: Pil
     options.device === 'GPU'
       ? `${fakeNvidiaSmi(join(home, 'bin'), options.gpus ?? options.slots)}:${process.env.PATH}`
       : process.env.PATH;
-  const log = createWriteStream(join(system.logDir, `pilot-${options.name}.log`));
+  mkdirSync(host.logDir, { recursive: true });
+  const log = createWriteStream(join(host.logDir, `pilot-${options.name}.log`));
   const child = spawn(process.execPath, ['--import', 'tsx', PILOT_MAIN, '--config', configFile], {
     cwd: PROJECT_ROOT,
     env: { ...process.env, PATH: path },
@@ -135,20 +204,44 @@ export function startPilot(system: EmbeddedSystem, workDir: string, options: Pil
   });
   child.stdout?.pipe(log, { end: false });
   child.stderr?.pipe(log, { end: false });
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  // 'close' comes after the output is read to its end, so the log is complete by then.
+  const exited = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));
+  // Resolves with null when the pilot exits unregistered, so nobody is left with a rejection.
+  const pilotId = new Promise<string | null>((resolve) => {
+    let partial = '';
+    child.stdout?.on('data', (chunk: Buffer) => {
+      const lines = (partial + chunk.toString('utf8')).split('\n');
+      partial = lines.pop() ?? '';
+      for (const line of lines) {
+        const id = registeredPilotId(line);
+        if (id !== undefined) resolve(id);
+      }
+    });
+    void exited.then(() => resolve(null));
+  });
+  let stopped: Promise<void> | undefined;
   return {
     name: options.name,
     child,
     exited,
+    async registered() {
+      const id = await pilotId;
+      if (id === null) throw new Error(`pilot ${options.name} exited before it registered`);
+      return id;
+    },
     kill: (signal) => child.kill(signal),
-    async stop() {
-      if (child.exitCode === null && child.signalCode === null) {
-        child.kill('SIGTERM');
-        const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+    stop() {
+      stopped ??= (async () => {
+        if (child.exitCode === null && child.signalCode === null) {
+          child.kill('SIGTERM');
+          const timer = setTimeout(() => child.kill('SIGKILL'), PILOT_STOP_TIMEOUT_MS);
+          await exited;
+          clearTimeout(timer);
+        }
         await exited;
-        clearTimeout(timer);
-      }
-      log.end();
+        await new Promise<void>((resolve) => log.end(resolve));
+      })();
+      return stopped;
     },
   };
 }
