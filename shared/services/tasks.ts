@@ -269,8 +269,9 @@ const SEND_BATCH_SIZE = 10;
 
 /**
  * Cancels a task: the task → CANCELLED, then its jobs page by page — RUNNING ones get a
- * `job.kill` on their pilot's control queue before they are marked CANCELLED, then QUEUED,
- * READY and LOST ones are marked CANCELLED. A task already CANCELLED is swept again (an
+ * `job.kill` on their pilot's control queue and end CANCELLED with the pilot's killed result
+ * (their log registered; the watchdog covers a pilot that dies meanwhile), RUNNING ones with
+ * no live pilot and QUEUED, READY and LOST ones are marked CANCELLED here. A task already CANCELLED is swept again (an
  * interrupted cancel is resumed by repeating it); a DONE or FAILED task is left alone.
  * Unknown task: NotFoundError.
  */
@@ -294,9 +295,14 @@ export async function cancelTask(
       }
       const page = await deps.repos.jobs.listByTask(taskId, { state, limit: CANCEL_PAGE_SIZE, cursor });
       const jobs = page.items.filter((job) => job.state === state);
-      if (state === 'RUNNING') result.killCommandsSent += await sendKillCommands(deps, jobs, pilots);
+      // A running job whose pilot got the kill ends with the pilot's killed result, which
+      // registers its log; only jobs no live pilot will report on are cancelled here.
+      const killed = state === 'RUNNING' ? await sendKillCommands(deps, jobs, pilots) : new Set<string>();
+      result.killCommandsSent += killed.size;
       const cancelled = await deps.repos.jobs.cancel(
-        jobs.map((job) => ({ jobId: job.jobId, taskId, attempt: job.attempt, from: state })),
+        jobs
+          .filter((job) => !killed.has(job.jobId))
+          .map((job) => ({ jobId: job.jobId, taskId, attempt: job.attempt, from: state })),
       );
       result.jobsCancelled += cancelled.applied.length;
       for (const refusal of cancelled.refused) {
@@ -363,12 +369,12 @@ async function sendKillCommands(
   deps: TaskServiceDeps,
   jobs: readonly JobRecord[],
   pilots: Map<string, PilotRecord | undefined>,
-): Promise<number> {
+): Promise<Set<string>> {
   const byPilot = new Map<string, JobRecord[]>();
   for (const job of jobs) {
     if (job.pilotId !== undefined) byPilot.set(job.pilotId, [...(byPilot.get(job.pilotId) ?? []), job]);
   }
-  let sent = 0;
+  const sent = new Set<string>();
   for (const [pilotId, pilotJobs] of byPilot) {
     if (!pilots.has(pilotId)) pilots.set(pilotId, await deps.repos.pilots.find(pilotId));
     const pilot = pilots.get(pilotId);
@@ -376,7 +382,7 @@ async function sendKillCommands(
       deps.logger.info('no kill sent: the pilot is gone', { pilotId, state: pilot?.state ?? 'unknown' });
       continue;
     }
-    sent += await sendToControlQueue(deps, pilot, pilotJobs);
+    for (const jobId of await sendToControlQueue(deps, pilot, pilotJobs)) sent.add(jobId);
   }
   return sent;
 }
@@ -385,9 +391,9 @@ async function sendToControlQueue(
   deps: TaskServiceDeps,
   pilot: PilotRecord,
   jobs: readonly JobRecord[],
-): Promise<number> {
+): Promise<string[]> {
   const issuedAt = (deps.clock?.() ?? new Date()).toISOString();
-  let sent = 0;
+  const sent: string[] = [];
   for (let start = 0; start < jobs.length; start += SEND_BATCH_SIZE) {
     const batch = jobs.slice(start, start + SEND_BATCH_SIZE);
     const entries = batch.map((job, index) => ({
@@ -410,7 +416,10 @@ async function sendToControlQueue(
         (entry) => batch[Number(entry.Id)]?.jobId ?? String(entry.Id),
       );
       if (failed.length > 0) throw new KillDeliveryError(pilot.pilotId, failed);
-      sent += response.Successful?.length ?? 0;
+      for (const entry of response.Successful ?? []) {
+        const job = batch[Number(entry.Id)];
+        if (job) sent.push(job.jobId);
+      }
     } catch (error) {
       if (!(error instanceof QueueDoesNotExist)) throw error;
       deps.logger.info('no kill sent: the pilot control queue is gone', { pilotId: pilot.pilotId });

@@ -18,14 +18,6 @@ import { wmsApi } from './wms-api.js';
 /** Dataset states a finished task's output and log datasets may be in. */
 const CLOSED_OR_LATER: readonly string[] = ['CLOSED', 'TO_UPLOAD', 'TO_DELETE'];
 
-export interface LossCheckOptions {
-  /**
-   * Jobs cancelled while running: the log a killed payload leaves may reach storage after the
-   * task's log dataset closed, and is then not registered.
-   */
-  cancelledWhileRunning?: ReadonlySet<string>;
-}
-
 /** Object key → size of every object under `prefix`. */
 async function storedObjects(system: System, prefix: string): Promise<Map<string, number>> {
   const objects = new Map<string, number>();
@@ -46,16 +38,7 @@ function countsOf(states: readonly string[]): JobCounts {
   ) as JobCounts;
 }
 
-/** The job a log belongs to: logs are stored as `<jobId>.<attempt>.log`. */
-function jobOfLog(key: string): string {
-  return key.slice(key.lastIndexOf('/') + 1).replace(/\.\d+\.log$/, '');
-}
-
-export async function expectNothingLost(
-  system: System,
-  taskIds: readonly string[],
-  options: LossCheckOptions = {},
-): Promise<void> {
+export async function expectNothingLost(system: System, taskIds: readonly string[]): Promise<void> {
   const wms = wmsApi(system.api);
   const logger = new Logger({ logLevel: 'SILENT' });
   for (const taskId of taskIds) {
@@ -92,10 +75,7 @@ export async function expectNothingLost(
       for (const file of registered)
         expect(stored.get(file.location.key), `${kind} ${file.location.key} in storage`).toBe(file.size);
       const registeredKeys = new Set(registered.map((file) => file.location.key));
-      const unregistered = [...stored.keys()].filter(
-        (key) =>
-          !registeredKeys.has(key) && !(kind === 'log' && options.cancelledWhileRunning?.has(jobOfLog(key))),
-      );
+      const unregistered = [...stored.keys()].filter((key) => !registeredKeys.has(key));
       expect(unregistered, `${kind} objects of ${taskId} in storage but not registered`).toEqual([]);
       for (const job of jobs.filter((j) => j.state === 'DONE')) {
         for (const output of (job.outputs ?? []).filter((file) => file.kind === kind)) {

@@ -1,5 +1,5 @@
 /** Helpers of the end-to-end scenarios: the whole system, the DSM's and the WfMS's sides, and the checks every scenario ends with. */
-export { expectNothingLost, type LossCheckOptions } from './consistency.js';
+export { expectNothingLost } from './consistency.js';
 export { type DeadLetteredMessage, readDeadLetters } from './dead-letters.js';
 export { announceInOrder, type InputDataset, inputFiles, publish, storeInputDataset } from './dsm.js';
 export { livePayloadProcesses, type StartedPayload, startedPayloads } from './payload-processes.js';
