@@ -1,3 +1,4 @@
+import { type CloseDeferralPolicyInput, closeDeferral } from '../../shared/checklist/index.js';
 import { WmsError } from '../../shared/errors/index.js';
 
 /**
@@ -26,4 +27,19 @@ export class PoisonMessageError extends WmsError {
   ) {
     super(reason, options);
   }
+}
+
+/**
+ * The deferral of a message that cannot be applied yet (growing delay), or its dead-lettering
+ * with the reason once the policy's tries are used.
+ */
+export function deferral(
+  receiveCount: number,
+  reason: string,
+  policy: CloseDeferralPolicyInput = {},
+): DeferMessageError {
+  const decision = closeDeferral(receiveCount, policy);
+  return decision.action === 'defer'
+    ? new DeferMessageError(decision.delaySeconds, reason)
+    : new DeferMessageError(0, reason, true);
 }

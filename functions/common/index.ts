@@ -1,7 +1,7 @@
 /** What every WMS function is built from: observability, queue and stream consumers, outbound events. */
 export { ConsumerQueueConfig } from './config.js';
 export { DEAD_LETTER_ATTRIBUTES, type DeadLetter, sendToDeadLetterQueue } from './dead-letter.js';
-export { DeferMessageError, PoisonMessageError } from './errors.js';
+export { DeferMessageError, deferral, PoisonMessageError } from './errors.js';
 export {
   createObservability,
   METRICS_NAMESPACE,

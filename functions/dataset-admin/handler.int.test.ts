@@ -154,4 +154,20 @@ describe('dataset-admin handler', () => {
       `dataset ${deleted} is TO_DELETE: it cannot be marked for upload`,
     );
   });
+
+  it('dead-letters an upload of a dataset that stayed open through every deferral, with the reason', async () => {
+    counter += 1;
+    const open = `ds-admin-still-open-${counter}`;
+    await fixture.repos.datasets.create({ uid: open, name: open, kind: 'input' });
+    const event = await deliver([['dataset.upload', open]]);
+    // The twelfth delivery: the deferral policy's last try.
+    event.Records[0]!.attributes.ApproximateReceiveCount = '12';
+
+    const response = await handler(event, context);
+
+    expect(response.batchItemFailures).toEqual([]);
+    const [dead] = await receive(queue.deadLetter, 1);
+    expect(dead?.MessageAttributes?.[DEAD_LETTER_ATTRIBUTES.code]?.StringValue).toBe('DEFERRED_TOO_LONG');
+    expect(dead?.MessageAttributes?.[DEAD_LETTER_ATTRIBUTES.reason]?.StringValue).toContain(open);
+  });
 });

@@ -2,9 +2,15 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { DETAIL_TYPES, type EventBridgeEventOf, sqsEventBridgeRecordSchema } from '../../events/index.js';
+import { NotFoundError, StateConflictError } from '../../shared/errors/index.js';
 import type { Repositories } from '../../shared/repositories/index.js';
 import { markDatasetForDeletion, markDatasetForUpload } from '../../shared/services/datasets.js';
-import { type ConsumerQueueConfig, createSqsConsumer, PoisonMessageError } from '../common/index.js';
+import {
+  type ConsumerQueueConfig,
+  createSqsConsumer,
+  deferral,
+  PoisonMessageError,
+} from '../common/index.js';
 
 export interface DatasetAdminDeps {
   repos: Pick<Repositories, 'datasets' | 'tasks'>;
@@ -25,7 +31,8 @@ export interface DatasetAdminResult {
 /**
  * dataset.upload: CLOSED → TO_UPLOAD. dataset.delete: CLOSED|TO_UPLOAD → TO_DELETE, and the
  * tasks still REGISTERED on it FAILED. A repeat changes nothing. A dataset that is still OPEN
- * or unknown throws (its close may be on the way: retried, then dead-lettered with the reason);
+ * or unknown throws (its close may be on the way: the consumer defers it with a growing delay,
+ * then dead-letters it with the reason);
  * an upload of a dataset marked for deletion never applies: a PoisonMessageError.
  */
 export async function handleDatasetAdmin(
@@ -70,7 +77,15 @@ export function createDatasetAdminHandler(
       const logger = deps.logger.createChild({
         persistentKeys: { messageId: record.messageId, datasetUid: record.body.detail.datasetUid },
       });
-      await handleDatasetAdmin({ repos: deps.repos, logger }, record.body);
+      try {
+        await handleDatasetAdmin({ repos: deps.repos, logger }, record.body);
+      } catch (error) {
+        // The dataset's close (or its first file) may still be on its way: come back soon.
+        if (error instanceof StateConflictError || error instanceof NotFoundError) {
+          throw deferral(Number(record.attributes.ApproximateReceiveCount ?? '1'), error.message);
+        }
+        throw error;
+      }
     },
   });
   return (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => consume(event, context);

@@ -2,7 +2,7 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { type DatasetCloseDetail, DETAIL_TYPES, sqsEventBridgeRecordSchema } from '../../events/index.js';
-import { type CloseDeferralPolicyInput, closeDeferral } from '../../shared/checklist/index.js';
+import type { CloseDeferralPolicyInput } from '../../shared/checklist/index.js';
 import type { Repositories } from '../../shared/repositories/index.js';
 import { closeDataset, describeMismatch } from '../../shared/services/datasets.js';
 import {
@@ -14,7 +14,7 @@ import { sendJobGenerationMessage } from '../../shared/services/job-generation-m
 import {
   type ConsumerQueueConfig,
   createSqsConsumer,
-  DeferMessageError,
+  deferral,
   PoisonMessageError,
 } from '../common/index.js';
 
@@ -29,14 +29,6 @@ export interface DatasetCloseResult {
   /** Whether this message closed the dataset (false: it was closed already). */
   applied: boolean;
   tasks: StartedTasks;
-}
-
-/** The deferral of a close that cannot be applied yet, or its dead-lettering after the last try. */
-function deferral(receiveCount: number, policy: CloseDeferralPolicyInput, reason: string): DeferMessageError {
-  const decision = closeDeferral(receiveCount, policy);
-  return decision.action === 'defer'
-    ? new DeferMessageError(decision.delaySeconds, reason)
-    : new DeferMessageError(0, reason, true);
 }
 
 /**
@@ -57,14 +49,14 @@ export async function handleDatasetClose(
     case 'mismatch':
       throw deferral(
         receiveCount,
-        deps.deferral,
         `dataset ${datasetUid} does not match its checklist: ${describeMismatch(outcome.mismatch)}`,
+        deps.deferral,
       );
     case 'unknown-dataset':
       throw deferral(
         receiveCount,
-        deps.deferral,
         `dataset ${datasetUid} is unknown and the close names no dataset`,
+        deps.deferral,
       );
     case 'closed-mismatch':
       throw new PoisonMessageError(
