@@ -9,6 +9,7 @@ import {
   PilotRegistrationResponse,
 } from '../../events/pilot.js';
 import {
+  type CallCounter,
   createSignedHttp,
   type SignedHttp,
   type SignedResponse,
@@ -27,6 +28,8 @@ const PILOT_NOT_LIVE = 'PILOT_NOT_LIVE';
 
 /** How long one API call may take before it counts as the control plane being unreachable. */
 const REQUEST_TIMEOUT_MS = 10_000;
+/** The service the API's calls are counted under, beside the SDK's (`SQS`, `S3`). */
+const API_SERVICE = 'ApiGateway';
 
 /** The pilot's routes of the control plane's REST API. */
 export interface PilotApi {
@@ -42,6 +45,8 @@ export interface ApiClientOptions {
   region: string;
   /** The SDK's default provider chain when absent. */
   credentials?: SigningCredentials;
+  /** Counts each request, by the route's operation id (`registerPilot`, `pilotHeartbeat`, `claimJob`). */
+  callCounter?: CallCounter;
 }
 
 function parseBody<Schema extends z.ZodType>(
@@ -76,8 +81,10 @@ function errorCodeOf(response: SignedResponse): { code: string; message: string 
  */
 export class ApiClient implements PilotApi {
   readonly #http: SignedHttp;
+  readonly #callCounter: CallCounter | undefined;
 
   constructor(options: ApiClientOptions) {
+    this.#callCounter = options.callCounter;
     this.#http = createSignedHttp({
       baseUrl: options.apiUrl,
       region: options.region,
@@ -87,7 +94,12 @@ export class ApiClient implements PilotApi {
   }
 
   async register(registration: PilotRegistration, signal?: AbortSignal): Promise<PilotRegistrationResponse> {
-    const response = await this.#post('pilots', PilotRegistration.parse(registration), signal);
+    const response = await this.#post(
+      'registerPilot',
+      'pilots',
+      PilotRegistration.parse(registration),
+      signal,
+    );
     if (response.status === 200)
       return parseBody(PilotRegistrationResponse, response, 'registration response');
     throw this.#unexpected(response);
@@ -95,7 +107,7 @@ export class ApiClient implements PilotApi {
 
   async heartbeat(heartbeat: PilotHeartbeat, signal?: AbortSignal): Promise<PilotHeartbeatResponse> {
     const path = `pilots/${encodeURIComponent(heartbeat.pilotId)}/heartbeat`;
-    const response = await this.#post(path, PilotHeartbeat.parse(heartbeat), signal);
+    const response = await this.#post('pilotHeartbeat', path, PilotHeartbeat.parse(heartbeat), signal);
     // 409: declared LOST (or EXITED); 404: unknown. Either way its jobs are not its own.
     if (response.status === 409 || response.status === 404) throw new PilotLostError(heartbeat.pilotId);
     if (response.status !== 200) throw this.#unexpected(response);
@@ -106,6 +118,7 @@ export class ApiClient implements PilotApi {
 
   async claim(jobId: string, request: ClaimRequest, signal?: AbortSignal): Promise<ClaimResponse> {
     const response = await this.#post(
+      'claimJob',
       `jobs/${encodeURIComponent(jobId)}/claim`,
       ClaimRequest.parse(request),
       signal,
@@ -134,7 +147,13 @@ export class ApiClient implements PilotApi {
     return new ControlPlaneProtocolError(response.status, `${code}: ${message}`);
   }
 
-  async #post(route: string, body: unknown, signal?: AbortSignal): Promise<SignedResponse> {
+  async #post(
+    operation: string,
+    route: string,
+    body: unknown,
+    signal?: AbortSignal,
+  ): Promise<SignedResponse> {
+    this.#callCounter?.record(API_SERVICE, operation);
     try {
       return await this.#http('POST', route, { body, ...(signal && { signal }) });
     } catch (error) {

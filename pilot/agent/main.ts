@@ -58,6 +58,7 @@ async function main(): Promise<number> {
   });
 
   const callCounter = new CallCounter();
+  const apiCallCounter = new CallCounter();
   const clients = createAwsClients({
     callCounter,
     ...(config.s3.forcePathStyle !== undefined &&
@@ -74,13 +75,14 @@ async function main(): Promise<number> {
     nodeHasGpus: resources.gpuIndexes.length > 0,
     sqs: clients.sqs,
     s3: clients.s3,
-    api: new ApiClient({ apiUrl: config.apiUrl, region: env.AWS_REGION }),
+    api: new ApiClient({ apiUrl: config.apiUrl, region: env.AWS_REGION, callCounter: apiCallCounter }),
     outbox: new StatusOutbox({ sqs: clients.sqs, queueUrl: config.statusQueueUrl, spool, logger }),
     logger,
   });
   if (signalled) pilot.stop('signal');
   const reason = await pilot.run();
-  logger.info('AWS API calls', { calls: callCounter.snapshot() });
+  // SDK calls and API requests apart: the API's are requests to API Gateway, not SDK calls.
+  logger.info('AWS API calls', { calls: callCounter.snapshot(), apiCalls: apiCallCounter.snapshot() });
   return exitCodeFor(reason);
 }
 

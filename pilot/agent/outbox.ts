@@ -32,6 +32,41 @@ export function nextBatchSize(sizes: readonly number[], maxEntries: number, maxB
   return count;
 }
 
+/** Job and attempt of a status message: what progress reports of one run share. */
+function attemptKey(message: PilotStatusMessage): string {
+  return `${message.jobId}:${message.attempt}`;
+}
+
+/**
+ * Queues `entry` on `pending`, whose first `sending` entries are in a batch on its way and stay
+ * as they are. A progress report replaces a waiting one of the same job attempt (the later
+ * phase supersedes the earlier); a result drops the waiting progress of its attempt, since it
+ * carries every phase time itself. So a short job costs the status consumer one write, not
+ * one per phase.
+ */
+export function enqueueCoalesced<Entry extends { message: PilotStatusMessage }>(
+  pending: Entry[],
+  sending: number,
+  entry: Entry,
+): void {
+  const key = attemptKey(entry.message);
+  const isProgressOfAttempt = (queued: Entry) =>
+    queued.message.type === 'job.progress' && attemptKey(queued.message) === key;
+  if (entry.message.type === 'job.progress') {
+    const waiting = pending.findIndex((queued, index) => index >= sending && isProgressOfAttempt(queued));
+    if (waiting >= 0) {
+      pending[waiting] = entry;
+      return;
+    }
+    pending.push(entry);
+    return;
+  }
+  for (let index = pending.length - 1; index >= sending; index--) {
+    if (isProgressOfAttempt(pending[index]!)) pending.splice(index, 1);
+  }
+  pending.push(entry);
+}
+
 export interface StatusOutboxOptions {
   sqs: SQSClient;
   queueUrl: string;
@@ -44,12 +79,15 @@ export interface StatusOutboxOptions {
  * The pilot's status messages on their way to the status queue: collected for a short while
  * and sent with SendMessageBatch (one call for up to ten), retried with backoff while SQS
  * cannot be reached. SQS accepting a message is its acknowledgement. Results are spooled to
- * disk before they are queued here and leave the spool only once accepted.
+ * disk before they are queued here and leave the spool only once accepted. Progress still
+ * waiting when a later phase or the result comes is superseded (enqueueCoalesced).
  */
 export class StatusOutbox {
   readonly #options: StatusOutboxOptions;
   readonly #flushMs: number;
   readonly #pending: OutboxEntry[] = [];
+  /** The first entries of #pending, in the batch being sent: coalescing leaves them alone. */
+  #sending = 0;
   #wake: (() => void) | null = null;
   #failures = 0;
 
@@ -124,9 +162,11 @@ export class StatusOutbox {
   }
 
   #enqueue(entry: OutboxEntry): void {
-    this.#pending.push(entry);
-    // The first entry starts the flush period; a full batch ends it.
-    if (this.#pending.length === 1 || this.#pending.length >= SQS_MAX_BATCH) this.#wake?.();
+    const wasEmpty = this.#pending.length === 0;
+    enqueueCoalesced(this.#pending, this.#sending, entry);
+    // The first entry starts the flush period; a full batch ends it. An entry that only
+    // replaced another does neither.
+    if (wasEmpty || this.#pending.length >= SQS_MAX_BATCH) this.#wake?.();
   }
 
   #waitForWake(ms: number | null, signal: AbortSignal): Promise<void> {
@@ -153,6 +193,7 @@ export class StatusOutbox {
     );
     const batch = this.#pending.slice(0, count);
     let failed: { Id?: string; SenderFault?: boolean; Code?: string; Message?: string }[];
+    this.#sending = count;
     try {
       const response = await sqs.send(
         new SendMessageBatchCommand({
@@ -163,6 +204,7 @@ export class StatusOutbox {
       );
       failed = response.Failed ?? [];
     } catch (error) {
+      this.#sending = 0;
       if (signal.aborted) return;
       this.#failures++;
       const delay = backoffDelayMs(this.#failures, RETRY_BACKOFF);
@@ -194,6 +236,7 @@ export class StatusOutbox {
       }
     }
     this.#pending.splice(0, count, ...retry);
+    this.#sending = 0;
     for (const entry of accepted) {
       if (entry.spoolName === null) continue;
       try {

@@ -108,11 +108,12 @@ export class Pilot {
       await this.#pollLoop();
     }
     await this.#finishJobs();
-    if (this.#controlQueueUrl !== null && !this.#isLost()) await this.#sendHeartbeat('EXITED');
     background.abort();
     await Promise.all(loops);
     const left = await outbox.drain(Date.now() + FINAL_FLUSH_MS);
     if (left > 0) this.#logger.warn('status messages not sent before exit; results stay spooled', { left });
+    // Only after the results: a pilot known to have exited has its RUNNING jobs given away.
+    if (this.#controlQueueUrl !== null && !this.#isLost()) await this.#sendHeartbeat('EXITED');
     this.#logger.info('pilot exiting', {
       reason: this.#stopReason,
       jobsClaimed: this.#jobsClaimed,
@@ -170,13 +171,16 @@ export class Pilot {
       let messages: { queue: Device; message: Message }[] = [];
       try {
         for (const step of pollPlan(device, config.pollWaitSeconds, foundWork)) {
+          if (signal.aborted) break;
+          // Not aborted by a stop: SQS may still hand messages to a long poll its client gave
+          // up on, and they would stay invisible for the queue's visibility timeout. A stop
+          // waits for the poll instead, and returns what it brings (see #claim).
           const response = await sqs.send(
             new ReceiveMessageCommand({
               QueueUrl: config.jobQueueUrls[step.queue],
               MaxNumberOfMessages: capacity,
               WaitTimeSeconds: step.waitSeconds,
             }),
-            { abortSignal: signal },
           );
           messages = (response.Messages ?? []).map((message) => ({ queue: step.queue, message }));
           if (messages.length > 0) break;

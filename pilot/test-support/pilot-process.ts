@@ -1,9 +1,15 @@
 import { type ChildProcessByStdio, spawn } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
+import { bundleEntry } from '../release/bundle.js';
 
 const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const PILOT_MAIN = fileURLToPath(new URL('../agent/main.ts', import.meta.url));
+
+/** How long after its exit a process's output may still be read before it counts as exited. */
+const OUTPUT_DRAIN_MS = 2_000;
 
 /** One structured log line of a pilot (Powertools JSON). */
 export type LogLine = Record<string, unknown> & { level: string; message: string };
@@ -25,13 +31,20 @@ export class LoggingProcess {
         partial = parts.pop() ?? '';
         for (const line of parts) this.#take(line);
       });
+      stream.on('end', () => this.#take(partial));
     }
-    this.exited = new Promise((resolve) =>
-      this.#child.once('exit', (code, signal) => {
+    // 'close' comes once the output is read to its end, so every line is taken by then; unless
+    // a process the child started still holds its output open (a daemon's pilot, say).
+    this.exited = new Promise((resolve) => {
+      const done = (code: number | null, signal: NodeJS.Signals | null) => {
         this.#hasExited = true;
         resolve({ code, signal });
-      }),
-    );
+      };
+      this.#child.once('close', done);
+      this.#child.once('exit', (code, signal) =>
+        setTimeout(() => done(code, signal), OUTPUT_DRAIN_MS).unref(),
+      );
+    });
   }
 
   get hasExited(): boolean {
@@ -82,9 +95,24 @@ export class LoggingProcess {
   }
 }
 
-/** Starts `pilot/agent/main.ts` from source with the Node running the tests. */
-export function startPilot(configFile: string, env: NodeJS.ProcessEnv = {}): LoggingProcess {
-  return new LoggingProcess(process.execPath, ['--import', 'tsx', PILOT_MAIN, '--config', configFile], {
+/** The pilot as a release ships it (one ES module, as `publish.ts` bundles it), written into `dir`. */
+export async function buildPilotBundle(dir: string): Promise<string> {
+  const file = path.join(dir, 'spd-wms-pilot.mjs');
+  await writeFile(file, await bundleEntry(PILOT_MAIN));
+  return file;
+}
+
+/**
+ * Starts a pilot with the Node running the tests: `entry` is `pilot/agent/main.ts` (from
+ * source, through tsx) or a bundle from `buildPilotBundle`.
+ */
+export function startPilot(
+  configFile: string,
+  env: NodeJS.ProcessEnv = {},
+  entry: string = PILOT_MAIN,
+): LoggingProcess {
+  const command = entry.endsWith('.ts') ? ['--import', 'tsx', entry] : [entry];
+  return new LoggingProcess(process.execPath, [...command, '--config', configFile], {
     ...process.env,
     ...env,
   });

@@ -1,9 +1,7 @@
 import {
   CreateQueueCommand,
   DeleteMessageBatchCommand,
-  GetQueueAttributesCommand,
   ReceiveMessageCommand,
-  SendMessageCommand,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 import { PilotStatusMessage } from '../../events/pilot.js';
@@ -13,32 +11,6 @@ import { uniquePrefix } from '../../test/support/tables.js';
 export async function createTestQueue(sqs: SQSClient, purpose: string): Promise<string> {
   const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: uniquePrefix(purpose) }));
   return QueueUrl!;
-}
-
-export async function sendBody(sqs: SQSClient, queueUrl: string, body: unknown): Promise<void> {
-  await sqs.send(
-    new SendMessageCommand({
-      QueueUrl: queueUrl,
-      MessageBody: typeof body === 'string' ? body : JSON.stringify(body),
-    }),
-  );
-}
-
-/** Visible and in-flight messages of a queue. */
-export async function queueDepth(
-  sqs: SQSClient,
-  queueUrl: string,
-): Promise<{ visible: number; inFlight: number }> {
-  const { Attributes } = await sqs.send(
-    new GetQueueAttributesCommand({
-      QueueUrl: queueUrl,
-      AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
-    }),
-  );
-  return {
-    visible: Number(Attributes?.ApproximateNumberOfMessages ?? 0),
-    inFlight: Number(Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0),
-  };
 }
 
 /**
