@@ -62,9 +62,6 @@ beforeAll(async () => {
       JOB_RETRY_MAX_SECONDS: '1',
       DATASET_CLOSE_BASE_SECONDS: '1',
       DATASET_CLOSE_MAX_SECONDS: '2',
-      // No audit: it marks LOST at once a RUNNING job whose pilot is EXITED, even when the
-      // pilot sent the job's result just before it exited and the result is not applied yet.
-      AUDIT_SAMPLE_TASKS: '0',
       POWERTOOLS_LOG_LEVEL: 'WARN',
     },
     // The watchdog and the dispatch schedule every 3 s.

@@ -440,6 +440,34 @@ describe('auditSnapshot with one injected corruption', () => {
     );
   });
 
+  it('waits for the results of a pilot that exited or was lost only moments ago', () => {
+    fc.assert(
+      fc.property(
+        snapshotPlanArb,
+        fc.nat(),
+        fc.constantFrom<PilotState>('LOST', 'EXITED'),
+        (plan, pick, fate) => {
+          const snapshot = buildSnapshot(plan);
+          const running = snapshot.tasks.flatMap((entry) =>
+            entry.jobs.filter((job) => job.state === 'RUNNING'),
+          );
+          fc.pre(running.length > 0);
+          const pilotId = running[pick % running.length]!.pilotId!;
+          const pilots = new Map(snapshot.pilots);
+          pilots.set(pilotId, pilotRecord(pilotId, fate));
+          const justBefore = new Date(Date.parse(CREATED) - 1000).toISOString();
+          const justAfter = new Date(Date.parse(CREATED) + 1000).toISOString();
+
+          const settling = auditSnapshot({ ...snapshot, pilots, pilotsSettledBefore: justBefore });
+          const settled = auditSnapshot({ ...snapshot, pilots, pilotsSettledBefore: justAfter });
+
+          expect(invariantsOf(settling)).toEqual([]);
+          expect(invariantsOf(settled)).toEqual(['running-job-has-live-pilot']);
+        },
+      ),
+    );
+  });
+
   it('reports a closed dataset whose files differ from its checklist', () => {
     fc.assert(
       fc.property(snapshotPlanArb, fc.nat(), fc.integer({ min: 1, max: 3 }), (plan, pick, extra) => {

@@ -202,13 +202,18 @@ function checkStoredFiles(
   return findings;
 }
 
-function checkRunningJobs({ jobs }: TaskSnapshot, pilots: AuditSnapshot['pilots']): AuditFinding[] {
+function checkRunningJobs(
+  { jobs }: TaskSnapshot,
+  pilots: AuditSnapshot['pilots'],
+  settledBefore: string | undefined,
+): AuditFinding[] {
   const findings: AuditFinding[] = [];
   for (const job of jobs) {
     if (job.state !== 'RUNNING') continue;
     const pilot = job.pilotId === undefined ? null : pilots.get(job.pilotId);
     if (pilot === undefined) continue;
     if (pilot !== null && (LIVE_PILOT_STATES as readonly string[]).includes(pilot.state)) continue;
+    if (pilot !== null && settledBefore !== undefined && pilot.lastHeartbeatAt >= settledBefore) continue;
     const why =
       job.pilotId === undefined
         ? 'names no pilot'
@@ -316,7 +321,7 @@ export function auditSnapshot(snapshot: AuditSnapshot): AuditFinding[] {
     ...snapshot.tasks.flatMap((entry) => [
       ...checkTaskCounters(entry),
       ...checkDoneJobFiles(entry, datasets, snapshot.objects),
-      ...checkRunningJobs(entry, snapshot.pilots),
+      ...checkRunningJobs(entry, snapshot.pilots, snapshot.pilotsSettledBefore),
     ]),
     ...snapshot.datasets.flatMap((entry) => [
       ...checkStoredFiles(entry, snapshot.objects),

@@ -43,6 +43,11 @@ export interface AuditSnapshot {
   objects: ReadonlyMap<string, StoredObject | null>;
   /** By pilot id; null: no such pilot. */
   pilots: ReadonlyMap<string, PilotRecord | null>;
+  /**
+   * A pilot that exited or was lost after this time may still have results on their way
+   * (a pilot reports, then says it exited): its RUNNING jobs are not judged yet.
+   */
+  pilotsSettledBefore?: string;
 }
 
 export type AuditEntity =

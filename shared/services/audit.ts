@@ -48,7 +48,14 @@ export interface AuditOptions {
   maxTasks?: number;
   /** Look up at most this many objects in storage, drawn at random; the others are not judged. */
   maxObjects?: number;
+  /**
+   * How long after a pilot's last heartbeat its results may still be arriving; its RUNNING
+   * jobs are judged only after that (default 60 s).
+   */
+  pilotSettleSeconds?: number;
 }
+
+const DEFAULT_PILOT_SETTLE_SECONDS = 60;
 
 export interface RepairOutcome {
   finding: AuditFinding;
@@ -292,7 +299,10 @@ export async function runAudit(deps: AuditDeps, options: AuditOptions): Promise<
     sample(objectsToCheck(taskSnapshots, datasets), options.maxObjects, deps.random ?? Math.random),
   );
   const pilots = await lookUpPilots(deps, taskSnapshots);
-  const findings = auditSnapshot({ tasks: taskSnapshots, datasets, objects, pilots });
+  const auditedAt = (deps.clock ?? (() => new Date()))();
+  const settleMs = (options.pilotSettleSeconds ?? DEFAULT_PILOT_SETTLE_SECONDS) * 1000;
+  const pilotsSettledBefore = new Date(auditedAt.getTime() - settleMs).toISOString();
+  const findings = auditSnapshot({ tasks: taskSnapshots, datasets, objects, pilots, pilotsSettledBefore });
   const report: AuditReport = {
     tasks: taskSnapshots.length,
     jobs: taskSnapshots.reduce((sum, entry) => sum + entry.jobs.length, 0),
@@ -313,7 +323,7 @@ export async function runAudit(deps: AuditDeps, options: AuditOptions): Promise<
     });
   }
   if (!options.repair) return report;
-  const now = (deps.clock ?? (() => new Date()))().toISOString();
+  const now = auditedAt.toISOString();
   const context = {
     datasets: new Map(datasets.map((entry) => [entry.dataset.uid, entry])),
     jobTasks: new Map(

@@ -468,6 +468,7 @@ export async function runWatchdog(deps: WatchdogDeps): Promise<WatchdogReport> {
       candidates: running,
       maxTasks: deps.settings.auditTasks,
       maxObjects: deps.settings.auditObjects,
+      pilotSettleSeconds: deps.settings.pilotLostAfterSeconds,
     },
   );
   return report;
