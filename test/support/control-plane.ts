@@ -2,7 +2,12 @@
  * The real control plane for integration and end-to-end tests: the WmsStack template run by
  * the embedded runtime on the test emulator (AWS_ENDPOINT_URL), with a SigV4 API client.
  */
-import { buildPutEventsEntry, type DetailInputOf, type DetailType, type SourceOf } from '../../events/index.js';
+import {
+  buildPutEventsEntry,
+  type DetailInputOf,
+  type DetailType,
+  type SourceOf,
+} from '../../events/index.js';
 import { publishEvents } from '../../functions/common/index.js';
 import {
   type EmbeddedControlPlane,
