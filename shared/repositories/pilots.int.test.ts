@@ -71,13 +71,13 @@ describe('PilotsRepo', () => {
       heartbeatBefore: future,
     });
 
-    // Act
-    const heartbeat = fixture.repos.pilots.heartbeat({ pilotId: 'pilot-lost', busySlots: 1, at: future });
-    const reRegistration = fixture.repos.pilots.register(pilotRegistration('pilot-lost'));
-
-    // Assess
-    await expect(heartbeat).rejects.toThrow(StateConflictError);
-    await expect(reRegistration).rejects.toThrow(StateConflictError);
+    // Act & assess
+    await expect(
+      fixture.repos.pilots.heartbeat({ pilotId: 'pilot-lost', busySlots: 1, at: future }),
+    ).rejects.toThrow(StateConflictError);
+    await expect(fixture.repos.pilots.register(pilotRegistration('pilot-lost'))).rejects.toThrow(
+      StateConflictError,
+    );
     expect((await fixture.repos.pilots.get('pilot-lost')).state).toBe('LOST');
     const exited = await fixture.repos.pilots.transition({
       pilotId: 'pilot-lost',

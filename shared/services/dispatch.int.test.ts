@@ -17,6 +17,7 @@ import {
   taskSpec,
   uniquePrefix,
 } from '../../test/support/index.js';
+import { sleep } from '../async/index.js';
 import { datasetUidFor } from '../ids/index.js';
 import { planJobs } from '../jobgen/index.js';
 import type { Device, JobRecord, TaskRecord } from '../model/index.js';
@@ -127,12 +128,17 @@ async function countsOf({ fixture }: Scenario, taskId: string) {
   return (await fixture.repos.tasks.get(taskId)).counts;
 }
 
-/** A Control repository whose every read is followed by a rival pass saving its own scheduler state. */
-class RacedControlRepo extends ControlRepo {
-  override async get<Schema extends z.ZodType>(key: string, schema: Schema) {
-    const read = await super.get(key, schema);
-    await super.put(SCHEDULER_STATE_KEY, RIVAL_STATE, read?.version);
-    return read;
+/** A Control repository whose lease is taken over, and newer cursors saved, as soon as it is taken. */
+class OutlivedLeaseControlRepo extends ControlRepo {
+  override async lease<Schema extends z.ZodType>(
+    key: string,
+    schema: Schema,
+    request: { owner: string; ttlMs: number },
+  ) {
+    const taken = await super.lease(key, schema, request);
+    const stored = await super.get(key, schema);
+    await super.put(SCHEDULER_STATE_KEY, RIVAL_STATE, stored?.version);
+    return taken;
   }
 }
 
@@ -313,22 +319,81 @@ describe('a dispatch pass', () => {
     expect(await countsOf(env, 't')).toMatchObject({ READY: 15, QUEUED: 5 });
   });
 
-  it('gives up, changing nothing, when another pass saved the scheduler state after it was read', async () => {
+  it('waits while another pass holds the lease, then plans from what that pass left', async () => {
     // Prepare
-    const env = await scenario('race');
+    const env = await scenario('lease-wait');
     await pilot(env, 'p', 'CPU', 2);
     await runningTask(env, 't', 3);
-    const raced = new RacedControlRepo({ doc: env.fixture.clients.doc, tables: env.fixture.tables });
+    const held = await env.fixture.repos.control.lease(SCHEDULER_STATE_KEY, SchedulerState, {
+      owner: 'another-pass',
+      ttlMs: 60_000,
+    });
 
     // Act
-    const lost = await runDispatchPass({ ...env.deps, repos: { ...env.fixture.repos, control: raced } });
-    const stateAfterLoss = await env.fixture.repos.control.get(SCHEDULER_STATE_KEY, SchedulerState);
-    const next = await runDispatchPass(env.deps);
+    const startedAt = Date.now();
+    const pass = runDispatchPass(env.deps);
+    await sleep(500);
+    const releasedAt = Date.now();
+    await env.fixture.repos.control.release(SCHEDULER_STATE_KEY, 'another-pass');
+    const report = await pass;
 
     // Assess
-    expect(lost).toMatchObject({ outcome: 'lost-race', planned: 2, dispatched: 0 });
-    expect(stateAfterLoss?.value).toEqual(RIVAL_STATE);
-    expect(next).toMatchObject({ outcome: 'dispatched', dispatched: 2 });
+    expect(held.taken).toBe(true);
+    expect(releasedAt - startedAt).toBeGreaterThanOrEqual(500);
+    expect(report).toMatchObject({ outcome: 'dispatched', dispatched: 2 });
+    const after = await env.fixture.repos.control.lease(SCHEDULER_STATE_KEY, SchedulerState, {
+      owner: 'next-pass',
+      ttlMs: 1,
+    });
+    expect(after).toMatchObject({ taken: true, stored: { version: 1 } });
+  });
+
+  it('leaves the work to the next trigger when the lease stays held, and takes an expired one', async () => {
+    // Prepare
+    const env = await scenario('lease-held');
+    await pilot(env, 'p', 'CPU', 2);
+    await runningTask(env, 't', 3);
+    await env.fixture.repos.control.lease(SCHEDULER_STATE_KEY, SchedulerState, {
+      owner: 'stuck-pass',
+      ttlMs: 60_000,
+    });
+    const aborted = AbortSignal.abort();
+
+    // Act
+    const busy = await runDispatchPass({ ...env.deps, signal: aborted });
+    const countsWhileBusy = await countsOf(env, 't');
+    await env.fixture.repos.control.release(SCHEDULER_STATE_KEY, 'stuck-pass');
+    // A pass killed mid-way leaves its lease to expire.
+    await env.fixture.repos.control.lease(SCHEDULER_STATE_KEY, SchedulerState, {
+      owner: 'killed-pass',
+      ttlMs: -1,
+    });
+    const afterExpiry = await runDispatchPass(env.deps);
+
+    // Assess
+    expect(busy).toMatchObject({ outcome: 'busy', dispatched: 0 });
+    expect(countsWhileBusy).toMatchObject({ READY: 3, QUEUED: 0 });
+    expect(afterExpiry).toMatchObject({ outcome: 'dispatched', dispatched: 2 });
+    expect(await countsOf(env, 't')).toMatchObject({ READY: 1, QUEUED: 2 });
+  });
+
+  it('keeps the newer cursors when its lease was taken over mid-pass, and sends each job once', async () => {
+    // Prepare
+    const env = await scenario('lease-lost');
+    await pilot(env, 'p', 'CPU', 2);
+    await runningTask(env, 't', 3);
+    const outlived = new OutlivedLeaseControlRepo({
+      doc: env.fixture.clients.doc,
+      tables: env.fixture.tables,
+    });
+
+    // Act
+    const report = await runDispatchPass({ ...env.deps, repos: { ...env.fixture.repos, control: outlived } });
+    const stateAfter = await env.fixture.repos.control.get(SCHEDULER_STATE_KEY, SchedulerState);
+
+    // Assess
+    expect(report).toMatchObject({ outcome: 'dispatched', planned: 2, dispatched: 2 });
+    expect(stateAfter?.value).toEqual(RIVAL_STATE);
     expect(await drain(env, env.settings.jobsCpuQueueUrl)).toHaveLength(2);
   });
 

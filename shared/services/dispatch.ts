@@ -3,6 +3,7 @@
  * pilots' slots, interleaved weighted round-robin over the RUNNING tasks with READY jobs,
  * READY → QUEUED in transactions, then the job messages in batches.
  */
+import { randomUUID } from 'node:crypto';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import {
@@ -11,6 +12,7 @@ import {
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 import { JobMessage } from '../../events/index.js';
+import { sleep } from '../async/index.js';
 import { ConditionFailedError, ValidationError } from '../errors/index.js';
 import { datasetUidFor } from '../ids/index.js';
 import type { Device, JobRecord, PilotRecord, TaskRecord } from '../model/index.js';
@@ -24,8 +26,16 @@ import {
   SchedulerState,
 } from '../scheduler/index.js';
 
-/** The Control item holding the round-robin cursors between passes. */
+/** The Control item holding the round-robin cursors between passes, and the pass lease. */
 export const SCHEDULER_STATE_KEY = 'dispatcher/scheduler-state';
+/**
+ * A pass holds the lease for at most this long: longer than the dispatcher's 60 s timeout, so
+ * a pass never outlives it; one killed mid-pass blocks the next for this long at most.
+ */
+export const DISPATCH_LEASE_TTL_MS = 75_000;
+/** How long a pass waits for another to end before leaving the work to the next trigger. */
+export const DISPATCH_LEASE_WAIT_MS = 10_000;
+const LEASE_POLL_MS = 100;
 /** Where a dataset's files live in the data bucket: `datasets/<name>/<file>`. */
 export const DATASET_KEY_PREFIX = 'datasets';
 /** SendMessageBatch limits: 10 entries and 256 KiB of bodies per call. */
@@ -55,7 +65,7 @@ export interface DispatchDeps {
   signal?: AbortSignal;
 }
 
-export type DispatchOutcome = 'no-capacity' | 'nothing-to-dispatch' | 'lost-race' | 'dispatched';
+export type DispatchOutcome = 'no-capacity' | 'busy' | 'nothing-to-dispatch' | 'dispatched';
 
 export interface DispatchReport {
   outcome: DispatchOutcome;
@@ -262,16 +272,39 @@ function refOf(job: JobRecord): JobRef {
 }
 
 /**
- * Runs one dispatch pass. Jobs are marked QUEUED before their message is sent: a pilot can
- * then never receive a message for a job that is not QUEUED yet, and two passes racing for
- * the same job cannot both send it (only one conditional READY → QUEUED wins). A job marked
- * but not sent is returned to READY at once; if the pass dies in between, the watchdog
- * re-queues it after QUEUED_STUCK_AFTER_SECONDS.
+ * Takes the pass lease, waiting while another pass holds it; undefined when that pass outlasts
+ * the wait (or the invocation ends first).
+ */
+async function takePassLease(deps: DispatchDeps, owner: string) {
+  const deadline = Date.now() + DISPATCH_LEASE_WAIT_MS;
+  for (;;) {
+    const lease = await deps.repos.control.lease(SCHEDULER_STATE_KEY, SchedulerState, {
+      owner,
+      ttlMs: DISPATCH_LEASE_TTL_MS,
+    });
+    if (lease.taken) return lease;
+    if (Date.now() + LEASE_POLL_MS > deadline || deps.signal?.aborted) {
+      deps.logger.warn('another dispatch pass holds the lease; this pass leaves its work to the next', {
+        heldBy: lease.heldBy.owner,
+        until: new Date(lease.heldBy.until).toISOString(),
+      });
+      return undefined;
+    }
+    await sleep(LEASE_POLL_MS);
+  }
+}
+
+/**
+ * Runs one dispatch pass. Passes run one at a time, under a lease on the scheduler state: a
+ * pass reads the task counters only after the previous pass has marked its jobs, so two passes
+ * never plan from the same free slots. (On AWS the dispatcher's reserved concurrency of 1
+ * already serialises invocations; the lease makes it hold wherever passes run.)
  *
- * The scheduler state is saved, conditional on the version read, before any job is marked:
- * of two passes that read the same state only one proceeds. The loser gives up rather than
- * plan again from counters the winner has not moved yet, which could overfill the queues;
- * what it leaves is served by the next trigger (a job or pilot change, or the schedule).
+ * Jobs are marked QUEUED before their message is sent: a pilot can then never receive a
+ * message for a job that is not QUEUED yet, and a job is sent at most once (only one
+ * conditional READY → QUEUED wins). A job marked but not sent is returned to READY at once; if
+ * the pass dies in between, the watchdog re-queues it after QUEUED_STUCK_AFTER_SECONDS. The
+ * scheduler state is saved last, giving up the lease in the same write.
  */
 export async function runDispatchPass(deps: DispatchDeps): Promise<DispatchReport> {
   const { repos, logger } = deps;
@@ -295,61 +328,94 @@ export async function runDispatchPass(deps: DispatchDeps): Promise<DispatchRepor
   };
   if (slots.CPU + slots.GPU === 0) return report;
 
-  const running = await listAllPages((cursor) =>
-    repos.tasks.listByState('RUNNING', { limit: LIST_PAGE_SIZE, cursor }),
-  );
-  report.inFlight = inFlightSlotsByDevice(running);
-  report.free = freeSlots(slots, report.inFlight, deps.settings.headroomFraction);
-  if (report.free.CPU + report.free.GPU === 0) return report;
-  const candidates = schedulableTasks(running);
-  report.outcome = 'nothing-to-dispatch';
-  if (candidates.length === 0) return report;
-
-  const stored = await repos.control.get(SCHEDULER_STATE_KEY, SchedulerState);
-  const plan = planDispatch(stored?.value ?? initialSchedulerState(), candidates, report.free);
-  report.planned = plan.picks.length;
-  if (plan.picks.length === 0) return report;
-  try {
-    await repos.control.put(SCHEDULER_STATE_KEY, plan.state, stored?.version);
-  } catch (error) {
-    if (!(error instanceof ConditionFailedError)) throw error;
-    logger.warn('another dispatch pass saved the scheduler state first; this pass gives up', {
-      readVersion: stored?.version,
-    });
-    report.outcome = 'lost-race';
+  const owner = randomUUID();
+  const lease = await takePassLease(deps, owner);
+  if (!lease) {
+    report.outcome = 'busy';
     return report;
   }
-
-  const tasks = new Map(running.map((task) => [task.taskId, task]));
-  const outgoing = await outgoingMessages(deps, plan.picks, tasks, now.toISOString());
-  const marked = await repos.jobs.markQueued(outgoing.map((message) => refOf(message.job)));
-  const applied = new Set(marked.applied.map((job) => job.jobId));
-  report.skipped = outgoing.length - applied.size;
-  for (const refusal of marked.refused) {
-    logger.info('job not dispatched: it changed since it was read', {
-      taskId: refusal.job.taskId,
-      jobId: refusal.job.jobId,
-      reason: refusal.error.message,
-    });
-  }
-
-  const toSend = outgoing.filter((message) => applied.has(message.job.jobId));
-  const { unsent, errors } = await sendMessages(deps, toSend);
-  if (unsent.length > 0) {
-    const returned = await repos.jobs.requeue(unsent.map((message) => refOf(message.job)));
-    report.returned = returned.applied.length;
-  }
-  const sent = toSend.filter((message) => !unsent.includes(message));
-  report.dispatched = sent.length;
-  report.outcome = 'dispatched';
-  recordDispatch(deps, sent, now);
-  if (errors.length > 0) {
-    throw new AggregateError(
-      errors,
-      `${unsent.length} job message(s) could not be sent; the jobs are READY again`,
+  let released = false;
+  try {
+    const running = await listAllPages((cursor) =>
+      repos.tasks.listByState('RUNNING', { limit: LIST_PAGE_SIZE, cursor }),
     );
+    report.inFlight = inFlightSlotsByDevice(running);
+    report.free = freeSlots(slots, report.inFlight, deps.settings.headroomFraction);
+    if (report.free.CPU + report.free.GPU === 0) return report;
+    const candidates = schedulableTasks(running);
+    report.outcome = 'nothing-to-dispatch';
+    if (candidates.length === 0) return report;
+
+    const plan = planDispatch(lease.stored?.value ?? initialSchedulerState(), candidates, report.free);
+    report.planned = plan.picks.length;
+    if (plan.picks.length === 0) return report;
+
+    const tasks = new Map(running.map((task) => [task.taskId, task]));
+    const outgoing = await outgoingMessages(deps, plan.picks, tasks, now.toISOString());
+    const marked = await repos.jobs.markQueued(outgoing.map((message) => refOf(message.job)));
+    const applied = new Set(marked.applied.map((job) => job.jobId));
+    report.skipped = outgoing.length - applied.size;
+    for (const refusal of marked.refused) {
+      logger.info('job not dispatched: it changed since it was read', {
+        taskId: refusal.job.taskId,
+        jobId: refusal.job.jobId,
+        reason: refusal.error.message,
+      });
+    }
+
+    const toSend = outgoing.filter((message) => applied.has(message.job.jobId));
+    const { unsent, errors } = await sendMessages(deps, toSend);
+    if (unsent.length > 0) {
+      const returned = await repos.jobs.requeue(unsent.map((message) => refOf(message.job)));
+      report.returned = returned.applied.length;
+    }
+    const sent = toSend.filter((message) => !unsent.includes(message));
+    report.dispatched = sent.length;
+    report.outcome = 'dispatched';
+    recordDispatch(deps, sent, now);
+    released = await saveSchedulerState(deps, plan.state, lease.stored?.version, owner);
+    if (errors.length > 0) {
+      throw new AggregateError(
+        errors,
+        `${unsent.length} job message(s) could not be sent; the jobs are READY again`,
+      );
+    }
+    return report;
+  } finally {
+    if (!released) await releasePassLease(deps, owner);
   }
-  return report;
+}
+
+/**
+ * Saves the round-robin cursors and gives up the lease. A pass that outlived its lease (another
+ * took it and may have saved newer cursors) keeps what is stored: its jobs went out once each
+ * all the same, and the next pass starts from the newer cursors.
+ */
+async function saveSchedulerState(
+  deps: DispatchDeps,
+  state: SchedulerState,
+  readVersion: number | undefined,
+  owner: string,
+): Promise<boolean> {
+  try {
+    await deps.repos.control.put(SCHEDULER_STATE_KEY, state, readVersion, { leaseOwner: owner });
+    return true;
+  } catch (error) {
+    if (!(error instanceof ConditionFailedError)) throw error;
+    deps.logger.warn('the dispatch lease was taken over during this pass; its scheduler state is not saved', {
+      readVersion,
+    });
+    return false;
+  }
+}
+
+async function releasePassLease(deps: DispatchDeps, owner: string): Promise<void> {
+  try {
+    await deps.repos.control.release(SCHEDULER_STATE_KEY, owner);
+  } catch (error) {
+    // The lease then expires by itself; the pass's own outcome (or error) matters more.
+    deps.logger.error('could not give up the dispatch lease', { error });
+  }
 }
 
 function recordDispatch(deps: DispatchDeps, sent: readonly Outgoing[], now: Date): void {
