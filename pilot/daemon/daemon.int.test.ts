@@ -128,9 +128,9 @@ describe('pilot daemon', () => {
         'last-good.json',
       ]);
       // Pilots that exit soon after start are restarted with a growing delay.
-      const delays = daemon.lines
-        .filter((line) => line.message === 'pilot restart delayed')
-        .map((line) => line.restartInMs);
+      const isRestartDelay = (line: Record<string, unknown>) => line.message === 'pilot restart delayed';
+      await daemon.waitForLine(() => daemon.lines.filter(isRestartDelay).length >= 3, 60_000);
+      const delays = daemon.lines.filter(isRestartDelay).map((line) => line.restartInMs);
       expect(delays.slice(0, 3)).toEqual([200, 400, 400]);
     } finally {
       daemon.kill('SIGTERM');
