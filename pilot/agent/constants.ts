@@ -35,6 +35,11 @@ export const FALLBACK_POLL_WAIT_SECONDS = 1;
 
 /** The status outbox sends what it holds this often, or at once when a batch is full. */
 export const OUTBOX_FLUSH_MS = 250;
+/**
+ * A progress report waits this long before it is queued: a job that ends sooner reports only
+ * its result (which carries every phase time), and a long one shows its phase this much later.
+ */
+export const PROGRESS_HOLD_MS = 2_000;
 
 /** Retry delays for an unreachable control plane or SQS: exponential with jitter, capped. */
 export const RETRY_BACKOFF = { initialMs: 200, maxMs: 10_000, factor: 2 } as const;

@@ -3,7 +3,7 @@ import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { JobProgressMessage, JobResultMessage, PilotStatusMessage } from '../../events/pilot.js';
 import { sleep } from '../../shared/async/index.js';
 import { backoffDelayMs } from './backoff.js';
-import { OUTBOX_FLUSH_MS, RETRY_BACKOFF, SQS_MAX_BATCH } from './constants.js';
+import { OUTBOX_FLUSH_MS, PROGRESS_HOLD_MS, RETRY_BACKOFF, SQS_MAX_BATCH } from './constants.js';
 import type { ResultSpool } from './spool.js';
 
 /** SQS refuses a batch whose bodies add up to more than 256 KiB. */
@@ -73,14 +73,17 @@ export interface StatusOutboxOptions {
   spool: ResultSpool;
   logger: Logger;
   flushMs?: number;
+  /** How long a progress report is held back before it is queued (PROGRESS_HOLD_MS by default). */
+  progressHoldMs?: number;
 }
 
 /**
  * The pilot's status messages on their way to the status queue: collected for a short while
  * and sent with SendMessageBatch (one call for up to ten), retried with backoff while SQS
  * cannot be reached. SQS accepting a message is its acknowledgement. Results are spooled to
- * disk before they are queued here and leave the spool only once accepted. Progress still
- * waiting when a later phase or the result comes is superseded (enqueueCoalesced).
+ * disk before they are queued here and leave the spool only once accepted. Progress is held
+ * back for a moment and superseded by a later phase or the result (enqueueCoalesced), so a
+ * short job reports its result alone and the status consumer writes it once.
  */
 export class StatusOutbox {
   readonly #options: StatusOutboxOptions;
@@ -90,19 +93,30 @@ export class StatusOutbox {
   #sending = 0;
   #wake: (() => void) | null = null;
   #failures = 0;
+  readonly #progressHoldMs: number;
+  /** Progress held back, by job attempt, with when it is queued; kept in arrival order. */
+  readonly #held = new Map<string, { entry: OutboxEntry; dueAt: number }>();
+  #holdTimer: NodeJS.Timeout | undefined;
 
   constructor(options: StatusOutboxOptions) {
     this.#options = options;
     this.#flushMs = options.flushMs ?? OUTBOX_FLUSH_MS;
+    this.#progressHoldMs = options.progressHoldMs ?? PROGRESS_HOLD_MS;
   }
 
   get pendingCount(): number {
     return this.#pending.length;
   }
 
-  /** Progress is not spooled: a lost one is superseded by the next phase or the result. */
+  /**
+   * Progress is not spooled: a lost one is superseded by the next phase or the result. It is
+   * held back first; a later phase of the same attempt takes its place (and its time).
+   */
   sendProgress(message: JobProgressMessage): void {
-    this.#enqueue({ message, body: JSON.stringify(message), spoolName: null });
+    const key = attemptKey(message);
+    const dueAt = this.#held.get(key)?.dueAt ?? Date.now() + this.#progressHoldMs;
+    this.#held.set(key, { entry: { message, body: JSON.stringify(message), spoolName: null }, dueAt });
+    this.#scheduleRelease();
   }
 
   /**
@@ -110,6 +124,8 @@ export class StatusOutbox {
    * is still sent, from memory only.
    */
   async sendResult(result: JobResultMessage): Promise<void> {
+    // The result carries every phase time: the attempt's held progress says nothing more.
+    this.#held.delete(attemptKey(result));
     let spoolName: string | null = null;
     try {
       spoolName = await this.#options.spool.write(result);
@@ -154,11 +170,34 @@ export class StatusOutbox {
    * messages are left; results among them stay in the spool for the next start.
    */
   async drain(deadline: number): Promise<number> {
+    // Progress still held belongs to jobs that ended without a result (dropped): it is moot.
+    clearTimeout(this.#holdTimer);
+    this.#held.clear();
     while (this.#pending.length > 0 && Date.now() < deadline) {
       const signal = AbortSignal.timeout(Math.max(1, deadline - Date.now()));
       await this.#sendNextBatch(signal);
     }
     return this.#pending.length;
+  }
+
+  /** Queues the held progress that is due, and sets the timer for the next. */
+  #releaseDue(): void {
+    this.#holdTimer = undefined;
+    const now = Date.now();
+    for (const [key, { entry, dueAt }] of this.#held) {
+      if (dueAt > now) continue;
+      this.#held.delete(key);
+      this.#enqueue(entry);
+    }
+    this.#scheduleRelease();
+  }
+
+  #scheduleRelease(): void {
+    if (this.#holdTimer !== undefined || this.#held.size === 0) return;
+    const next = Math.min(...[...this.#held.values()].map((held) => held.dueAt));
+    this.#holdTimer = setTimeout(() => this.#releaseDue(), Math.max(0, next - Date.now()));
+    // Held progress alone never keeps the pilot's process alive.
+    this.#holdTimer.unref();
   }
 
   #enqueue(entry: OutboxEntry): void {

@@ -1,0 +1,80 @@
+/** The status outbox against the emulator's SQS: what a short and a long job leave on the status queue. */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Logger } from '@aws-lambda-powertools/logger';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { JobProgressMessage, PilotStatusMessage } from '../../events/pilot.js';
+import { createAwsClients } from '../../shared/aws/index.js';
+import { jobResult } from '../test-support/factories.js';
+import { createTestQueue, StatusCollector } from '../test-support/queues.js';
+import { StatusOutbox } from './outbox.js';
+import { ResultSpool } from './spool.js';
+
+const { sqs } = createAwsClients();
+const HOLD_MS = 600;
+let root: string;
+
+beforeAll(async () => {
+  root = await mkdtemp(path.join(tmpdir(), 'pilot-outbox-int-'));
+});
+afterAll(async () => {
+  await rm(root, { recursive: true, force: true });
+});
+
+function progress(jobId: string, phase: JobProgressMessage['phase']): JobProgressMessage {
+  const { jobId: _, taskId, attempt, pilotId, claimToken } = jobResult();
+  return {
+    type: 'job.progress',
+    jobId,
+    taskId,
+    attempt,
+    pilotId,
+    claimToken,
+    at: new Date().toISOString(),
+    phase,
+  };
+}
+
+function summary(message: PilotStatusMessage): string {
+  return message.type === 'job.progress' ? `${message.jobId} ${message.phase}` : `${message.jobId} result`;
+}
+
+describe('StatusOutbox', () => {
+  it('sends a short job its result alone, and a long one its latest phase once the hold is over', async () => {
+    // Prepare
+    const queueUrl = await createTestQueue(sqs, 'pilot-outbox');
+    const spool = new ResultSpool(path.join(root, 'spool'));
+    await spool.open();
+    const outbox = new StatusOutbox({
+      sqs,
+      queueUrl,
+      spool,
+      logger: new Logger({ logLevel: 'SILENT' }),
+      flushMs: 50,
+      progressHoldMs: HOLD_MS,
+    });
+    const collector = new StatusCollector(sqs, queueUrl);
+    const running = new AbortController();
+    const loop = outbox.run(running.signal);
+    try {
+      // Act
+      for (const phase of ['CLAIMED', 'STAGE_IN', 'EXECUTING', 'STAGE_OUT'] as const) {
+        outbox.sendProgress(progress('j-short', phase));
+        outbox.sendProgress(progress('j-long', phase === 'STAGE_OUT' ? 'EXECUTING' : phase));
+      }
+      // Longer than a flush, shorter than the hold: without the hold the phase would go out.
+      await new Promise((resolve) => setTimeout(resolve, HOLD_MS / 2));
+      await outbox.sendResult(jobResult({ jobId: 'j-short' }));
+      await collector.waitFor((message) => message.jobId === 'j-long');
+      await new Promise((resolve) => setTimeout(resolve, 3 * HOLD_MS));
+      // Assess
+      expect(collector.messages.map(summary).sort()).toEqual(['j-long EXECUTING', 'j-short result']);
+      expect(await spool.readAll()).toEqual({ results: [], invalid: [] });
+    } finally {
+      running.abort();
+      await loop;
+      await collector.stop();
+    }
+  });
+});
