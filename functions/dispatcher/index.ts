@@ -4,6 +4,7 @@ import middy from '@middy/core';
 import { awsClients } from '../../shared/aws/index.js';
 import { loadConfig } from '../../shared/config/index.js';
 import { createRepositories, tableNamesFromConfig } from '../../shared/repositories/index.js';
+import { ReadyJobBuffer } from '../../shared/services/ready-jobs.js';
 import { createObservability } from '../common/index.js';
 import { DispatcherConfig } from './config.js';
 import { createDispatcherHandler } from './handler.js';
@@ -12,6 +13,12 @@ const config = loadConfig(DispatcherConfig);
 const clients = awsClients();
 const repos = createRepositories({ doc: clients.doc, tables: tableNamesFromConfig(config) });
 const { logger, metrics } = createObservability('dispatcher');
+/** Kept READY jobs are read again after this long, so a retried or re-queued job waits no longer. */
+const READ_AHEAD_MAX_AGE_MS = 30_000;
+const readyJobs = new ReadyJobBuffer({
+  readAhead: config.DISPATCH_READ_AHEAD,
+  maxAgeMs: READ_AHEAD_MAX_AGE_MS,
+});
 
 export const handler = middy(
   createDispatcherHandler({
@@ -25,6 +32,7 @@ export const handler = middy(
     },
     logger,
     metrics,
+    readyJobs,
   }),
 )
   .use(injectLambdaContext(logger))

@@ -162,11 +162,15 @@ export class WmsStack extends Stack {
       maxReceiveCount: 5,
       alarmTopic,
     });
-    const streamSource = (table: dynamodb.Table, filters: Record<string, unknown>[]) =>
+    const streamSource = (
+      table: dynamodb.Table,
+      filters: Record<string, unknown>[],
+      batchingWindow = Duration.seconds(1),
+    ) =>
       new sources.DynamoEventSource(table, {
         startingPosition: lambda.StartingPosition.TRIM_HORIZON,
         batchSize: 100,
-        maxBatchingWindow: Duration.seconds(1),
+        maxBatchingWindow: batchingWindow,
         retryAttempts: 5,
         bisectBatchOnError: true,
         reportBatchItemFailures: true,
@@ -177,18 +181,27 @@ export class WmsStack extends Stack {
         }),
       });
     // A slot frees or a job becomes dispatchable: dispatch. QUEUED/RUNNING changes are its own
-    // writes and claims, so they do not re-trigger it.
+    // writes and claims, so they do not re-trigger it. No batching window: a READY job waits for
+    // the next stream poll, not a window more; passes never overlap (one at a time), so what
+    // changes during a pass is batched into the next one anyway.
+    const dispatchWindow = Duration.seconds(0);
     dispatcher.fn.addEventSource(
-      streamSource(this.tables.jobs, [
-        {
-          dynamodb: {
-            NewImage: { state: { S: lambda.FilterRule.or('READY', 'DONE', 'FAILED', 'CANCELLED', 'LOST') } },
+      streamSource(
+        this.tables.jobs,
+        [
+          {
+            dynamodb: {
+              NewImage: {
+                state: { S: lambda.FilterRule.or('READY', 'DONE', 'FAILED', 'CANCELLED', 'LOST') },
+              },
+            },
           },
-        },
-      ]),
+        ],
+        dispatchWindow,
+      ),
     );
     dispatcher.fn.addEventSource(
-      streamSource(this.tables.pilots, [{ eventName: lambda.FilterRule.isEqual('INSERT') }]),
+      streamSource(this.tables.pilots, [{ eventName: lambda.FilterRule.isEqual('INSERT') }], dispatchWindow),
     );
     new events.Rule(this, 'DispatchSchedule', {
       schedule: events.Schedule.rate(Duration.minutes(1)),

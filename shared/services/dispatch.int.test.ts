@@ -29,6 +29,7 @@ import {
   runDispatchPass,
   SCHEDULER_STATE_KEY,
 } from './dispatch.js';
+import { ReadyJobBuffer } from './ready-jobs.js';
 
 interface Scenario {
   fixture: RepositoryFixture;
@@ -409,6 +410,40 @@ describe('a dispatch pass', () => {
     await expect(runDispatchPass(env.deps)).rejects.toThrow(/could not be sent; the jobs are READY again/);
 
     expect(await countsOf(env, 't')).toMatchObject({ READY: 3, QUEUED: 0 });
+  });
+
+  it('reads READY jobs ahead once for many passes, and reads again after a kept job changed', async () => {
+    // Prepare
+    const env = await scenario('read-ahead');
+    await pilot(env, 'p', 'CPU', 2);
+    await runningTask(env, 't', 12);
+    const deps = { ...env.deps, readyJobs: new ReadyJobBuffer({ readAhead: 8, maxAgeMs: 60_000 }) };
+    const readyQueries = () => env.fixture.calls.count({ operation: 'Query' }) - 3 * passes;
+    let passes = 0;
+    const pass = async () => {
+      passes += 1;
+      const report = await runDispatchPass(deps);
+      for (const message of await drain(env, env.settings.jobsCpuQueueUrl))
+        await runToCompletion(env, message, 'p');
+      return report;
+    };
+    env.fixture.calls.reset();
+
+    // Act: three passes of two jobs from one read of eight; then a kept job is dispatched by a
+    // pass without the buffer, so the buffered pass finds it changed.
+    for (let index = 0; index < 3; index++) await pass();
+    const queriesForThree = readyQueries();
+    await runDispatchPass(env.deps);
+    for (const message of await drain(env, env.settings.jobsCpuQueueUrl))
+      await runToCompletion(env, message, 'p');
+    const refused = await runDispatchPass(deps);
+    const afterRefusal = await runDispatchPass(deps);
+
+    // Assess
+    expect(queriesForThree).toBe(1);
+    expect(refused).toMatchObject({ outcome: 'dispatched', skipped: 2, dispatched: 0 });
+    expect(afterRefusal).toMatchObject({ outcome: 'dispatched', skipped: 0, dispatched: 2 });
+    expect(await countsOf(env, 't')).toMatchObject({ READY: 2, QUEUED: 2, DONE: 8 });
   });
 
   it('makes 5 AWS calls per pass plus a fraction of a call per dispatched job', async () => {

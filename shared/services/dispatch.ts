@@ -25,6 +25,7 @@ import {
   type SchedulableTask,
   SchedulerState,
 } from '../scheduler/index.js';
+import type { ReadyJobBuffer, ReadyJobReader } from './ready-jobs.js';
 
 /** The Control item holding the round-robin cursors between passes, and the pass lease. */
 export const SCHEDULER_STATE_KEY = 'dispatcher/scheduler-state';
@@ -63,6 +64,8 @@ export interface DispatchDeps {
   clock?: () => Date;
   /** Fires shortly before the invocation's deadline; SQS calls stop with it. */
   signal?: AbortSignal;
+  /** READY jobs kept between the passes of a warm dispatcher; every pass queries when absent. */
+  readyJobs?: ReadyJobBuffer;
 }
 
 export type DispatchOutcome = 'no-capacity' | 'busy' | 'nothing-to-dispatch' | 'dispatched';
@@ -194,11 +197,15 @@ async function outgoingMessages(
 ): Promise<Outgoing[]> {
   const wanted = new Map<string, number>();
   for (const pick of picks) wanted.set(pick.taskId, (wanted.get(pick.taskId) ?? 0) + 1);
+  const read: ReadyJobReader = (taskId, limit) => deps.repos.jobs.listReady(taskId, limit, { readyBy: now });
   const ready = new Map(
     await Promise.all(
       [...wanted].map(
         async ([taskId, count]) =>
-          [taskId, await deps.repos.jobs.listReady(taskId, count, { readyBy: now })] as const,
+          [
+            taskId,
+            await (deps.readyJobs ? deps.readyJobs.take(taskId, count, read) : read(taskId, count)),
+          ] as const,
       ),
     ),
   );
@@ -343,6 +350,7 @@ export async function runDispatchPass(deps: DispatchDeps): Promise<DispatchRepor
     report.free = freeSlots(slots, report.inFlight, deps.settings.headroomFraction);
     if (report.free.CPU + report.free.GPU === 0) return report;
     const candidates = schedulableTasks(running);
+    deps.readyJobs?.retainOnly(new Set(candidates.map((task) => task.taskId)));
     report.outcome = 'nothing-to-dispatch';
     if (candidates.length === 0) return report;
 
@@ -356,6 +364,7 @@ export async function runDispatchPass(deps: DispatchDeps): Promise<DispatchRepor
     const applied = new Set(marked.applied.map((job) => job.jobId));
     report.skipped = outgoing.length - applied.size;
     for (const refusal of marked.refused) {
+      deps.readyJobs?.forget(refusal.job.taskId);
       logger.info('job not dispatched: it changed since it was read', {
         taskId: refusal.job.taskId,
         jobId: refusal.job.jobId,

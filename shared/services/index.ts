@@ -17,6 +17,7 @@ export {
   recordHeartbeat,
   registerPilot,
 } from './pilots.js';
+export * from './ready-jobs.js';
 export * from './results.js';
 export * from './task-specs.js';
 export {
