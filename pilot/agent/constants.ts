@@ -35,6 +35,8 @@ export const FALLBACK_POLL_WAIT_SECONDS = 1;
 
 /** The status outbox sends what it holds this often, or at once when a batch is full. */
 export const OUTBOX_FLUSH_MS = 250;
+/** Job message deletes wait this long to share a DeleteMessageBatch; the message stays invisible meanwhile. */
+export const DELETE_FLUSH_MS = 200;
 /**
  * A progress report waits this long before it is queued: a job that ends sooner reports only
  * its result (which carries every phase time), and a long one shows its phase this much later.

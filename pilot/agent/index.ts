@@ -16,6 +16,7 @@ export {
   validateConfig,
 } from './config.js';
 export { DEFAULTS, PILOT_EXIT, PILOT_VERSION } from './constants.js';
+export { type DeleteBatchSender, MessageDeletions, type MessageDeletionsOptions } from './deletions.js';
 export {
   ClaimRefusedError,
   ControlPlaneProtocolError,

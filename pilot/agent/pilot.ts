@@ -4,7 +4,6 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import {
   ChangeMessageVisibilityCommand,
   DeleteMessageBatchCommand,
-  DeleteMessageCommand,
   type Message,
   ReceiveMessageCommand,
   type SQSClient,
@@ -17,6 +16,7 @@ import type { PilotApi } from './api-client.js';
 import { backoffDelayMs } from './backoff.js';
 import type { PilotConfig } from './config.js';
 import { ERROR_MESSAGE_MAX_LENGTH, PILOT_VERSION, RETRY_BACKOFF, SQS_MAX_WAIT_SECONDS } from './constants.js';
+import { MessageDeletions } from './deletions.js';
 import { ClaimRefusedError, ControlPlaneProtocolError, PilotLostError } from './errors.js';
 import { RunningJob } from './job.js';
 import { type JobIds, parseControlCommand, parseJobMessage, pollPlan, receiveCapacity } from './messages.js';
@@ -26,7 +26,7 @@ import type { Slot } from './resources.js';
 /** Why a pilot run ended. */
 export type StopReason = 'signal' | 'idle' | 'max-jobs' | 'drain' | 'lost' | 'fatal';
 
-/** How long the pilot keeps trying to send what is left in its outbox before it exits. */
+/** How long the pilot keeps trying to send what is left in its outbox (and its deletes) before it exits. */
 const FINAL_FLUSH_MS = 30_000;
 /** How often the idle timer looks. */
 const IDLE_CHECK_MS = 500;
@@ -72,12 +72,15 @@ export class Pilot {
   #slotReleased: (() => void) | null = null;
   #controlQueueUrl: string | null = null;
   #heartbeatMs: number;
+  /** Deletes of the job messages claimed or refused, batched. */
+  readonly #deletions: MessageDeletions;
 
   constructor(deps: PilotDependencies) {
     this.#deps = deps;
     this.#logger = deps.logger;
     this.#freeSlots = [...deps.slots];
     this.#heartbeatMs = deps.config.heartbeatIntervalSeconds * 1000;
+    this.#deletions = new MessageDeletions({ sqs: deps.sqs, logger: deps.logger });
   }
 
   get stopReason(): StopReason | null {
@@ -110,7 +113,9 @@ export class Pilot {
     await this.#finishJobs();
     background.abort();
     await Promise.all(loops);
-    const left = await outbox.drain(Date.now() + FINAL_FLUSH_MS);
+    // Every handler is done: no delete comes after this flush, so no claimed message is redelivered.
+    const deadline = Date.now() + FINAL_FLUSH_MS;
+    const [left] = await Promise.all([outbox.drain(deadline), this.#deletions.flush(deadline)]);
     if (left > 0) this.#logger.warn('status messages not sent before exit; results stay spooled', { left });
     // Only after the results: a pilot known to have exited has its RUNNING jobs given away.
     if (this.#controlQueueUrl !== null && !this.#isLost()) await this.#sendHeartbeat('EXITED');
@@ -255,7 +260,7 @@ export class Pilot {
     this.#jobsClaimed++;
     if (this.#deps.config.maxJobs !== undefined && this.#jobsClaimed >= this.#deps.config.maxJobs)
       this.stop('max-jobs');
-    await this.#deleteMessage(queue, message);
+    this.#deleteMessage(queue, message);
     if (parsed.kind === 'invalid') {
       await this.#reportInvalid(parsed.ids, claim.claimToken, parsed.error.message);
       return;
@@ -307,7 +312,7 @@ export class Pilot {
             attempt: ids.attempt,
             reason: error.reason,
           });
-          await this.#deleteMessage(queue, message);
+          this.#deleteMessage(queue, message);
           return { kind: 'refused' };
         }
         if (error instanceof ControlPlaneProtocolError) {
@@ -340,21 +345,9 @@ export class Pilot {
     await this.#deps.outbox.sendResult(result);
   }
 
-  async #deleteMessage(queue: Device, message: Message): Promise<void> {
-    try {
-      await this.#deps.sqs.send(
-        new DeleteMessageCommand({
-          QueueUrl: this.#deps.config.jobQueueUrls[queue],
-          ReceiptHandle: message.ReceiptHandle,
-        }),
-      );
-    } catch (error) {
-      // The claim already holds the job; a redelivered message will be refused and dropped.
-      this.#logger.warn('job message could not be deleted', {
-        messageId: message.MessageId,
-        error: (error as Error).message,
-      });
-    }
+  /** Queues the delete; it is sent in a batch, and a failure is only logged (see MessageDeletions). */
+  #deleteMessage(queue: Device, message: Message): void {
+    this.#deletions.delete(this.#deps.config.jobQueueUrls[queue], message);
   }
 
   async #returnMessage(queue: Device, message: Message): Promise<void> {
