@@ -1,0 +1,71 @@
+/**
+ * The bench's whole code path on a tiny size (20 jobs on 2 pilots, no scaling run, short
+ * heartbeats and a fast watchdog), so the bench cannot rot: every field of the result is there
+ * and sane. Nothing here is timed against a target; the full run is `npm run bench`.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { BenchResult, renderTable } from './result.js';
+import { type BenchProfile, runBench } from './run.js';
+
+const TINY_PROFILE: BenchProfile = {
+  tunables: { HEARTBEAT_INTERVAL_SECONDS: '1', PILOT_LOST_AFTER_SECONDS: '4', POWERTOOLS_LOG_LEVEL: 'WARN' },
+  scheduleScale: 0.05,
+  pilot: { heartbeatIntervalSeconds: 1, pollWaitSeconds: 2 },
+  capacitySeconds: 0.5,
+  latencyIdleMs: 300,
+};
+
+const workDir = mkdtempSync(join(tmpdir(), 'spd-wms-bench-test-'));
+afterAll(() => rmSync(workDir, { recursive: true, force: true }));
+
+describe('npm run bench', () => {
+  it('measures every figure of the result on a tiny run', async () => {
+    // Act
+    const result = await runBench({
+      jobs: 20,
+      slots: 4,
+      pilots: 2,
+      scalingJobs: null,
+      fairnessJobsPerTask: 8,
+      latencySamples: 3,
+      cancels: 2,
+      profile: TINY_PROFILE,
+      workDir,
+      log: () => undefined,
+    });
+
+    // Assess
+    expect(BenchResult.parse(result)).toEqual(result);
+    expect(result.options).toEqual({ jobs: 20, slots: 4, pilots: 2, slots_per_pilot: 2, scaling_jobs: null });
+    expect(result.jobs_per_s).toBeGreaterThan(0);
+    expect(result.makespan_s).toBeCloseTo(20 / result.jobs_per_s, 1);
+    // Every job claims, stages in, uploads an output and a log, and is reported: calls are counted.
+    expect(result.calls_per_job_pilots.S3).toBeGreaterThanOrEqual(3);
+    expect(result.calls_per_job_control_plane.DynamoDB).toBeGreaterThanOrEqual(2);
+    expect(result.calls_per_job.total).toBeCloseTo(
+      result.calls_per_job_control_plane.total! + result.calls_per_job_pilots.total!,
+      1,
+    );
+    expect(result.api_requests_per_job).toBeGreaterThanOrEqual(1);
+    expect(result.runtime_poller_calls_per_job.total).toBeGreaterThan(0);
+    expect(Object.keys(result.emulator_ms_per_job)).toContain('DynamoDB:TransactWriteItems');
+    expect(result.emulator_calls_per_s).toBeGreaterThan(0);
+    expect(result.limit_jobs_per_s).toBeCloseTo(result.emulator_calls_per_s / result.calls_per_job.total!, 1);
+    expect(result.efficiency).toBeGreaterThan(0);
+    expect(result.dispatch_latency_ms.samples).toBe(3);
+    expect(result.dispatch_latency_ms.p95).toBeGreaterThanOrEqual(result.dispatch_latency_ms.p50);
+    expect(result.dispatch_latency_under_load_ms.samples).toBe(20);
+    expect(result.cancel_kill_ms.samples).toBe(2);
+    // A pilot is declared lost only after its silence, so recovery cannot be quicker.
+    expect(result.lost_pilot_recovery_s).toBeGreaterThan(4);
+    expect(result.fairness.tasks.map((task) => task.rank).sort()).toEqual([1, 2, 4]);
+    expect(result.fairness.window_dispatches).toBeGreaterThanOrEqual(8);
+    expect(result.fairness_error).toBeLessThanOrEqual(1);
+    expect(result.scaling).toBeNull();
+    expect(result.targets_met.scaling).toBeNull();
+    expect(renderTable(result)).toContain('jobs_per_s');
+  });
+});

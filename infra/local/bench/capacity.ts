@@ -1,0 +1,65 @@
+/**
+ * The emulator's raw capacity: concurrent clients repeat a cycle of cheap calls the control
+ * plane and the pilots make all the time (SQS SendMessage and ReceiveMessage, DynamoDB GetItem
+ * and UpdateItem) for a few seconds; capacity is the calls completed per second.
+ */
+import { randomBytes } from 'node:crypto';
+import { CreateTableCommand, DeleteTableCommand } from '@aws-sdk/client-dynamodb';
+import {
+  CreateQueueCommand,
+  DeleteQueueCommand,
+  ReceiveMessageCommand,
+  SendMessageCommand,
+} from '@aws-sdk/client-sqs';
+import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { createAwsClients } from '../../../shared/aws/index.js';
+
+export interface CapacityOptions {
+  clients: number;
+  durationMs: number;
+}
+
+/** Calls per second the emulator answers at the current AWS_ENDPOINT_URL. */
+export async function measureCapacity(options: CapacityOptions): Promise<number> {
+  const aws = createAwsClients();
+  const name = `bench-capacity-${randomBytes(4).toString('hex')}`;
+  await aws.dynamo.send(
+    new CreateTableCommand({
+      TableName: name,
+      BillingMode: 'PAY_PER_REQUEST',
+      AttributeDefinitions: [{ AttributeName: 'id', AttributeType: 'S' }],
+      KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }],
+    }),
+  );
+  const { QueueUrl: queueUrl } = await aws.sqs.send(new CreateQueueCommand({ QueueName: name }));
+  try {
+    let calls = 0;
+    const started = performance.now();
+    const deadline = started + options.durationMs;
+    const loop = async (client: number) => {
+      const key = { id: `item-${client}` };
+      while (performance.now() < deadline) {
+        await aws.sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: `${client}` }));
+        await aws.sqs.send(
+          new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 1, WaitTimeSeconds: 0 }),
+        );
+        await aws.doc.send(
+          new UpdateCommand({
+            TableName: name,
+            Key: key,
+            UpdateExpression: 'ADD #n :one',
+            ExpressionAttributeNames: { '#n': 'n' },
+            ExpressionAttributeValues: { ':one': 1 },
+          }),
+        );
+        await aws.doc.send(new GetCommand({ TableName: name, Key: key }));
+        calls += 4;
+      }
+    };
+    await Promise.all(Array.from({ length: options.clients }, (_, client) => loop(client)));
+    return calls / ((performance.now() - started) / 1000);
+  } finally {
+    await aws.sqs.send(new DeleteQueueCommand({ QueueUrl: queueUrl }));
+    await aws.dynamo.send(new DeleteTableCommand({ TableName: name }));
+  }
+}

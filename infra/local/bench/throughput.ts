@@ -1,0 +1,129 @@
+/**
+ * Throughput: N trivial jobs on the given slots, timed from the first job READY to the last
+ * DONE, with every AWS call made meanwhile counted — at the emulator's boundary (the proxy),
+ * less the embedded runtime's own pollers (counted in-process: on AWS they are Lambda's) and
+ * less the bench's own reads; the pilots' share is what they log at exit. Requests to the API
+ * are counted apart, by the local API Gateway: they are not SDK calls.
+ */
+import type { CallCount } from '../../../shared/aws/index.js';
+import { subtractCalls } from './calls.js';
+import { type PilotSettings, startPilots } from './pilots.js';
+import type { BenchSystem } from './system.js';
+import {
+  allJobs,
+  TRIVIAL_PAYLOAD,
+  closedInputDataset,
+  registerTask,
+  waitForOutputsClosed,
+  waitForTaskDone,
+} from './workload.js';
+
+export interface ThroughputOptions {
+  jobs: number;
+  pilots: number;
+  slotsPerPilot: number;
+  pilot: PilotSettings;
+  log(line: string): void;
+}
+
+export interface ThroughputResult {
+  jobs: number;
+  jobsPerSecond: number;
+  makespanSeconds: number;
+  /** Every AWS SDK call of the WMS for these jobs: control-plane functions and pilots. */
+  calls: CallCount[];
+  controlPlaneCalls: CallCount[];
+  pilotCalls: CallCount[];
+  /** Requests to the API (API Gateway): pilots' registrations, claims and heartbeats, the task's registration. */
+  apiRequests: number;
+  /** The embedded runtime's pollers meanwhile (Lambda's calls on AWS, not the WMS's). */
+  runtimeCalls: CallCount[];
+  /** Time the emulator took to answer, by `service:operation`, in ms: calls of the bench itself included. */
+  emulatorAnswerMs: Record<string, number>;
+  /** READY → claimed of every job under full load, in ms. */
+  dispatchLatenciesMs: number[];
+}
+
+interface Counters {
+  boundary: CallCount[];
+  answerMs: Record<string, number>;
+  runtime: CallCount[];
+  driver: CallCount[];
+  apiRequests: number;
+}
+
+async function readCounters(system: BenchSystem): Promise<Counters> {
+  const stats = system.plane.runtime.stats();
+  return {
+    boundary: await system.proxy.snapshot(),
+    answerMs: await system.proxy.answerTimes(),
+    runtime: stats.awsCalls,
+    driver: system.driverCalls.snapshot(),
+    apiRequests: stats.api?.requests ?? 0,
+  };
+}
+
+export async function runThroughput(
+  system: BenchSystem,
+  options: ThroughputOptions,
+): Promise<ThroughputResult> {
+  options.log(`throughput: storing and announcing ${options.jobs} input files…`);
+  const input = await closedInputDataset(system, options.jobs);
+
+  const before = await readCounters(system);
+  const pilots = await startPilots(system, options.pilots, options.slotsPerPilot, options.pilot);
+  options.log(
+    `throughput: ${options.pilots} pilots × ${options.slotsPerPilot} slots registered; task submitted`,
+  );
+  const taskId = await registerTask(system.api, {
+    name: `throughput-${options.jobs}`,
+    ...TRIVIAL_PAYLOAD,
+    inputDatasetUid: input.uid,
+  });
+  const started = Date.now();
+  let lastReport = 0;
+  const task = await waitForTaskDone(system, taskId, 600_000 + options.jobs * 1000, (current) => {
+    if (Date.now() - lastReport < 5000) return;
+    lastReport = Date.now();
+    const elapsed = (Date.now() - started) / 1000;
+    options.log(`  ${current.counts.DONE}/${options.jobs} done after ${elapsed.toFixed(0)} s`);
+  });
+  const pilotCalls = await pilots.stop();
+  await waitForOutputsClosed(system, task);
+  const after = await readCounters(system);
+
+  const runtimeCalls = subtractCalls(after.runtime, before.runtime);
+  const boundary = subtractCalls(
+    after.boundary,
+    before.boundary,
+    runtimeCalls,
+    subtractCalls(after.driver, before.driver),
+  );
+  const apiRequests = after.apiRequests - before.apiRequests;
+  const controlPlaneCalls = subtractCalls(boundary, pilotCalls);
+  const emulatorAnswerMs = Object.fromEntries(
+    Object.entries(after.answerMs).map(([operation, ms]) => [
+      operation,
+      ms - (before.answerMs[operation] ?? 0),
+    ]),
+  );
+
+  const jobs = await allJobs(system, taskId);
+  const first = Math.min(...jobs.map((job) => Date.parse(job.createdAt)));
+  const last = Math.max(...jobs.map((job) => Date.parse(job.endedAt ?? job.updatedAt)));
+  const makespanSeconds = (last - first) / 1000;
+  return {
+    jobs: options.jobs,
+    jobsPerSecond: options.jobs / makespanSeconds,
+    makespanSeconds,
+    calls: boundary,
+    controlPlaneCalls,
+    pilotCalls,
+    apiRequests,
+    runtimeCalls,
+    emulatorAnswerMs,
+    dispatchLatenciesMs: jobs
+      .filter((job) => job.attempt === 0 && job.startedAt !== undefined)
+      .map((job) => Date.parse(job.startedAt!) - Date.parse(job.createdAt)),
+  };
+}
