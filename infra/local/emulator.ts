@@ -251,3 +251,25 @@ export async function resetEmulator(endpoint: string): Promise<void> {
   await response.body?.cancel();
   if (!response.ok) throw new Error(`emulator reset failed: HTTP ${response.status}`);
 }
+
+/** The credentials and region the emulator is used with; it accepts any. */
+const EMULATOR_CREDENTIALS = { AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test' };
+const EMULATOR_REGION = 'us-east-1';
+
+/**
+ * Points this process's AWS clients, and the processes it starts, at the emulator through the
+ * standard variables only: one endpoint for every service, path-style S3, the emulator's
+ * credentials and region, no profile or session token of the caller's.
+ */
+export function useEmulatorEndpoint(endpoint: string): void {
+  for (const name of Object.keys(process.env)) {
+    if (name.startsWith('AWS_ENDPOINT_URL_')) delete process.env[name];
+  }
+  Object.assign(process.env, EMULATOR_CREDENTIALS, {
+    AWS_ENDPOINT_URL: endpoint,
+    AWS_REGION: EMULATOR_REGION,
+    AWS_S3_FORCE_PATH_STYLE: 'true',
+  });
+  delete process.env.AWS_SESSION_TOKEN;
+  delete process.env.AWS_PROFILE;
+}

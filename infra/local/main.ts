@@ -11,11 +11,9 @@
  * variables are removed: they would send calls elsewhere.
  */
 import { parseArgs } from 'node:util';
-import { startEmulator } from './emulator.js';
+import { startEmulator, useEmulatorEndpoint } from './emulator.js';
 import { type LocalRuntime, startLocalRuntime } from './runtime.js';
 
-const EMULATOR_TEST_CREDENTIALS = { AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test' };
-const EMULATOR_DEFAULT_REGION = 'us-east-1';
 /** Bundling is for deployment; the runtime imports the TypeScript entries directly. */
 const SKIP_BUNDLING_CONTEXT = { 'aws:cdk:bundling-stacks': [] };
 
@@ -25,16 +23,6 @@ function integerOption(name: string, text: string | undefined): number | undefin
   if (!Number.isInteger(value) || value < 0 || value > 65_535)
     throw new Error(`--${name} must be a port number, got ${text}`);
   return value;
-}
-
-function configureForEmulator(endpoint: string): void {
-  for (const name of Object.keys(process.env)) {
-    if (name.startsWith('AWS_ENDPOINT_URL_')) delete process.env[name];
-  }
-  process.env.AWS_ENDPOINT_URL = endpoint;
-  process.env.AWS_S3_FORCE_PATH_STYLE = 'true';
-  process.env.AWS_REGION ??= EMULATOR_DEFAULT_REGION;
-  if (process.env.AWS_ACCESS_KEY_ID === undefined) Object.assign(process.env, EMULATOR_TEST_CREDENTIALS);
 }
 
 /** The real stack's template; imported lazily so this module loads without the CDK app. */
@@ -92,7 +80,7 @@ async function main(): Promise<void> {
     });
   }
   try {
-    configureForEmulator(emulator.endpoint);
+    useEmulatorEndpoint(emulator.endpoint);
     const template = await synthesizeWmsStack();
     runtime = await startLocalRuntime({
       template,

@@ -67,5 +67,5 @@ describe('npm run bench', () => {
     expect(result.scaling).toBeNull();
     expect(result.targets_met.scaling).toBeNull();
     expect(renderTable(result)).toContain('jobs_per_s');
-  });
+  }, 300_000);
 });

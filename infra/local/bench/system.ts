@@ -20,11 +20,8 @@ import {
   startLoggedControlPlane,
   startPilot,
 } from '../demo/environment.js';
-import { type Emulator, startEmulator } from '../emulator.js';
+import { type Emulator, startEmulator, useEmulatorEndpoint } from '../emulator.js';
 import { type CountingProxy, startCountingProxy } from './counting-proxy.js';
-
-const EMULATOR_CREDENTIALS = { AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test' };
-const REGION = 'us-east-1';
 
 export interface BenchSystemOptions {
   workDir: string;
@@ -47,31 +44,17 @@ export interface BenchSystem {
   stop(): Promise<void>;
 }
 
-/** Points this process's AWS clients (and the processes it starts) at `endpoint`, through the standard variables only. */
-export function useEndpoint(endpoint: string): void {
-  for (const name of Object.keys(process.env)) {
-    if (name.startsWith('AWS_ENDPOINT_URL_')) delete process.env[name];
-  }
-  Object.assign(process.env, EMULATOR_CREDENTIALS, {
-    AWS_ENDPOINT_URL: endpoint,
-    AWS_REGION: REGION,
-    AWS_S3_FORCE_PATH_STYLE: 'true',
-  });
-  delete process.env.AWS_SESSION_TOKEN;
-  delete process.env.AWS_PROFILE;
-}
-
 /** A new emulator; the caller measures it raw before `startBenchSystem` puts the proxy in front. */
 export async function startBenchEmulator(): Promise<Emulator> {
   const emulator = await startEmulator();
-  useEndpoint(emulator.endpoint);
+  useEmulatorEndpoint(emulator.endpoint);
   return emulator;
 }
 
 /** Starts the counting proxy in front of the emulator and points this process at it. */
 export async function startProxyInFront(emulator: Emulator): Promise<CountingProxy> {
   const proxy = await startCountingProxy(emulator.endpoint);
-  useEndpoint(proxy.endpoint);
+  useEmulatorEndpoint(proxy.endpoint);
   return proxy;
 }
 

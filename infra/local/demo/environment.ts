@@ -8,12 +8,10 @@ import { chmodSync, createWriteStream, mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type EmbeddedControlPlane, startEmbeddedControlPlane } from '../embedded.js';
-import { type Emulator, startEmulator } from '../emulator.js';
+import { type Emulator, startEmulator, useEmulatorEndpoint } from '../emulator.js';
 
 const PROJECT_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const PILOT_MAIN = join(PROJECT_ROOT, 'pilot/agent/main.ts');
-const EMULATOR_CREDENTIALS = { AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test' };
-const REGION = 'us-east-1';
 /** How long a pilot told to stop may take before it is killed. */
 const PILOT_STOP_TIMEOUT_MS = 30_000;
 
@@ -80,25 +78,11 @@ export interface EmbeddedSystemOptions {
   scheduleScale?: number;
 }
 
-/** Points this process's AWS clients at the emulator through the standard variables only. */
-function configureForEmulator(endpoint: string): void {
-  for (const name of Object.keys(process.env)) {
-    if (name.startsWith('AWS_ENDPOINT_URL_')) delete process.env[name];
-  }
-  Object.assign(process.env, EMULATOR_CREDENTIALS, {
-    AWS_ENDPOINT_URL: endpoint,
-    AWS_REGION: REGION,
-    AWS_S3_FORCE_PATH_STYLE: 'true',
-  });
-  delete process.env.AWS_SESSION_TOKEN;
-  delete process.env.AWS_PROFILE;
-}
-
 /** A new emulator with the control plane on it; logs under `<workDir>/logs`. */
 export async function startEmbeddedSystem(options: EmbeddedSystemOptions): Promise<EmbeddedSystem> {
   const emulator = await startEmulator();
   try {
-    configureForEmulator(emulator.endpoint);
+    useEmulatorEndpoint(emulator.endpoint);
     const logged = await startLoggedControlPlane({
       endpoint: emulator.endpoint,
       logDir: join(options.workDir, 'logs'),
