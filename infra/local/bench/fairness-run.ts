@@ -7,9 +7,9 @@ import { type FairnessMeasure, fairness } from './statistics.js';
 import type { BenchSystem } from './system.js';
 import {
   allJobs,
-  TRIVIAL_PAYLOAD,
   closedInputDataset,
   registerTask,
+  TRIVIAL_PAYLOAD,
   waitForTaskDone,
   waitUntil,
 } from './workload.js';

@@ -8,9 +8,9 @@ import type { BenchSystem } from './system.js';
 import {
   allJobs,
   announceFile,
-  TRIVIAL_PAYLOAD,
   closeDataset,
   registerTask,
+  TRIVIAL_PAYLOAD,
   waitForTaskDone,
   waitUntil,
 } from './workload.js';

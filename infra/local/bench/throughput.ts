@@ -11,9 +11,9 @@ import { type PilotSettings, startPilots } from './pilots.js';
 import type { BenchSystem } from './system.js';
 import {
   allJobs,
-  TRIVIAL_PAYLOAD,
   closedInputDataset,
   registerTask,
+  TRIVIAL_PAYLOAD,
   waitForOutputsClosed,
   waitForTaskDone,
 } from './workload.js';
