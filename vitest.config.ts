@@ -21,6 +21,9 @@ export default defineConfig({
           include: ['**/*.int.test.ts'],
           exclude: ignored,
           globalSetup: ['test/setup/emulator.global.ts'],
+          // Two files at a time share the emulator: most of a file's time is waiting (on pilots,
+          // pollers, timers), so two overlap well even on two cores.
+          maxWorkers: 2,
           testTimeout: 60_000,
           hookTimeout: 60_000,
         },
