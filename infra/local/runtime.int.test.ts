@@ -161,10 +161,11 @@ describe('the embedded runtime on the fixture stack', () => {
       log: (entry) => logs.push(entry),
     });
     // A cold start takes longer than the 3 s visibility timeout leaves after the batching
-    // window; warm the consumer so the batches under test finish well within it.
+    // window; warm the consumer so the batches under test finish well within it. (The warm-up
+    // message itself may be delivered twice on a loaded machine: that is the cold start.)
     const warmUp = randomId('warm-up');
     await sendSamples('WorkQueue', [{ id: warmUp }]);
-    await eventually(async () => expect(await observations('sqs', warmUp)).toHaveLength(1), {
+    await eventually(async () => expect((await observations('sqs', warmUp)).length).toBeGreaterThan(0), {
       timeoutMs: 20_000,
       intervalMs: 200,
     });

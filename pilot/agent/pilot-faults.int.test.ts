@@ -113,11 +113,11 @@ describe('pilots on the control plane, through faults', () => {
     await proxy.up();
     try {
       const input = await announceDataset(plane, s3, { 'late.raw': 'late result\n' });
-      const taskId = await registerTask(shellTask(input, `sleep 2; ${UPPER}`), 1);
+      const taskId = await registerTask(shellTask(input, `sleep 5; ${UPPER}`), 1);
       const pilot = await fleet.start({ name: 'outage', slots: 1, sqsEndpoint: proxy.endpoint });
       await pilot.waitFor('payload started', { taskId });
 
-      // Act: cut off while the payload runs, for 20 s.
+      // Act: cut off while the payload runs (5 s: room for a slow test process to react), for 20 s.
       await proxy.down();
       const cutAt = Date.now();
       await pilot.waitFor('job finished', { outcome: 'DONE' });
