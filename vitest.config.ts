@@ -30,13 +30,14 @@ export default defineConfig({
       },
       {
         // Whole-system scenarios: the embedded control plane, real pilot processes, real
-        // payloads. One file at a time: each loads the emulator on its own.
+        // payloads. Two files at a time, as in the integration project; their time limits
+        // leave room for the load the other file puts on the emulator.
         test: {
           name: 'e2e',
           include: ['**/*.e2e.test.ts'],
           exclude: ignored,
           globalSetup: ['test/setup/emulator.global.ts'],
-          fileParallelism: false,
+          maxWorkers: 2,
           testTimeout: 180_000,
           hookTimeout: 120_000,
         },

@@ -6,9 +6,12 @@ import {
   CreateTableCommand,
   DescribeTableCommand,
   DynamoDBClient,
+  GetItemCommand,
   PutItemCommand,
+  QueryCommand,
   TransactionCanceledException,
   TransactWriteItemsCommand,
+  UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import {
   DescribeStreamCommand,
@@ -138,6 +141,34 @@ describe('the emulated DynamoDB', () => {
     return tableName;
   }
 
+  async function streamRecords(tableName: string) {
+    const streamArn = (await dynamo.send(new DescribeTableCommand({ TableName: tableName }))).Table
+      ?.LatestStreamArn;
+    const streams = new DynamoDBStreamsClient({});
+    const shards = (await streams.send(new DescribeStreamCommand({ StreamArn: streamArn }))).StreamDescription
+      ?.Shards;
+    const iterator = await streams.send(
+      new GetShardIteratorCommand({
+        StreamArn: streamArn,
+        ShardId: shards?.[0]?.ShardId,
+        ShardIteratorType: 'TRIM_HORIZON',
+      }),
+    );
+    return (
+      (await streams.send(new GetRecordsCommand({ ShardIterator: iterator.ShardIterator }))).Records ?? []
+    );
+  }
+
+  /** 'ok', or the name of the error the write failed with. */
+  async function outcome(write: Promise<unknown>): Promise<string> {
+    try {
+      await write;
+      return 'ok';
+    } catch (error) {
+      return (error as Error).name;
+    }
+  }
+
   it('lets exactly one of many concurrent conditional creates of one item succeed', async () => {
     const tableName = await streamTable();
 
@@ -190,20 +221,7 @@ describe('the emulated DynamoDB', () => {
 
     // Assess
     await expect(cancelled).rejects.toBeInstanceOf(TransactionCanceledException);
-    const streamArn = (await dynamo.send(new DescribeTableCommand({ TableName: tableName }))).Table
-      ?.LatestStreamArn;
-    const streams = new DynamoDBStreamsClient({});
-    const shards = (await streams.send(new DescribeStreamCommand({ StreamArn: streamArn }))).StreamDescription
-      ?.Shards;
-    const iterator = await streams.send(
-      new GetShardIteratorCommand({
-        StreamArn: streamArn,
-        ShardId: shards?.[0]?.ShardId,
-        ShardIteratorType: 'TRIM_HORIZON',
-      }),
-    );
-    const records =
-      (await streams.send(new GetRecordsCommand({ ShardIterator: iterator.ShardIterator }))).Records ?? [];
+    const records = await streamRecords(tableName);
     expect(records.map((record) => [record.eventName, record.dynamodb?.NewImage])).toEqual([
       ['INSERT', { id: { S: 'a' }, n: { N: '1' } }],
     ]);
@@ -213,5 +231,158 @@ describe('the emulated DynamoDB', () => {
       }),
     );
     expect(items.Responses?.[tableName]).toEqual([{ id: { S: 'a' }, n: { N: '1' } }]);
+  });
+
+  it("evaluates a repeated condition and update expression with each request's own values", async () => {
+    // Prepare: the emulator parses an expression string once and reuses the result.
+    const tableName = await streamTable();
+    await dynamo.send(
+      new PutItemCommand({
+        TableName: tableName,
+        Item: { id: { S: 'task' }, ready: { N: '3' }, done: { N: '0' } },
+      }),
+    );
+    const expressions = {
+      UpdateExpression: 'SET #ready = #ready - :one, #done = #done + :one',
+      ConditionExpression: '#ready = :expected',
+      ExpressionAttributeNames: { '#ready': 'ready', '#done': 'done' },
+    };
+    const values = (expected: string) => ({ ':one': { N: '1' }, ':expected': { N: expected } });
+    const update = (expected: string) => () =>
+      dynamo.send(
+        new UpdateItemCommand({
+          TableName: tableName,
+          Key: { id: { S: 'task' } },
+          ...expressions,
+          ExpressionAttributeValues: values(expected),
+        }),
+      );
+    const transaction = (expected: string) => () =>
+      dynamo.send(
+        new TransactWriteItemsCommand({
+          TransactItems: [
+            {
+              Update: {
+                TableName: tableName,
+                Key: { id: { S: 'task' } },
+                ...expressions,
+                ExpressionAttributeValues: values(expected),
+              },
+            },
+          ],
+        }),
+      );
+
+    // Act
+    const outcomes = [];
+    for (const write of [
+      update('3'),
+      update('3'),
+      update('2'),
+      transaction('2'),
+      transaction('1'),
+      update('5'),
+    ]) {
+      outcomes.push(await outcome(write()));
+    }
+
+    // Assess
+    expect(outcomes).toEqual([
+      'ok',
+      'ConditionalCheckFailedException',
+      'ok',
+      'TransactionCanceledException',
+      'ok',
+      'ConditionalCheckFailedException',
+    ]);
+    const item = await dynamo.send(
+      new GetItemCommand({ TableName: tableName, Key: { id: { S: 'task' } }, ConsistentRead: true }),
+    );
+    expect(item.Item).toEqual({ id: { S: 'task' }, ready: { N: '0' }, done: { N: '3' } });
+  });
+
+  it("validates a repeated update expression against each request's own attribute names", async () => {
+    // Prepare: one update expression whose two paths overlap only under some names.
+    const tableName = await streamTable();
+    const update = (names: Record<string, string>) =>
+      new UpdateItemCommand({
+        TableName: tableName,
+        Key: { id: { S: 'item' } },
+        UpdateExpression: 'SET #first = :value, #second = :value',
+        ExpressionAttributeNames: names,
+        ExpressionAttributeValues: { ':value': { S: 'set' } },
+      });
+
+    // Act
+    const outcomes = [];
+    for (const names of [
+      { '#first': 'a', '#second': 'b' },
+      { '#first': 'a', '#second': 'a' },
+      { '#first': 'c', '#second': 'd' },
+      { '#first': 'a', '#second': 'a' },
+    ]) {
+      outcomes.push(await outcome(dynamo.send(update(names))));
+    }
+
+    // Assess
+    expect(outcomes).toEqual(['ok', 'ValidationException', 'ok', 'ValidationException']);
+    const item = await dynamo.send(
+      new GetItemCommand({ TableName: tableName, Key: { id: { S: 'item' } }, ConsistentRead: true }),
+    );
+    expect(item.Item).toEqual({
+      id: { S: 'item' },
+      a: { S: 'set' },
+      b: { S: 'set' },
+      c: { S: 'set' },
+      d: { S: 'set' },
+    });
+  });
+
+  it('returns every attribute type as written, in items, query results and stream records', async () => {
+    // Prepare: the emulator serializes attribute values directly rather than through moto's walk.
+    const tableName = await streamTable();
+    const bytes = (text: string) => new TextEncoder().encode(text);
+    const item = {
+      id: { S: 'typed' },
+      text: { S: 'héllo "quoted" \\ ✓' },
+      empty: { S: '' },
+      number: { N: '-1.50' },
+      binary: { B: bytes('binary') },
+      strings: { SS: ['a', 'b'] },
+      numbers: { NS: ['1', '2.5'] },
+      binaries: { BS: [bytes('x'), bytes('y')] },
+      nothing: { NULL: true },
+      yes: { BOOL: true },
+      no: { BOOL: false },
+      list: {
+        L: [{ S: 'x' }, { N: '2' }, { B: bytes('z') }, { L: [] }, { M: {} }, { NULL: true }, { SS: ['q'] }],
+      },
+      map: {
+        M: {
+          counts: { M: { READY: { N: '5' }, DONE: { N: '0' } } },
+          nested: { L: [{ M: { deep: { BOOL: false } } }] },
+          binaries: { BS: [bytes('w')] },
+        },
+      },
+    };
+
+    // Act
+    await dynamo.send(new PutItemCommand({ TableName: tableName, Item: item }));
+    const read = await dynamo.send(
+      new GetItemCommand({ TableName: tableName, Key: { id: { S: 'typed' } }, ConsistentRead: true }),
+    );
+    const queried = await dynamo.send(
+      new QueryCommand({
+        TableName: tableName,
+        KeyConditionExpression: 'id = :id',
+        ExpressionAttributeValues: { ':id': { S: 'typed' } },
+      }),
+    );
+    const records = await streamRecords(tableName);
+
+    // Assess
+    expect(read.Item).toEqual(item);
+    expect(queried.Items).toEqual([item]);
+    expect(records.map((record) => record.dynamodb?.NewImage)).toEqual([item]);
   });
 });

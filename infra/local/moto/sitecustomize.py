@@ -10,18 +10,55 @@ behave like AWS where the WMS depends on it:
   log of just the touched items and the stream length, restored when the transaction is
   cancelled; the outcome is the same.
 - EventBridge rule targets receive the event's `account`, as on AWS.
+- Cost per request, with the same answers (moto's CPU bounds the benchmark): DynamoDB
+  attribute values in responses are serialized directly instead of by moto's model walk;
+  update and condition expressions are parsed once per distinct input, and update validation
+  skips the checks already passed for an expression and its names, copies its tree directly
+  and tests node classes once; and a few per-request recomputations (routing's directory
+  listing, handler lookup, SQS retention, EventBridge's JSONPath parsing) are done once.
+- With SPD_WMS_MOTO_PROFILE=<file>, request handling runs under cProfile (thread CPU time) and
+  the merged stats are written to <file> (pstats format) every 10 s, to find where moto's CPU
+  goes.
 Written for moto 5.2 (scripts/ensure-moto.sh pins it); the marker line proves it is active.
 """
 import copy
+import cProfile
+import functools
+import json
+import os
+import pstats
+import queue
 import sys
 import threading
+import time
 
+import jsonpath_ng.ext
+import moto.backends as backends
+import moto.core.responses as core_responses
 import moto.dynamodb.models as dynamodb_models
+import moto.dynamodb.parsing.validators as validators
 import moto.events.utils as events_utils
+import moto.sqs.models as sqs_models
+from moto.core.serialize import JSONSerializer
+from moto.core.utils import (
+    camelcase_to_underscores,
+    get_service_model,
+    method_names_from_class,
+    unix_time,
+)
+from moto.dynamodb.comparisons import ConditionExpressionParser
 from moto.dynamodb.models import DynamoDBBackend
 from moto.dynamodb.models.dynamo_type import DynamoType
 from moto.dynamodb.models.table import Table
+from moto.dynamodb.parsing.ast_nodes import DepthFirstTraverser, Node
+from moto.dynamodb.parsing.expressions import UpdateExpressionParser
+from moto.dynamodb.parsing.validators import (
+    ActionCountValidator,
+    OverlappingPathsValidator,
+    UpdateExpressionValidator,
+)
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication
+from moto.sqs.models import SQSBackend
 
 _dynamodb_lock = threading.Lock()
 _dispatch = DomainDispatcherApplication.__call__
@@ -100,7 +137,341 @@ events_utils.EventTemplateParser.DEFAULT_EVENT_INPUT_TEMPLATE = (
     '"detail": <detail>}'
 )
 
-DomainDispatcherApplication.__call__ = _serialized_dispatch
+
+# Responses: moto serializes every AttributeValue by walking the service model, trying up to
+# six name aliases for each of its ten members; that walk was half of moto's CPU (stream
+# records and items are mostly attribute values). For the values it can state exactly what the
+# walk yields (one type tag whose value has the type the model names), a direct translation
+# builds the same output; anything else still takes the walk.
+_ATTRIBUTE_VALUE_SERVICES = ("dynamodb", "dynamodbstreams")
+_ATTRIBUTE_VALUE_MEMBERS = [
+    ("S", "string"), ("N", "string"), ("B", "blob"), ("SS", "list"), ("NS", "list"),
+    ("BS", "list"), ("M", "map"), ("L", "list"), ("NULL", "boolean"), ("BOOL", "boolean"),
+]
+
+
+class _NotPlain(Exception):
+    """An attribute value outside what the direct translation covers."""
+
+
+def _plain_attribute_value(value, base64):
+    if type(value) is not dict or len(value) != 1:
+        raise _NotPlain
+    ((tag, inner),) = value.items()
+    kind = type(inner)
+    if tag in ("S", "N") and kind is str or tag in ("BOOL", "NULL") and kind is bool:
+        return {tag: inner}
+    if tag == "B" and (kind is str or kind is bytes):
+        return {tag: base64(inner)}
+    if kind is list:
+        if tag in ("SS", "NS") and all(type(v) is str for v in inner):
+            return {tag: list(inner)}
+        if tag == "BS" and all(type(v) is str or type(v) is bytes for v in inner):
+            return {tag: [base64(v) for v in inner]}
+        if tag == "L":
+            return {tag: [_plain_attribute_value(v, base64) for v in inner]}
+    # An empty name would make the walk merge the value into the map itself.
+    if tag == "M" and kind is dict and all(type(name) is str and name for name in inner):
+        return {tag: {name: _plain_attribute_value(v, base64) for name, v in inner.items()}}
+    raise _NotPlain
+
+
+def _attribute_value_shape_is_expected(service_name):
+    shape = get_service_model(service_name).shape_for("AttributeValue")
+    members = shape.members
+    return (
+        [(name, member.type_name) for name, member in members.items()] == _ATTRIBUTE_VALUE_MEMBERS
+        and all(not member.serialization for member in members.values())
+        and [members[name].member.type_name for name in ("SS", "NS", "BS")]
+        == ["string", "string", "blob"]
+        and members["M"].value.name == members["L"].member.name == "AttributeValue"
+        and not members["M"].value.serialization
+        and not members["L"].member.serialization
+    )
+
+
+_serialize_structure = JSONSerializer._serialize_type_structure
+
+
+def _serialize_structure_directly(self, serialized, value, shape, key):
+    if (
+        key
+        and shape.name == "AttributeValue"
+        and self.service_model.service_name in _ATTRIBUTE_VALUE_SERVICES
+        and not getattr(self._value_picker, "response_transformers", None)
+    ):
+        try:
+            plain = _plain_attribute_value(value, self._base64)
+        except _NotPlain:
+            pass
+        else:
+            serialized[self.get_serialized_name(shape, key)] = plain
+            return
+    _serialize_structure(self, serialized, value, shape, key)
+
+
+# Update expressions: parsed up to twice per update (the response layer validates, the backend
+# parses again), and the tree depends only on the string. Every user either reads the tree or
+# deep-copies it before changing it (moto's validator), so a shared tree is safe.
+_parse_update_expression = functools.lru_cache(maxsize=4096)(UpdateExpressionParser.make)
+
+# Update validation: ten passes over a fresh copy of the tree. The first two (each kind of
+# clause at most once; no two paths overlap) depend only on the tree and the names, and they
+# rescan the subtree at every clause node, so they cost more than the rest. Once a validation
+# has succeeded for a tree (shared per expression string, above) and names, they would pass
+# again and are skipped; everything else runs as before.
+_STATIC_CHECKS = (ActionCountValidator, OverlappingPathsValidator)
+_STATIC_CHECKS_PASSED_LIMIT = 4096
+_static_checks_passed = set()
+
+
+class _UpdateExpressionValidator(UpdateExpressionValidator):
+    def __init__(
+        self, expression, expression_attribute_names, expression_attribute_values, item, table
+    ):
+        try:
+            names = json.dumps(expression_attribute_names, sort_keys=True)
+        except (TypeError, ValueError):
+            self._static_key = None
+        else:
+            self._static_key = (expression, names)
+        super().__init__(
+            expression, expression_attribute_names, expression_attribute_values, item, table
+        )
+
+    def get_ast_processors(self):
+        processors = super().get_ast_processors()
+        if self._static_key in _static_checks_passed:
+            return [p for p in processors if not isinstance(p, _STATIC_CHECKS)]
+        return processors
+
+    def validate(self):
+        validated = super().validate()
+        if self._static_key is not None:
+            if len(_static_checks_passed) >= _STATIC_CHECKS_PASSED_LIMIT:
+                _static_checks_passed.clear()
+            _static_checks_passed.add(self._static_key)
+        return validated
+
+
+# The validator's copy of the tree: copy.deepcopy rebuilds every node through the pickle
+# protocol. Tree nodes are plain objects (attributes only, no copy or pickle hooks), for which
+# deepcopy makes an instance of the same class holding deep copies of the attributes; that is
+# done here directly. Anything else goes to deepcopy, with the same memo.
+_ATOMIC = (str, int, float, bool, type(None))
+_COPY_HOOKS = (
+    "__new__", "__deepcopy__", "__reduce__", "__reduce_ex__", "__getstate__", "__setstate__",
+    "__slots__",
+)
+
+
+def _subclasses(cls):
+    for subclass in cls.__subclasses__():
+        yield subclass
+        yield from _subclasses(subclass)
+
+
+_PLAIN_NODE_TYPES = frozenset(
+    cls
+    for cls in _subclasses(Node)
+    if not any(hook in vars(klass) for klass in cls.__mro__[:-1] for hook in _COPY_HOOKS)
+)
+
+
+def _copy_tree(value, memo):
+    kind = type(value)
+    if kind in _ATOMIC:
+        return value
+    copied = memo.get(id(value))
+    if copied is not None:
+        return copied
+    if kind is list:
+        copied = memo[id(value)] = []
+        copied.extend(_copy_tree(element, memo) for element in value)
+        return copied
+    if kind in _PLAIN_NODE_TYPES:
+        copied = memo[id(value)] = object.__new__(kind)
+        copied.__dict__.update(
+            (name, _copy_tree(attribute, memo)) for name, attribute in value.__dict__.items()
+        )
+        return copied
+    return copy.deepcopy(value, memo)
+
+
+def _deepcopy(value, memo=None):
+    return _copy_tree(value, {} if memo is None else memo)
+
+
+# The passes themselves: moto's "cached accessor" for the node types a pass handles rebuilds
+# them at every node, and the node classes are ABCs, so each isinstance test of a node goes
+# through ABCMeta. The traversal below is moto's, with the accessor computed once per pass and
+# the tests answered once per node class (no class is ever registered with these ABCs, so the
+# answer depends on the class alone).
+_nodes_to_be_processed = DepthFirstTraverser.nodes_to_be_processed
+_class_tests = {}
+
+
+def _nodes_to_be_processed_once(self):
+    try:
+        return self._node_types
+    except AttributeError:
+        self._node_types = _nodes_to_be_processed(self)
+        return self._node_types
+
+
+def _is_instance(value, classes):
+    key = (type(value), classes)
+    try:
+        return _class_tests[key]
+    except KeyError:
+        answer = _class_tests[key] = isinstance(value, classes)
+        return answer
+
+
+def _traverse_node_recursively(self, node, child_id=-1):
+    if _is_instance(node, Node):
+        parent_node = node.parent
+        if node.children is not None:
+            for i, child_node in enumerate(node.children):
+                self.pre_processing_of_child(node, i)
+                self.traverse_node_recursively(child_node, i)
+        if _is_instance(node, self.nodes_to_be_processed()):
+            node = self.process(node)
+            node.parent = parent_node
+            if parent_node:
+                parent_node.children[child_id] = node
+    return node
+
+
+# Condition expressions: parsed up to three times per transaction item (response layer,
+# transaction, write), and the result depends only on the expression, names and values. The
+# key is their JSON; the cached result is parsed from that JSON's own copy, so it shares
+# nothing with a request. Inputs JSON cannot state exactly are parsed as before.
+_parse_condition = ConditionExpressionParser.parse
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse_condition_of(key):
+    expression, names, values = json.loads(key)
+    parser = ConditionExpressionParser(expression, names, values)
+    return _parse_condition(parser), parser.expr_attr_names_found, parser.expr_attr_values_found
+
+
+def _parse_condition_once(self):
+    if not self.condition_expression:
+        return _parse_condition(self)
+    try:
+        key = json.dumps(
+            [
+                self.condition_expression,
+                self.expression_attribute_names,
+                self.expression_attribute_values,
+            ],
+            sort_keys=True,
+        )
+    except (TypeError, ValueError):
+        return _parse_condition(self)
+    op, names_found, values_found = _parse_condition_of(key)
+    self.expr_attr_names_found.extend(names_found)
+    self.expr_attr_values_found.extend(values_found)
+    return op
+
+
+# Routing: every request listed moto's package directory (a listdir and ~200 stats), under a
+# lock all services share, to recognise service names; the directory does not change.
+_list_of_moto_modules = backends.list_of_moto_modules
+
+
+@functools.cache
+def _moto_modules():
+    return tuple(_list_of_moto_modules())
+
+
+# Per request, moto lists its response class's methods (inspect.getmembers) to find the
+# action's handler, and SQS rebuilds each queue's attribute names for every message received;
+# both are pure functions of names and classes that do not change once loaded.
+_method_names_of_class = functools.cache(method_names_from_class)
+_attribute_name_of = functools.lru_cache(maxsize=1024)(camelcase_to_underscores)
+
+
+# SQS: to check one message's retention, moto computes every attribute of its queue three times,
+# counting the queue's messages each time, for each message it receives. The period is one of
+# those attributes (the queue's message_retention_period, an int); it is read directly.
+def _is_message_valid_based_on_retention_period(self, queue_name, message):
+    retention_period = self.get_queue(queue_name).message_retention_period
+    return retention_period + message.sent_timestamp / 1000 > unix_time()
+
+
+# EventBridge: each delivery to a target parses the same eight JSONPath expressions of the event
+# template; a parsed path is only read (find) afterwards, so one per string is kept.
+_parse_json_path = functools.lru_cache(maxsize=1024)(jsonpath_ng.ext.parse)
+
+
+_PROFILE_FILE = os.environ.get("SPD_WMS_MOTO_PROFILE")
+_PROFILE_INTERVAL_S = 10
+# Idle profilers: cProfile profiles only the thread that enabled it, and the server runs each
+# request on a thread of its own, so a request borrows one (one per concurrent request).
+_profilers: "queue.SimpleQueue[cProfile.Profile]" = queue.SimpleQueue()
+
+
+def _profiled_dispatch(self, environ, start_response):
+    try:
+        profiler = _profilers.get_nowait()
+    except queue.Empty:
+        # CPU time of the thread: waiting for a lock, the GIL or a long poll costs nothing.
+        profiler = cProfile.Profile(time.thread_time)
+    profiler.enable()
+    try:
+        return _serialized_dispatch(self, environ, start_response)
+    finally:
+        profiler.disable()
+        _profilers.put(profiler)
+
+
+def _dump_profiles():
+    # moto is stopped by a signal, so the stats are written periodically rather than at exit;
+    # profilers busy with a request at dump time are counted in the next dump.
+    while True:
+        time.sleep(_PROFILE_INTERVAL_S)
+        idle = []
+        while True:
+            try:
+                idle.append(_profilers.get_nowait())
+            except queue.Empty:
+                break
+        try:
+            if idle:
+                stats = pstats.Stats(idle[0])
+                for profiler in idle[1:]:
+                    stats.add(profiler)
+                stats.dump_stats(_PROFILE_FILE + ".tmp")
+                os.replace(_PROFILE_FILE + ".tmp", _PROFILE_FILE)
+        finally:
+            for profiler in idle:
+                _profilers.put(profiler)
+
+
+if _PROFILE_FILE:
+    DomainDispatcherApplication.__call__ = _profiled_dispatch
+    threading.Thread(target=_dump_profiles, name="spd-wms-profile", daemon=True).start()
+else:
+    DomainDispatcherApplication.__call__ = _serialized_dispatch
 dynamodb_models.copy = _CopyWithoutTableBackups()
 DynamoDBBackend.transact_write_items = _transact_with_undo_log
+if all(_attribute_value_shape_is_expected(service) for service in _ATTRIBUTE_VALUE_SERVICES):
+    JSONSerializer._serialize_type_structure = _serialize_structure_directly
+UpdateExpressionParser.make = staticmethod(_parse_update_expression)
+dynamodb_models.UpdateExpressionValidator = _UpdateExpressionValidator
+DepthFirstTraverser.nodes_to_be_processed = _nodes_to_be_processed_once
+DepthFirstTraverser.traverse_node_recursively = _traverse_node_recursively
+validators.deepcopy = _deepcopy
+ConditionExpressionParser.parse = _parse_condition_once
+backends.list_of_moto_modules = _moto_modules
+core_responses.method_names_from_class = _method_names_of_class
+core_responses.camelcase_to_underscores = _attribute_name_of
+sqs_models.camelcase_to_underscores = _attribute_name_of
+SQSBackend.is_message_valid_based_on_retention_period = (
+    _is_message_valid_based_on_retention_period
+)
+jsonpath_ng.ext.parse = _parse_json_path
 sys.stderr.write("spd-wms: moto dynamodb patched\n")
