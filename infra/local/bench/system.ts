@@ -83,7 +83,9 @@ export async function startBenchSystem(
       clients,
       driverCalls,
       repos: createRepositories({ doc: clients.doc, tables: plane.tables }),
-      api: createSignedHttp({ baseUrl: plane.apiUrl, region: plane.region }),
+      // After a 10,000-job run an API request can wait well past a client's usual 10 s: moto
+      // reads a whole table for each index query, under the one DynamoDB lock.
+      api: createSignedHttp({ baseUrl: plane.apiUrl, region: plane.region, timeoutMs: 120_000 }),
       workDir: options.workDir,
       startPilot(pilotOptions) {
         const pilot = startPilot({ plane, logDir: logged.logDir, workDir: options.workDir }, pilotOptions);
