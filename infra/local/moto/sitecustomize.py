@@ -9,6 +9,10 @@ behave like AWS where the WMS depends on it:
   deep copy, so a transaction costs O(items x table size). The backup is replaced by an undo
   log of just the touched items and the stream length, restored when the transaction is
   cancelled; the outcome is the same.
+- Queries read only their partition: moto tests and sorts every item of the table for each
+  Query, so queries slowed as tables grew; each table now keeps its items by partition, for
+  the table and each index queried, in moto's order, and moto's own query is given just the
+  items that can be on the page (check_partition_queries.py compares the two).
 - EventBridge rule targets receive the event's `account`, as on AWS.
 - Cost per request, with the same answers (moto's CPU bounds the benchmark): DynamoDB
   attribute values in responses are serialized directly instead of by moto's model walk;
@@ -21,6 +25,7 @@ behave like AWS where the WMS depends on it:
   goes.
 Written for moto 5.2 (scripts/ensure-moto.sh pins it); the marker line proves it is active.
 """
+import bisect
 import copy
 import cProfile
 import functools
@@ -48,8 +53,8 @@ from moto.core.utils import (
 )
 from moto.dynamodb.comparisons import ConditionExpressionParser
 from moto.dynamodb.models import DynamoDBBackend
-from moto.dynamodb.models.dynamo_type import DynamoType
-from moto.dynamodb.models.table import Table
+from moto.dynamodb.models.dynamo_type import DynamoType, Item
+from moto.dynamodb.models.table import RESULT_SIZE_LIMIT, GlobalSecondaryIndex, Table
 from moto.dynamodb.parsing.ast_nodes import DepthFirstTraverser, Node
 from moto.dynamodb.parsing.expressions import UpdateExpressionParser
 from moto.dynamodb.parsing.validators import (
@@ -102,6 +107,7 @@ def _restore(table, hash_key, range_key, previous):
         table.items.get(hash_key, {}).pop(range_key, None)
     else:
         table.items[hash_key][range_key] = previous
+    _item_changed(table, hash_key, range_key)
 
 
 def _transact_with_undo_log(self, transact_items):
@@ -407,6 +413,317 @@ def _is_message_valid_based_on_retention_period(self, queue_name, message):
 _parse_json_path = functools.lru_cache(maxsize=1024)(jsonpath_ng.ext.parse)
 
 
+# Queries: moto answers a Query by testing every item of the table against the key condition,
+# then sorting the matches with Python-level comparisons and skipping the pages before the
+# start key one item at a time, all under the lock every DynamoDB request shares; with tens of
+# thousands of jobs, each query stalls the whole emulator. Each table keeps, per partition of
+# the table and of each index queried, its items in moto's query order, kept current by the
+# places moto changes items. A query is given just the items of its partition that can be on
+# its page (within the sort key condition's bounds, after the start key, up to one past its
+# limit), and moto's own query does everything else as before.
+_ORDERABLE_KINDS = ("S", "N", "B")
+_BOUNDED_COMPARISONS = ("=", "<", "<=", ">", ">=", "BETWEEN", "BEGINS_WITH")
+_ITEM_SIZE_LIMIT = 400 * 1024
+_all_items = Table.all_items
+_query = Table.query
+_narrowed = threading.local()
+
+
+class _Partition:
+    """One partition's items, in the order moto sorts them while their sort keys allow it."""
+
+    def __init__(self):
+        self.entries = {}  # item key -> (sort key, item)
+        self.kinds = None
+        self.ordered = True
+        self.sort_keys = []
+        self.items = []
+
+    def add(self, item_key, sort_key, kinds, item):
+        self.entries[item_key] = (sort_key, item)
+        if self.kinds is None:
+            self.kinds = kinds
+        if kinds != self.kinds or not all(kind in _ORDERABLE_KINDS for kind in kinds):
+            self.ordered = False
+        if self.ordered:
+            at = bisect.bisect_left(self.sort_keys, sort_key)
+            self.sort_keys.insert(at, sort_key)
+            self.items.insert(at, item)
+
+    def remove(self, item_key):
+        sort_key, _ = self.entries.pop(item_key)
+        if self.ordered:
+            at = bisect.bisect_left(self.sort_keys, sort_key)
+            del self.sort_keys[at]
+            del self.items[at]
+
+    def all(self):
+        return self.items if self.ordered else [item for _, item in self.entries.values()]
+
+
+class _View:
+    """A table's items by partition: of the table itself (index None) or of one index."""
+
+    def __init__(self, table, index):
+        self.index = index
+        if index is None:
+            self.schema = None
+            self.partition_attrs = [table.hash_key_attr]
+            self.hash_attrs = [table.hash_key_attr]
+            self.range_attrs = [table.range_key_attr]
+            self.range_attr = table.range_key_attr
+        else:
+            # As moto's query derives them for an index with one hash and at most one range key.
+            self.schema = copy.deepcopy(index.schema)
+            hash_names = [key["AttributeName"] for key in index.schema if key["KeyType"] == "HASH"]
+            range_names = [key["AttributeName"] for key in index.schema if key["KeyType"] == "RANGE"]
+            if range_names:
+                index_range = self.range_attr = range_names[0]
+            else:
+                self.range_attr = None
+                global_with_table_range = isinstance(index, GlobalSecondaryIndex) and table.range_key_attr
+                index_range = table.range_key_attr if global_with_table_range else table.hash_key_attr
+            self.partition_attrs = hash_names
+            self.hash_attrs = hash_names + [table.hash_key_attr]
+            self.range_attrs = [index_range, table.range_key_attr]
+        self.sort_attrs = table._generate_attr_to_sort_by(self.hash_attrs, self.range_attrs)
+        self.items_of = table.items
+        self.partitions = {}
+        self.placed = {}  # item key -> partition key
+        for item in _all_items(table):
+            self.place(item)
+
+    def is_current(self, table, index):
+        return self.items_of is table.items and self.index is index and (
+            index is None or self.schema == index.schema
+        )
+
+    def place(self, item):
+        attrs = item.attrs
+        if not all(name in attrs for name in self.partition_attrs):
+            return
+        if not all(name in attrs for name in self.sort_attrs):
+            return
+        partition_key = tuple(attrs[name] for name in self.partition_attrs)
+        sort_key = tuple(attrs[name].cast_value for name in self.sort_attrs)
+        kinds = tuple(attrs[name].type for name in self.sort_attrs)
+        item_key = (item.hash_key, item.range_key)
+        self.partitions.setdefault(partition_key, _Partition()).add(item_key, sort_key, kinds, item)
+        self.placed[item_key] = partition_key
+
+    def refresh(self, table, hash_key, range_key):
+        item_key = (hash_key, range_key)
+        partition_key = self.placed.pop(item_key, None)
+        if partition_key is not None:
+            partition = self.partitions[partition_key]
+            partition.remove(item_key)
+            if not partition.entries:
+                del self.partitions[partition_key]
+        stored = table.items.get(hash_key)
+        item = stored.get(range_key) if table.range_key_attr and stored is not None else stored
+        if isinstance(item, Item):
+            self.place(item)
+
+
+def _view_of(table, index):
+    views = table.__dict__.setdefault("_spd_wms_views", {})
+    name = None if index is None else index.name
+    view = views.get(name)
+    if view is None or not view.is_current(table, index):
+        view = views[name] = _View(table, index)
+    return view
+
+
+def _item_changed(table, hash_key, range_key):
+    for view in table.__dict__.get("_spd_wms_views", {}).values():
+        if view.items_of is table.items:
+            view.refresh(table, hash_key, range_key)
+
+
+def _bounds(partition, comparison, values, lo, hi):
+    """The slice of an ordered partition whose first sort key after the partition's satisfies
+    the comparison; None when it cannot be told from the order."""
+    kind = partition.kinds[1]
+    if any(value.type != kind for value in values):
+        return None
+    targets = [value.cast_value for value in values]
+
+    def second(sort_key):
+        return sort_key[1]
+
+    keys = partition.sort_keys
+    if comparison == "=":
+        return bisect.bisect_left(keys, targets[0], lo, hi, key=second), bisect.bisect_right(
+            keys, targets[0], lo, hi, key=second
+        )
+    if comparison == "<":
+        return lo, bisect.bisect_left(keys, targets[0], lo, hi, key=second)
+    if comparison == "<=":
+        return lo, bisect.bisect_right(keys, targets[0], lo, hi, key=second)
+    if comparison == ">":
+        return bisect.bisect_right(keys, targets[0], lo, hi, key=second), hi
+    if comparison == ">=":
+        return bisect.bisect_left(keys, targets[0], lo, hi, key=second), hi
+    if comparison == "BETWEEN" and len(targets) == 2:
+        start = bisect.bisect_left(keys, targets[0], lo, hi, key=second)
+        return start, max(start, bisect.bisect_right(keys, targets[1], lo, hi, key=second))
+    if comparison == "BEGINS_WITH" and kind == "S":
+        prefix = targets[0]
+        start = bisect.bisect_left(keys, prefix, lo, hi, key=second)
+        # From the prefix on, the keys that start with it come first.
+        return start, bisect.bisect_left(
+            keys, True, start, hi, key=lambda sort_key: not sort_key[1].startswith(prefix)
+        )
+    return None
+
+
+def _candidates(table, hash_key, range_comparison, range_values, limit, exclusive_start_key,
+                scan_index_forward, index_name, consistent_read, hash_key_conditions,
+                range_key_conditions):
+    """The items moto's query needs to see to answer as it would over the whole table, or None
+    when that cannot be told (moto then reads the whole table, as before)."""
+    if index_name is None:
+        if hash_key is None:
+            return None
+        view = _view_of(table, None)
+        partition_key = (hash_key,)
+    else:
+        index = {index.name: index for index in table.all_indexes()}.get(index_name)
+        if index is None or consistent_read and index in (table.global_indexes or []):
+            return None  # moto's query reports the error
+        hash_names = [key["AttributeName"] for key in index.schema if key["KeyType"] == "HASH"]
+        range_names = [key["AttributeName"] for key in index.schema if key["KeyType"] == "RANGE"]
+        conditions = hash_key_conditions or []
+        if len(hash_names) != 1 or len(range_names) > 1 or len(conditions) != 1:
+            return None
+        (condition_name, condition_value), = conditions
+        if condition_name != hash_names[0]:
+            return None
+        view = _view_of(table, index)
+        partition_key = (condition_value,)
+    partition = view.partitions.get(partition_key)
+    if partition is None:
+        return []
+    if not partition.ordered:
+        return partition.all()
+    lo, hi = 0, len(partition.items)
+    on_page_in_order = not range_comparison
+    if range_comparison:
+        compared = range_key_conditions[-1][0] if range_key_conditions else view.range_attr
+        if (
+            len(range_key_conditions or []) <= 1
+            and compared is not None
+            and compared == view.range_attr
+            and len(view.sort_attrs) > 1
+            and view.sort_attrs[1] == compared
+            and range_comparison in _BOUNDED_COMPARISONS
+        ):
+            bounds = _bounds(partition, range_comparison, range_values, lo, hi)
+            if bounds is not None:
+                lo, hi = bounds
+                on_page_in_order = True
+    items = partition.items
+    forward = scan_index_forward is not False
+    if exclusive_start_key is not None:
+        # moto's own test, true for the items up to the start key in the scan's direction.
+        def up_to_start(index):
+            return table._item_comes_before_dct(
+                items[index], exclusive_start_key, view.hash_attrs, view.range_attrs, forward
+            )
+
+        if forward:
+            lo = bisect.bisect_left(range(hi), True, lo, hi, key=lambda i: not up_to_start(i))
+        else:
+            hi = bisect.bisect_left(range(hi), True, lo, hi, key=up_to_start)
+    if on_page_in_order and type(limit) is int and limit > 0:
+        if forward:
+            hi = min(hi, lo + limit + 1)
+        else:
+            lo = max(lo, hi - limit - 1)
+    # moto stops at the limit on whatever item comes next, inside the key condition or not, so
+    # it is given the item after the page too.
+    if forward:
+        hi = min(len(items), hi + 1)
+    else:
+        lo = max(0, lo - 1)
+    window = items[lo:hi]
+    # moto also stops before an item that would take the page past its size limit, wherever
+    # that item is; when the page is far from the limit, no item left out could.
+    if sum(item.size() for item in window) > RESULT_SIZE_LIMIT - _ITEM_SIZE_LIMIT:
+        return None
+    return window
+
+
+def _query_within_partition(self, hash_key, range_comparison, range_objs, limit,
+                            exclusive_start_key, scan_index_forward, projection_expressions,
+                            index_name=None, consistent_read=False, filter_expression=None,
+                            hash_key_conditions=None, range_key_conditions=None, **filter_kwargs):
+    candidates = None
+    if not filter_kwargs:
+        try:
+            candidates = _candidates(
+                self, hash_key, range_comparison, range_objs, limit, exclusive_start_key,
+                scan_index_forward, index_name, consistent_read, hash_key_conditions,
+                range_key_conditions,
+            )
+        except Exception:  # an input moto's query rejects in its own way
+            candidates = None
+    _narrowed.items = None if candidates is None else (self, candidates)
+    try:
+        return _query(
+            self, hash_key, range_comparison, range_objs, limit, exclusive_start_key,
+            scan_index_forward, projection_expressions, index_name, consistent_read,
+            filter_expression, hash_key_conditions=hash_key_conditions,
+            range_key_conditions=range_key_conditions, **filter_kwargs,
+        )
+    finally:
+        _narrowed.items = None
+
+
+def _all_items_or_narrowed(self):
+    narrowed = getattr(_narrowed, "items", None)
+    if narrowed is not None and narrowed[0] is self:
+        _narrowed.items = None
+        return list(narrowed[1])
+    return _all_items(self)
+
+
+_table_put_item = Table.put_item
+_table_delete_item = Table.delete_item
+_backend_update_item = DynamoDBBackend.update_item
+
+
+def _put_item_indexed(self, *args, **kwargs):
+    item = _table_put_item(self, *args, **kwargs)
+    _item_changed(self, item.hash_key, item.range_key)
+    return item
+
+
+def _delete_item_indexed(self, hash_key, range_key):
+    try:
+        return _table_delete_item(self, hash_key, range_key)
+    finally:
+        _item_changed(self, hash_key, range_key)
+
+
+def _update_item_indexed(self, table_name, key, *args, **kwargs):
+    # The item is changed in place; its key is read as moto's update_item reads it.
+    table = self.tables.get(table_name)
+    try:
+        return _backend_update_item(self, table_name, key, *args, **kwargs)
+    finally:
+        if table is not None:
+            if isinstance(key, dict) and table.hash_key_attr in key:
+                range_key = key.get(table.range_key_attr) if table.range_key_attr else None
+                _item_changed(
+                    table,
+                    DynamoType(key[table.hash_key_attr]),
+                    None if range_key is None else DynamoType(range_key),
+                )
+            else:
+                table.__dict__.pop("_spd_wms_views", None)
+
+
 _PROFILE_FILE = os.environ.get("SPD_WMS_MOTO_PROFILE")
 _PROFILE_INTERVAL_S = 10
 # Idle profilers: cProfile profiles only the thread that enabled it, and the server runs each
@@ -474,4 +791,9 @@ SQSBackend.is_message_valid_based_on_retention_period = (
     _is_message_valid_based_on_retention_period
 )
 jsonpath_ng.ext.parse = _parse_json_path
+Table.query = _query_within_partition
+Table.all_items = _all_items_or_narrowed
+Table.put_item = _put_item_indexed
+Table.delete_item = _delete_item_indexed
+DynamoDBBackend.update_item = _update_item_indexed
 sys.stderr.write("spd-wms: moto dynamodb patched\n")

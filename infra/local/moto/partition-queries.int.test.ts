@@ -1,0 +1,43 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { motoServerBinary } from '../emulator.js';
+
+const PATCH_DIRECTORY = fileURLToPath(new URL('./', import.meta.url));
+const CHECK = fileURLToPath(new URL('./check_partition_queries.py', import.meta.url));
+
+/** The Python moto runs on: the interpreter named on its server script's first line. */
+function motoPython(): string {
+  const binary = motoServerBinary();
+  const path = binary.includes('/') ? binary : execFileSync('which', [binary], { encoding: 'utf8' }).trim();
+  const shebang = readFileSync(path, 'utf8').split('\n', 1)[0] ?? '';
+  const interpreter = shebang.replace(/^#!\s*/, '').split(/\s+/)[0];
+  if (!interpreter) throw new Error(`no interpreter named on the first line of ${path}`);
+  return interpreter;
+}
+
+describe("the emulator patch's partition queries", () => {
+  it.each([1, 2])(
+    'answer like moto over the whole table through random writes of every kind (seed %i)',
+    (seed) => {
+      // Act
+      const run = spawnSync(motoPython(), [CHECK, String(seed)], {
+        encoding: 'utf8',
+        // The check runs moto in its own process: no AWS endpoint or profile of the test run applies.
+        env: { PATH: process.env.PATH, PYTHONPATH: PATCH_DIRECTORY },
+        timeout: 60_000,
+      });
+
+      // Assess
+      expect(run.status, `${run.stdout}\n${run.stderr}`).toBe(0);
+      const counts = JSON.parse(run.stdout.trim().split('\n').at(-1) ?? '{}');
+      expect(counts.queries).toBe(1000);
+      expect(counts.pages_from_whole_table).toBe(0);
+      expect(counts.pages_from_partitions).toBe(counts.pages);
+      expect(Object.keys(counts.writes).sort()).toEqual(['batch', 'delete', 'partiql', 'put', 'transact', 'update']);
+      expect(counts.items_stored).toBeGreaterThan(30);
+    },
+    90_000,
+  );
+});
