@@ -35,7 +35,14 @@ describe("the emulator patch's partition queries", () => {
       expect(counts.queries).toBe(1000);
       expect(counts.pages_from_whole_table).toBe(0);
       expect(counts.pages_from_partitions).toBe(counts.pages);
-      expect(Object.keys(counts.writes).sort()).toEqual(['batch', 'delete', 'partiql', 'put', 'transact', 'update']);
+      expect(Object.keys(counts.writes).sort()).toEqual([
+        'batch',
+        'delete',
+        'partiql',
+        'put',
+        'transact',
+        'update',
+      ]);
       expect(counts.items_stored).toBeGreaterThan(30);
     },
     90_000,
