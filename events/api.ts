@@ -2,7 +2,7 @@
  * Bodies and query strings of the REST API. Requests are strict (an unknown field is a
  * client bug and gets a 400). Responses built from stored records are stripping objects:
  * parsing a record for a response drops storage attributes (keys, GSI attributes), and the
- * job view omits the claim token, which only the claiming pilot may hold.
+ * job view omits the claim token and its request id, which only the claiming pilot may hold.
  */
 import { z } from 'zod';
 import { INVARIANTS } from '../shared/audit/index.js';
@@ -99,6 +99,9 @@ export const WAITING_REASONS = [
   'task-not-running',
 ] as const;
 
+/** What only the claiming pilot may hold. */
+const PILOT_ONLY = { claimToken: true, claimRequestId: true } as const;
+
 export const JobWaiting = z.object({
   reason: z.enum(WAITING_REASONS),
   device: DeviceSchema,
@@ -113,7 +116,7 @@ const WAITING_STATES: readonly JobState[] = ['READY', 'QUEUED', 'LOST'];
 
 /** GET /jobs/{id}: the record without its claim token, and why it waits when it waits. */
 export const JobView = z
-  .object({ ...JobRecord.omit({ claimToken: true }).shape, waiting: JobWaiting.optional() })
+  .object({ ...JobRecord.omit(PILOT_ONLY).shape, waiting: JobWaiting.optional() })
   .refine((job) => job.waiting === undefined || WAITING_STATES.includes(job.state), {
     message: 'only a READY, QUEUED or LOST job waits',
     path: ['waiting'],
@@ -131,7 +134,7 @@ function page<Item extends z.ZodType>(item: Item) {
 export const TaskList = page(TaskSummary);
 export type TaskList = z.output<typeof TaskList>;
 /** GET /tasks/{id}/jobs: jobs without their waiting explanation (that is per job, on GET /jobs/{id}). */
-export const JobList = page(JobRecord.omit({ claimToken: true }));
+export const JobList = page(JobRecord.omit(PILOT_ONLY));
 export type JobList = z.output<typeof JobList>;
 /** GET /tasks/{id}/files. */
 export const FileList = page(FileRecord);

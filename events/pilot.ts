@@ -50,9 +50,16 @@ export type JobMessage = z.infer<typeof JobMessage>;
 /**
  * A claim: the pilot asks to move a QUEUED job to RUNNING under its id. `taskId` (the job
  * message's) spares the control plane a read of the job: the claim is then one transaction.
+ * `requestId`, chosen by the pilot for one claim and sent again with each retry of it, makes a
+ * retry whose first try was granted (its answer lost on the way) get the same claim token.
  */
 export const ClaimRequest = z
-  .object({ pilotId: Identifier, attempt: z.number().int().min(0), taskId: Identifier.optional() })
+  .object({
+    pilotId: Identifier,
+    attempt: z.number().int().min(0),
+    taskId: Identifier.optional(),
+    requestId: z.string().min(16).max(128).optional(),
+  })
   .strict();
 export type ClaimRequest = z.infer<typeof ClaimRequest>;
 

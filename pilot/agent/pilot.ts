@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { S3Client } from '@aws-sdk/client-s3';
@@ -288,6 +289,8 @@ export class Pilot {
   /** Claims with retries while the control plane is unreachable; a stop returns the message. */
   async #claim(queue: Device, message: Message, ids: JobIds): Promise<ClaimOutcome> {
     const { api, pilotId } = this.#deps;
+    // The same id in every retry: a retry of a claim that won, unknown to us, wins again.
+    const requestId = randomUUID();
     for (let failures = 1; ; failures++) {
       if (this.#stop.signal.aborted) {
         await this.#returnMessage(queue, message);
@@ -295,7 +298,12 @@ export class Pilot {
       }
       try {
         // Naming the task saves the control plane a read per claim.
-        const claim = await api.claim(ids.jobId, { pilotId, attempt: ids.attempt, taskId: ids.taskId });
+        const claim = await api.claim(ids.jobId, {
+          pilotId,
+          attempt: ids.attempt,
+          taskId: ids.taskId,
+          requestId,
+        });
         this.#logger.info('job claimed', { jobId: ids.jobId, attempt: ids.attempt, queue });
         return { kind: 'claimed', claimToken: claim.claimToken };
       } catch (error) {

@@ -114,6 +114,8 @@ export const JobRecord = z.object({
   pilotId: Identifier.optional(),
   /** Random token issued at claim; a pilot must present it to report. */
   claimToken: z.string().optional(),
+  /** The claim request that won the attempt: its retries get the same claim token. */
+  claimRequestId: z.string().optional(),
   errorCode: z.number().int().optional(),
   errorMessage: z.string().max(4096).optional(),
   exitCode: z.number().int().optional(),

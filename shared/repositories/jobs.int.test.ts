@@ -186,6 +186,36 @@ describe('JobsRepo.claim', () => {
     expect(await countsOf(task.taskId)).toEqual(counts({ RUNNING: 1 }));
   });
 
+  it('gives a retry of the winning claim its token again, and nobody else', async () => {
+    // Prepare
+    const { task, job } = await queuedJob();
+    const requestId = 'claim-request-0123456789';
+    const token = await fixture.repos.jobs.claim({ ...job, pilotId: 'pilot-0', requestId });
+
+    // Act: the same claim again (its answer was lost), then others that must still be refused.
+    const retried = await fixture.repos.jobs.claim({ ...job, pilotId: 'pilot-0', requestId });
+    const otherRequest = fixture.repos.jobs.claim({
+      ...job,
+      pilotId: 'pilot-0',
+      requestId: `${requestId}-2`,
+    });
+    const noRequest = fixture.repos.jobs.claim({ ...job, pilotId: 'pilot-0' });
+    const otherPilot = fixture.repos.jobs.claim({ ...job, pilotId: 'pilot-1', requestId });
+
+    // Assess
+    expect(retried).toBe(token);
+    await expect(otherRequest).rejects.toThrow(AlreadyClaimedError);
+    await expect(noRequest).rejects.toThrow(AlreadyClaimedError);
+    await expect(otherPilot).rejects.toThrow(AlreadyClaimedError);
+    expect(await fixture.repos.jobs.get(job.jobId)).toMatchObject({
+      state: 'RUNNING',
+      pilotId: 'pilot-0',
+      claimToken: token,
+      claimRequestId: requestId,
+    });
+    expect(await countsOf(task.taskId)).toEqual(counts({ RUNNING: 1 }));
+  });
+
   it('refuses an older attempt, an unknown job, a job of another task and a job no longer queued', async () => {
     const { job } = await queuedJob();
     await expect(fixture.repos.jobs.claim({ ...job, attempt: 1, pilotId: 'p' })).rejects.toThrow(

@@ -95,6 +95,8 @@ export interface CreateJobsResult {
 
 export interface JobClaim extends JobRef {
   pilotId: string;
+  /** The pilot's id for this claim, the same in its retries. */
+  requestId?: string;
 }
 
 /** A report from the pilot holding the job's claim. */
@@ -369,6 +371,23 @@ function refused(reason: ItemRefusal | undefined): reason is ItemRefusal {
 }
 
 /**
+ * A claim repeated by the pilot whose first try won (the answer was lost on the way): same
+ * request id, pilot and attempt. It gets the winning claim's token; nothing is written again.
+ */
+function isRetryOfWinningClaim(
+  request: JobClaim,
+  current: JobRecord,
+): current is JobRecord & { claimToken: string } {
+  return (
+    request.requestId !== undefined &&
+    current.claimRequestId === request.requestId &&
+    current.pilotId === request.pilotId &&
+    current.attempt === request.attempt &&
+    current.claimToken !== undefined
+  );
+}
+
+/**
  * Splits files into the first that fit `room` transaction items (each file one item, each of
  * their datasets one counter item) and the rest.
  */
@@ -628,6 +647,7 @@ export class JobsRepo {
         set: {
           pilotId: request.pilotId,
           claimToken,
+          ...(request.requestId !== undefined && { claimRequestId: request.requestId }),
           phase: 'CLAIMED',
           phaseTimes: { CLAIMED: now },
           startedAt: now,
@@ -656,9 +676,9 @@ export class JobsRepo {
       const current = jobReason.item ? parseStored(JobRecord, jobReason.item, 'job') : undefined;
       const error = refusalError(entry, current);
       if (!(error instanceof StateConflictError) || !current) throw error;
-      throw current.state === 'RUNNING'
-        ? new AlreadyClaimedError(request.jobId)
-        : new NotClaimableError(request.jobId, current.state);
+      if (current.state !== 'RUNNING') throw new NotClaimableError(request.jobId, current.state);
+      if (isRetryOfWinningClaim(request, current)) return current.claimToken;
+      throw new AlreadyClaimedError(request.jobId);
     }
     if (refused(pilotReason)) {
       const state = pilotReason.item?.state;

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { Logger } from '@aws-lambda-powertools/logger';
 import {
   CreateQueueCommand,
@@ -210,6 +211,25 @@ describe('claimJob', () => {
     const stored = await fixture.repos.jobs.get(job.jobId);
     expect(stored).toMatchObject({ state: 'RUNNING', claimToken: won[0]!.claimToken, phase: 'CLAIMED' });
     expect(pilots).toContain(stored.pilotId);
+    expect((await fixture.repos.tasks.get(job.taskId)).counts).toMatchObject({ QUEUED: 0, RUNNING: 1 });
+  });
+
+  it('answers a retried claim whose first answer was lost with the same token', async () => {
+    // Prepare
+    const job = await queuedJob();
+    const pilotId = `retrier-${counter}`;
+    await registerPilot(deps, registration(pilotId));
+    const claim = { pilotId, attempt: job.attempt, taskId: job.taskId, requestId: randomUUID() };
+    const first = await claimJob(deps, job.jobId, claim);
+
+    // Act
+    const retried = await claimJob(deps, job.jobId, claim);
+
+    // Assess
+    expect(retried).toEqual(first);
+    await expect(claimJob(deps, job.jobId, { ...claim, requestId: randomUUID() })).rejects.toThrow(
+      AlreadyClaimedError,
+    );
     expect((await fixture.repos.tasks.get(job.taskId)).counts).toMatchObject({ QUEUED: 0, RUNNING: 1 });
   });
 

@@ -188,7 +188,8 @@ async function markExited(deps: PilotServiceDeps, pilotId: string): Promise<Pilo
  * Claims a QUEUED job for a pilot: QUEUED → RUNNING under the pilot's id and the message's
  * attempt, returning the claim token its reports must carry. Exactly one claim of an attempt
  * wins. A claim that names the job's task costs one transaction; without it the job is read
- * first for its task (the transaction moves the task's counters). Refusals: StaleAttemptError
+ * first for its task (the transaction moves the task's counters). A retry of the winning claim
+ * (same request id) gets its token again. Refusals: StaleAttemptError
  * (the job moved to another attempt), AlreadyClaimedError (it runs already), NotClaimableError
  * (cancelled, finished, back to READY), PilotNotLiveError (the pilot is LOST, EXITED or
  * unknown); unknown job: NotFoundError.
@@ -205,6 +206,7 @@ export async function claimJob(
     taskId,
     attempt: claim.attempt,
     pilotId: claim.pilotId,
+    ...(claim.requestId !== undefined && { requestId: claim.requestId }),
   });
   deps.logger.info('job claimed', { jobId, taskId, attempt: claim.attempt, pilotId: claim.pilotId });
   return { jobId, attempt: claim.attempt, claimToken };
