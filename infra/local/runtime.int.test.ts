@@ -485,6 +485,31 @@ describe('the embedded runtime on the fixture stack', () => {
     expect(await malformed.json()).toEqual({ message: 'Internal server error' });
   });
 
+  it('reads a busy stream four times a second, like Lambda, once it has caught up', async () => {
+    // Prepare: records the mapping's filter drops, so no delivery slows the reads down.
+    const table = resource('Records').physicalName;
+    const reads = () =>
+      runtime
+        .stats()
+        .awsCalls.filter((entry) => entry.operation === 'GetRecords')
+        .reduce((sum, entry) => sum + entry.calls, 0);
+    const readsBefore = reads();
+    const started = Date.now();
+
+    // Act: a write every 50 ms for 4 s.
+    for (let index = 0; Date.now() - started < 4_000; index += 1) {
+      await clients.doc.send(
+        new PutCommand({ TableName: table, Item: { pk: `${randomId('busy')}-${index}`, kind: 'drop' } }),
+      );
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+
+    // Assess
+    const perSecond = (reads() - readsBefore) / ((Date.now() - started) / 1000);
+    expect(perSecond).toBeGreaterThan(2);
+    expect(perSecond).toBeLessThanOrEqual(4.5);
+  });
+
   it('costs the shared emulator about one call per second while idle', async () => {
     // Prepare: let the work of earlier tests settle.
     await eventually(

@@ -7,7 +7,9 @@
  * a failing batch is split in halves; after MaximumRetryAttempts the records are skipped and
  * reported (log entry, and the OnFailure queue when declared).
  *
- * Idle cost: one GetRecords per open shard every 250 ms, backing off to every second.
+ * Reads: while a shard holds more than a read returns, the next read follows at once; once a
+ * mapping has caught up, it reads again 250 ms later (Lambda's four reads a second), and while
+ * the shard stays empty it backs off to one read a second.
  */
 import {
   DescribeStreamCommand,
@@ -27,6 +29,8 @@ import type { FunctionPool, InvocationOutcome } from './function-pool.js';
 import type { RuntimeLog } from './log.js';
 import type { StreamEventSourceWiring } from './types.js';
 
+/** Lambda reads each shard of a stream four times a second; so does a mapping caught up with its shard. */
+const POLL_INTERVAL_MS = 250;
 const IDLE_MIN_MS = 250;
 const IDLE_MAX_MS = 1_000;
 const RETRY_BACKOFF_MS = 500;
@@ -308,24 +312,39 @@ export class StreamEventSource {
       throw error;
     }
     let idleMs = IDLE_MIN_MS;
+    let nextReadAt = 0;
     while (!signal.aborted && reader.iterator !== undefined) {
       const batch: StreamEventRecord[] = [];
       let windowEnds: number | undefined;
       while (!signal.aborted) {
-        const read = await this.#getRecords(reader, this.wiring.batchSize - batch.length);
+        if (windowEnds !== undefined && windowEnds <= nextReadAt) {
+          // The window closes before the next read is due: deliver what it gathered.
+          if (windowEnds > Date.now()) await sleep(windowEnds - Date.now(), signal);
+          break;
+        }
+        if (nextReadAt > Date.now()) await sleep(nextReadAt - Date.now(), signal);
+        if (signal.aborted) break;
+        const wanted = this.wiring.batchSize - batch.length;
+        const read = await this.#getRecords(reader, wanted);
         if (read === null) break;
+        const readAt = Date.now();
         batch.push(...read.records);
         if (batch.length > 0 && windowEnds === undefined) {
-          windowEnds = Date.now() + this.wiring.maximumBatchingWindowInSeconds * 1000;
+          windowEnds = readAt + this.wiring.maximumBatchingWindowInSeconds * 1000;
+        }
+        if (read.rawCount >= Math.min(wanted, GET_RECORDS_LIMIT)) {
+          // The shard may hold more: read on at once.
+          nextReadAt = readAt;
+          idleMs = IDLE_MIN_MS;
+        } else if (read.rawCount > 0) {
+          nextReadAt = readAt + POLL_INTERVAL_MS;
+          idleMs = IDLE_MIN_MS;
+        } else {
+          nextReadAt = readAt + idleMs;
+          idleMs = Math.min(idleMs * 2, IDLE_MAX_MS);
         }
         if (reader.iterator === undefined || batch.length >= this.wiring.batchSize) break;
-        if (windowEnds !== undefined && Date.now() >= windowEnds) break;
-        if (read.rawCount > 0) {
-          idleMs = IDLE_MIN_MS;
-          continue;
-        }
-        await sleep(windowEnds === undefined ? idleMs : Math.min(idleMs, windowEnds - Date.now()), signal);
-        idleMs = Math.min(idleMs * 2, IDLE_MAX_MS);
+        if (windowEnds !== undefined && readAt >= windowEnds) break;
       }
       if (batch.length > 0) await this.#deliver(shardId, batch);
     }
@@ -343,7 +362,7 @@ export class StreamEventSource {
       const response = await this.#options.clients.streams.send(
         new GetRecordsCommand({
           ShardIterator: reader.iterator,
-          Limit: Math.min(Math.max(wanted, 1), GET_RECORDS_LIMIT),
+          Limit: Math.min(wanted, GET_RECORDS_LIMIT),
         }),
         { abortSignal: signal },
       );
