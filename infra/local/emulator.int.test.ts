@@ -190,6 +190,44 @@ describe('the emulated DynamoDB', () => {
     }
   });
 
+  it('refuses an item over the size limit, whether written whole or in one update', async () => {
+    // Prepare
+    const tableName = await streamTable();
+    const text = (length: number) => ({ S: 'x'.repeat(length) });
+
+    // Act
+    const near = await outcome(
+      dynamo.send(
+        new PutItemCommand({ TableName: tableName, Item: { id: { S: 'near' }, a: text(300_000) } }),
+      ),
+    );
+    const over = await outcome(
+      dynamo.send(
+        new PutItemCommand({
+          TableName: tableName,
+          Item: { id: { S: 'over' }, a: text(300_000), b: text(200_000) },
+        }),
+      ),
+    );
+    const grown = await outcome(
+      dynamo.send(
+        new UpdateItemCommand({
+          TableName: tableName,
+          Key: { id: { S: 'near' } },
+          UpdateExpression: 'SET b = :b',
+          ExpressionAttributeValues: { ':b': text(200_000) },
+        }),
+      ),
+    );
+
+    // Assess
+    expect([near, over, grown]).toEqual(['ok', 'ValidationException', 'ValidationException']);
+    const stored = await dynamo.send(
+      new GetItemCommand({ TableName: tableName, Key: { id: { S: 'over' } } }),
+    );
+    expect(stored.Item).toBeUndefined();
+  });
+
   it('undoes every write of a cancelled transaction, stream records included', async () => {
     // Prepare
     const tableName = await streamTable();

@@ -18,8 +18,10 @@ behave like AWS where the WMS depends on it:
   attribute values in responses are serialized directly instead of by moto's model walk;
   update and condition expressions are parsed once per distinct input, and update validation
   skips the checks already passed for an expression and its names, copies its tree directly
-  and tests node classes once; and a few per-request recomputations (routing's directory
-  listing, handler lookup, SQS retention, EventBridge's JSONPath parsing) are done once.
+  and tests node classes once; a few per-request recomputations (routing's directory
+  listing, handler lookup, SQS retention, EventBridge's JSONPath parsing) are done once; an
+  item's size is summed once when it is built, not once per attribute; and request ids and
+  receipt handles are drawn in one call, not one per character.
 - With SPD_WMS_MOTO_PROFILE=<file>, request handling runs under cProfile (thread CPU time) and
   the merged stats are written to <file> (pstats format) every 10 s, to find where moto's CPU
   goes.
@@ -33,6 +35,7 @@ import json
 import os
 import pstats
 import queue
+import string
 import sys
 import threading
 import time
@@ -52,9 +55,11 @@ from moto.core.utils import (
     unix_time,
 )
 from moto.dynamodb.comparisons import ConditionExpressionParser
+from moto.dynamodb.exceptions import ItemSizeTooLarge
 from moto.dynamodb.models import DynamoDBBackend
-from moto.dynamodb.models.dynamo_type import DynamoType, Item
+from moto.dynamodb.models.dynamo_type import DynamoType, Item, LimitedSizeDict
 from moto.dynamodb.models.table import RESULT_SIZE_LIMIT, GlobalSecondaryIndex, Table
+from moto.dynamodb.models.utilities import bytesize
 from moto.dynamodb.parsing.ast_nodes import DepthFirstTraverser, Node
 from moto.dynamodb.parsing.expressions import UpdateExpressionParser
 from moto.dynamodb.parsing.validators import (
@@ -62,6 +67,8 @@ from moto.dynamodb.parsing.validators import (
     OverlappingPathsValidator,
     UpdateExpressionValidator,
 )
+from moto.moto_api._internal import mock_random
+from moto.moto_api._internal.moto_random import MotoRandom
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication
 from moto.sqs.models import SQSBackend
 
@@ -635,20 +642,23 @@ def _candidates(table, hash_key, range_comparison, range_values, limit, exclusiv
             lo = bisect.bisect_left(range(hi), True, lo, hi, key=lambda i: not up_to_start(i))
         else:
             hi = bisect.bisect_left(range(hi), True, lo, hi, key=up_to_start)
-    if on_page_in_order and type(limit) is int and limit > 0:
+    # With more items on the page than its limit, moto stops within them.
+    stops_at_limit = on_page_in_order and type(limit) is int and 0 < limit < hi - lo
+    if stops_at_limit:
         if forward:
-            hi = min(hi, lo + limit + 1)
+            hi = lo + limit + 1
         else:
-            lo = max(lo, hi - limit - 1)
-    # moto stops at the limit on whatever item comes next, inside the key condition or not, so
-    # it is given the item after the page too.
+            lo = hi - limit - 1
+        return items[lo:hi]
+    # Otherwise moto tests the limits on every item after the page too, inside the key
+    # condition or not. It stops at the count limit on the first of them, so it is given that
+    # one; and it stops before one that would take the page past its size limit, which none
+    # could while the page is that far from it.
     if forward:
         hi = min(len(items), hi + 1)
     else:
         lo = max(0, lo - 1)
     window = items[lo:hi]
-    # moto also stops before an item that would take the page past its size limit, wherever
-    # that item is; when the page is far from the limit, no item left out could.
     if sum(item.size() for item in window) > RESULT_SIZE_LIMIT - _ITEM_SIZE_LIMIT:
         return None
     return window
@@ -724,6 +734,39 @@ def _update_item_indexed(self, table_name, key, *args, **kwargs):
                 table.__dict__.pop("_spd_wms_views", None)
 
 
+# Random strings: request ids (52 characters, every response) and SQS receipt handles (185,
+# every message received) are drawn one character per call; one call draws them all, from the
+# same generator and alphabet.
+def _random_string(self, length=20, include_digits=True, lower_case=False):
+    pool = string.ascii_letters + (string.digits if include_digits else "")
+    drawn = "".join(self.choices(pool, k=length))
+    return drawn.lower() if lower_case else drawn
+
+
+def _receipt_handle():
+    return "".join(mock_random.choices(string.ascii_lowercase, k=_RECEIPT_HANDLE_LENGTH))
+
+
+_RECEIPT_HANDLE_LENGTH = 185
+
+
+# Items: each attribute stored while an item is built sums the size of all those before it, so
+# building an item costs O(attributes²). Its size is summed once instead; an item over the
+# limit is refused as before (some step would have been over it exactly when the total is).
+def _item_init(self, hash_key, range_key, attrs):
+    self.hash_key = hash_key
+    self.range_key = range_key
+    values = [(key, DynamoType(value)) for key, value in attrs.items()]
+    if sum(bytesize(key) + value.size() for key, value in values) > _ITEM_SIZE_LIMIT_MOTO:
+        raise ItemSizeTooLarge
+    self.attrs = LimitedSizeDict()
+    dict.update(self.attrs, values)
+
+
+# moto's own limit (LimitedSizeDict), between DynamoDB's documented and observed ones.
+_ITEM_SIZE_LIMIT_MOTO = 405000
+
+
 _PROFILE_FILE = os.environ.get("SPD_WMS_MOTO_PROFILE")
 _PROFILE_INTERVAL_S = 10
 # Idle profilers: cProfile profiles only the thread that enabled it, and the server runs each
@@ -796,4 +839,7 @@ Table.all_items = _all_items_or_narrowed
 Table.put_item = _put_item_indexed
 Table.delete_item = _delete_item_indexed
 DynamoDBBackend.update_item = _update_item_indexed
+MotoRandom.get_random_string = _random_string
+sqs_models.generate_receipt_handle = _receipt_handle
+Item.__init__ = _item_init
 sys.stderr.write("spd-wms: moto dynamodb patched\n")
