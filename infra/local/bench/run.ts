@@ -33,8 +33,8 @@ export interface BenchProfile {
 /**
  * Production's settings, except a heartbeat of 10 s and a pilot lost after 30 s of silence
  * (production: 30 s and 90 s), so that lost-pilot recovery is measured in about a minute, and
- * no consistency audit: each of its queries reads a whole table on the emulator (moto has no
- * index), which at 10,000 jobs would hold its DynamoDB for most of every minute.
+ * no consistency audit: each run reads every job of three tasks, 30,000 items a minute at
+ * 10,000 jobs a task, which the emulator's one core would serve at the measured jobs' expense.
  */
 export const FULL_PROFILE: BenchProfile = {
   tunables: {

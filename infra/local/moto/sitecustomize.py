@@ -20,8 +20,9 @@ behave like AWS where the WMS depends on it:
   skips the checks already passed for an expression and its names, copies its tree directly
   and tests node classes once; a few per-request recomputations (routing's directory
   listing, handler lookup, SQS retention, EventBridge's JSONPath parsing) are done once; an
-  item's size is summed once when it is built, not once per attribute; and request ids and
-  receipt handles are drawn in one call, not one per character.
+  item's size is summed once when it is built, not once per attribute, and without rebuilding
+  its nested values; and request ids and receipt handles are drawn in one call, not one per
+  character.
 - With SPD_WMS_MOTO_PROFILE=<file>, request handling runs under cProfile (thread CPU time) and
   the merged stats are written to <file> (pstats format) every 10 s, to find where moto's CPU
   goes.
@@ -750,6 +751,39 @@ def _receipt_handle():
 _RECEIPT_HANDLE_LENGTH = 185
 
 
+# Sizes: an item's size is summed on every attribute an update sets (to enforce the size limit),
+# for every query result and every BatchGetItem item. moto's DynamoType.size rebuilds each
+# nested map value as a new DynamoType (its whole subtree) to size it; the same sum is taken
+# here over the values as they are. Elements that are not DynamoType are sized as moto does.
+_SET_TYPES = ("SS", "NS", "BS")
+_size = DynamoType.size
+
+
+def _value_size(kind, value):
+    if kind == "N":
+        return len(str(value))
+    if kind in _SET_TYPES:
+        member_kind = kind[0]
+        return sum(_value_size(member_kind, member) for member in value)
+    if kind == "L":
+        return sum(_element_size(member) for member in value)
+    if kind == "M":
+        return sum(bytesize(name) + _element_size(member) for name, member in value.items())
+    if isinstance(value, bool):
+        return 1
+    return bytesize(value)
+
+
+def _element_size(element):
+    if type(element) is DynamoType:
+        return _value_size(element.type, element.value)
+    return _size(DynamoType(element))
+
+
+def _dynamo_type_size(self):
+    return _value_size(self.type, self.value)
+
+
 # Items: each attribute stored while an item is built sums the size of all those before it, so
 # building an item costs O(attributes²). Its size is summed once instead; an item over the
 # limit is refused as before (some step would have been over it exactly when the total is).
@@ -842,4 +876,5 @@ DynamoDBBackend.update_item = _update_item_indexed
 MotoRandom.get_random_string = _random_string
 sqs_models.generate_receipt_handle = _receipt_handle
 Item.__init__ = _item_init
+DynamoType.size = _dynamo_type_size
 sys.stderr.write("spd-wms: moto dynamodb patched\n")

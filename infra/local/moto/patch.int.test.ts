@@ -5,7 +5,6 @@ import { describe, expect, it } from 'vitest';
 import { motoServerBinary } from '../emulator.js';
 
 const PATCH_DIRECTORY = fileURLToPath(new URL('./', import.meta.url));
-const CHECK = fileURLToPath(new URL('./check_partition_queries.py', import.meta.url));
 
 /** The Python moto runs on: the interpreter named on its server script's first line. */
 function motoPython(): string {
@@ -17,21 +16,25 @@ function motoPython(): string {
   return interpreter;
 }
 
+/** Runs one of the patch's checks in moto's Python, alone: no AWS endpoint or profile of the test run applies. */
+function runCheck(script: string, seed: number) {
+  const run = spawnSync(motoPython(), [fileURLToPath(new URL(script, import.meta.url)), String(seed)], {
+    encoding: 'utf8',
+    env: { PATH: process.env.PATH, PYTHONPATH: PATCH_DIRECTORY },
+    timeout: 60_000,
+  });
+  expect(run.status, `${run.stdout}\n${run.stderr}`).toBe(0);
+  return JSON.parse(run.stdout.trim().split('\n').at(-1) ?? '{}');
+}
+
 describe("the emulator patch's partition queries", () => {
   it.each([1, 2])(
     'answer like moto over the whole table through random writes of every kind (seed %i)',
     (seed) => {
       // Act
-      const run = spawnSync(motoPython(), [CHECK, String(seed)], {
-        encoding: 'utf8',
-        // The check runs moto in its own process: no AWS endpoint or profile of the test run applies.
-        env: { PATH: process.env.PATH, PYTHONPATH: PATCH_DIRECTORY },
-        timeout: 60_000,
-      });
+      const counts = runCheck('./check_partition_queries.py', seed);
 
       // Assess
-      expect(run.status, `${run.stdout}\n${run.stderr}`).toBe(0);
-      const counts = JSON.parse(run.stdout.trim().split('\n').at(-1) ?? '{}');
       expect(counts.queries).toBe(1000);
       expect(counts.pages_from_whole_table).toBe(0);
       expect(counts.pages_from_partitions).toBe(counts.pages);
@@ -47,4 +50,26 @@ describe("the emulator patch's partition queries", () => {
     },
     90_000,
   );
+});
+
+describe("the emulator patch's attribute-value sizes", () => {
+  it("equal moto's own for random values of every type, nested ones included", () => {
+    // Act
+    const counts = runCheck('./check_sizes.py', 1);
+
+    // Assess
+    expect(counts.values).toBe(3000);
+    expect(Object.keys(counts.kinds).sort()).toEqual([
+      'B',
+      'BOOL',
+      'BS',
+      'L',
+      'M',
+      'N',
+      'NS',
+      'NULL',
+      'S',
+      'SS',
+    ]);
+  }, 90_000);
 });
