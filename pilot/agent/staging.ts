@@ -240,6 +240,8 @@ export async function downloadInput(
   return path;
 }
 
+const UPLOAD_READ_BYTES = 1024 ** 2;
+
 export interface UploadOptions {
   partBytes: number;
   parallelism: number;
@@ -275,7 +277,12 @@ export async function uploadFile(
   if (opened === null) return null;
   const hash = createHash('sha256');
   let size = 0;
-  const source = opened.handle.createReadStream({ autoClose: false, highWaterMark: 1024 ** 2 });
+  // A read buffer as large as the file, up to 1 MiB: a stream allocates its whole buffer for each
+  // read, and a megabyte per small output or log is what most of the pilot's garbage was.
+  const source = opened.handle.createReadStream({
+    autoClose: false,
+    highWaterMark: Math.max(1, Math.min(UPLOAD_READ_BYTES, opened.size)),
+  });
   const body = Readable.from(
     (async function* () {
       for await (const chunk of source as AsyncIterable<Buffer>) {
