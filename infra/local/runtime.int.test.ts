@@ -505,9 +505,11 @@ describe('the embedded runtime on the fixture stack', () => {
     }
 
     // Assess
+    // Four a second, and a little more when a late read finds a full batch and reads on at once
+    // (a loaded machine); reading again after every non-empty read made it 8 here.
     const perSecond = (reads() - readsBefore) / ((Date.now() - started) / 1000);
-    expect(perSecond).toBeGreaterThan(2);
-    expect(perSecond).toBeLessThanOrEqual(4.5);
+    expect(perSecond).toBeGreaterThan(1);
+    expect(perSecond).toBeLessThanOrEqual(5.5);
   });
 
   it('costs the shared emulator about one call per second while idle', async () => {
