@@ -214,6 +214,13 @@ describe('JobsRepo.claim', () => {
       claimRequestId: requestId,
     });
     expect(await countsOf(task.taskId)).toEqual(counts({ RUNNING: 1 }));
+
+    // A retry drops the claim, its request id with it; a claim without one leaves none behind.
+    await fixture.repos.jobs.retry({ ...job, from: 'RUNNING', claimToken: token, errorCode: 1201 });
+    expect((await fixture.repos.jobs.get(job.jobId)).claimRequestId).toBeUndefined();
+    await fixture.repos.jobs.markQueued([{ ...job, attempt: 1 }]);
+    await fixture.repos.jobs.claim({ ...job, attempt: 1, pilotId: 'pilot-0' });
+    expect((await fixture.repos.jobs.get(job.jobId)).claimRequestId).toBeUndefined();
   });
 
   it('refuses an older attempt, an unknown job, a job of another task and a job no longer queued', async () => {

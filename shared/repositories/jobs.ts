@@ -341,7 +341,16 @@ function retrySpec(failure: FailureDetails & { rank?: number; retryAfter?: strin
     to: 'READY',
     changes: (entry) => ({
       set: { attempt: entry.attempt + 1, errorCode, errorMessage, exitCode, rank: failure.rank, retryAfter },
-      remove: ['pilotId', 'claimToken', 'phase', 'phaseTimes', 'queuedAt', 'startedAt', 'retryAfter'],
+      remove: [
+        'pilotId',
+        'claimToken',
+        'claimRequestId',
+        'phase',
+        'phaseTimes',
+        'queuedAt',
+        'startedAt',
+        'retryAfter',
+      ],
     }),
     isRepeat: (entry, current) => current.attempt === entry.attempt + 1,
   };
@@ -652,6 +661,7 @@ export class JobsRepo {
           phaseTimes: { CLAIMED: now },
           startedAt: now,
         },
+        remove: ['claimRequestId'],
       }),
       isRepeat: () => false,
     };
