@@ -58,7 +58,7 @@ describe('attemptOutcome', () => {
         const failures = outcomes.filter((outcome) => outcome !== 'ok').length;
         const fatal = outcomes.filter((outcome) => outcome === 'fatal').length;
         // Within five standard deviations of a binomial proportion: a sound rule fails one check
-        // in about 1.7 million; a share off by 0.1 or more fails at once.
+        // in about 1.7 million; a share off by more than 0.1 fails.
         const tolerance = (p: number, n: number) => 5 * Math.sqrt((p * (1 - p)) / n);
         expect(Math.abs(failures / outcomes.length - failRate)).toBeLessThan(
           tolerance(failRate, outcomes.length),
