@@ -32,13 +32,24 @@ def number(rng):
     return str(rng.choice([-2, 0, 1, 1.5, 3, 10, 100]))
 
 
+def key_schema(hash_name, range_name):
+    return [{"AttributeName": hash_name, "KeyType": "HASH"}] + (
+        [{"AttributeName": range_name, "KeyType": "RANGE"}] if range_name else []
+    )
+
+
+def index(name, hash_name, range_name, projection=None):
+    return {
+        "IndexName": name,
+        "KeySchema": key_schema(hash_name, range_name),
+        "Projection": projection or {"ProjectionType": "ALL"},
+    }
+
+
 TABLES = [
     {
         "TableName": "ranged",
-        "KeySchema": [
-            {"AttributeName": "pk", "KeyType": "HASH"},
-            {"AttributeName": "sk", "KeyType": "RANGE"},
-        ],
+        "KeySchema": key_schema("pk", "sk"),
         "AttributeDefinitions": [
             {"AttributeName": name, "AttributeType": kind}
             for name, kind in [
@@ -47,59 +58,23 @@ TABLES = [
             ]
         ],
         "GlobalSecondaryIndexes": [
-            {
-                "IndexName": "byText",
-                "KeySchema": [
-                    {"AttributeName": "gh", "KeyType": "HASH"},
-                    {"AttributeName": "gr", "KeyType": "RANGE"},
-                ],
-                "Projection": {"ProjectionType": "ALL"},
-            },
-            {
-                "IndexName": "byTextOnly",
-                "KeySchema": [{"AttributeName": "gh", "KeyType": "HASH"}],
-                "Projection": {"ProjectionType": "KEYS_ONLY"},
-            },
-            {
-                "IndexName": "byNumber",
-                "KeySchema": [
-                    {"AttributeName": "gn", "KeyType": "HASH"},
-                    {"AttributeName": "grn", "KeyType": "RANGE"},
-                ],
-                "Projection": {"ProjectionType": "INCLUDE", "NonKeyAttributes": ["v"]},
-            },
+            index("byText", "gh", "gr"),
+            index("byTextOnly", "gh", None, {"ProjectionType": "KEYS_ONLY"}),
+            index("byNumber", "gn", "grn", {"ProjectionType": "INCLUDE", "NonKeyAttributes": ["v"]}),
         ],
-        "LocalSecondaryIndexes": [
-            {
-                "IndexName": "local",
-                "KeySchema": [
-                    {"AttributeName": "pk", "KeyType": "HASH"},
-                    {"AttributeName": "lr", "KeyType": "RANGE"},
-                ],
-                "Projection": {"ProjectionType": "ALL"},
-            }
-        ],
+        "LocalSecondaryIndexes": [index("local", "pk", "lr")],
         "BillingMode": "PAY_PER_REQUEST",
         "StreamSpecification": {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
     },
     {
         "TableName": "plain",
-        "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}],
+        "KeySchema": key_schema("pk", None),
         "AttributeDefinitions": [
             {"AttributeName": "pk", "AttributeType": "S"},
             {"AttributeName": "gh", "AttributeType": "S"},
             {"AttributeName": "gr", "AttributeType": "S"},
         ],
-        "GlobalSecondaryIndexes": [
-            {
-                "IndexName": "byText",
-                "KeySchema": [
-                    {"AttributeName": "gh", "KeyType": "HASH"},
-                    {"AttributeName": "gr", "KeyType": "RANGE"},
-                ],
-                "Projection": {"ProjectionType": "ALL"},
-            }
-        ],
+        "GlobalSecondaryIndexes": [index("byText", "gh", "gr")],
         "BillingMode": "PAY_PER_REQUEST",
     },
 ]

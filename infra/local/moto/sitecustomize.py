@@ -431,7 +431,8 @@ _parse_json_path = functools.lru_cache(maxsize=1024)(jsonpath_ng.ext.parse)
 # limit), and moto's own query does everything else as before.
 _ORDERABLE_KINDS = ("S", "N", "B")
 _BOUNDED_COMPARISONS = ("=", "<", "<=", ">", ">=", "BETWEEN", "BEGINS_WITH")
-_ITEM_SIZE_LIMIT = 400 * 1024
+# moto's item size limit (LimitedSizeDict), between DynamoDB's documented and observed ones.
+_ITEM_SIZE_LIMIT = 405000
 _all_items = Table.all_items
 _query = Table.query
 _narrowed = threading.local()
@@ -469,6 +470,14 @@ class _Partition:
         return self.items if self.ordered else [item for _, item in self.entries.values()]
 
 
+def _key_names(index):
+    """The names of an index's hash keys and of its range keys."""
+    names = {"HASH": [], "RANGE": []}
+    for key in index.schema:
+        names[key["KeyType"]].append(key["AttributeName"])
+    return names["HASH"], names["RANGE"]
+
+
 class _View:
     """A table's items by partition: of the table itself (index None) or of one index."""
 
@@ -483,8 +492,7 @@ class _View:
         else:
             # As moto's query derives them for an index with one hash and at most one range key.
             self.schema = copy.deepcopy(index.schema)
-            hash_names = [key["AttributeName"] for key in index.schema if key["KeyType"] == "HASH"]
-            range_names = [key["AttributeName"] for key in index.schema if key["KeyType"] == "RANGE"]
+            hash_names, range_names = _key_names(index)
             if range_names:
                 index_range = self.range_attr = range_names[0]
             else:
@@ -599,8 +607,7 @@ def _candidates(table, hash_key, range_comparison, range_values, limit, exclusiv
         index = {index.name: index for index in table.all_indexes()}.get(index_name)
         if index is None or consistent_read and index in (table.global_indexes or []):
             return None  # moto's query reports the error
-        hash_names = [key["AttributeName"] for key in index.schema if key["KeyType"] == "HASH"]
-        range_names = [key["AttributeName"] for key in index.schema if key["KeyType"] == "RANGE"]
+        hash_names, range_names = _key_names(index)
         conditions = hash_key_conditions or []
         if len(hash_names) != 1 or len(range_names) > 1 or len(conditions) != 1:
             return None
@@ -791,14 +798,11 @@ def _item_init(self, hash_key, range_key, attrs):
     self.hash_key = hash_key
     self.range_key = range_key
     values = [(key, DynamoType(value)) for key, value in attrs.items()]
-    if sum(bytesize(key) + value.size() for key, value in values) > _ITEM_SIZE_LIMIT_MOTO:
+    if sum(bytesize(key) + value.size() for key, value in values) > _ITEM_SIZE_LIMIT:
         raise ItemSizeTooLarge
     self.attrs = LimitedSizeDict()
     dict.update(self.attrs, values)
 
-
-# moto's own limit (LimitedSizeDict), between DynamoDB's documented and observed ones.
-_ITEM_SIZE_LIMIT_MOTO = 405000
 
 
 _PROFILE_FILE = os.environ.get("SPD_WMS_MOTO_PROFILE")
