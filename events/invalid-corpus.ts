@@ -362,6 +362,7 @@ const pilot: InvalidPayload[] = [
   ),
   invalid('pilot.claim-request', 'attempt as a string', ['attempt'], '1', 'attempt'),
   invalid('pilot.claim-request', 'unknown field', ['jobId'], 'j-1', 'jobId'),
+  invalid('pilot.claim-request', 'short request id', ['requestId'], 'r-1', 'requestId'),
   invalid('pilot.claim-response', 'empty claim token', ['claimToken'], '', 'claimToken'),
   invalid('pilot.registration', 'no slots', ['slots'], 0, 'slots'),
   invalid('pilot.registration', 'unknown device', ['device'], 'FPGA', 'device'),
