@@ -29,27 +29,35 @@ describe('percentile', () => {
 describe('fairness', () => {
   const ranks = { low: 1, mid: 2, high: 4 };
 
-  it('compares shares up to the moment the first task ran dry', () => {
-    // Prepare: 1:2:4 for seven dispatches, then only the others are left (high ran dry at 7).
-    const order = ['high', 'mid', 'high', 'low', 'high', 'mid', 'high', 'mid', 'low', 'mid'];
-    const dispatches = order.map((taskId, index) => ({ taskId, at: index + 1 }));
+  /** Dispatches of passes: each pass's picks, in order, share the pass's time. */
+  const passes = (...picks: string[][]) =>
+    picks.flatMap((pass, index) => pass.map((taskId) => ({ taskId, at: 1000 * (index + 1) })));
+
+  it('compares shares over the passes before the one in which the first task ran dry', () => {
+    // Prepare: two passes served 1:2:4; in the third, high ran dry after one pick and the rest
+    // of the pass went to the others.
+    const full = ['high', 'mid', 'high', 'low', 'high', 'mid', 'high'];
+    const dispatches = passes(full, full, ['high', 'mid', 'low', 'mid', 'low', 'mid', 'low']);
     // Act
     const measure = fairness(ranks, dispatches);
     // Assess
-    expect(measure.windowDispatches).toBe(7);
+    expect(measure.windowDispatches).toBe(14);
     expect(measure.error).toBeCloseTo(0, 10);
-    expect(measure.shares.high).toMatchObject({ dispatched: 4, rankShare: 4 / 7 });
+    expect(measure.shares.high).toMatchObject({ dispatched: 8, rankShare: 4 / 7 });
   });
 
   it('reports the largest gap between a dispatch share and its rank share', () => {
-    const dispatches = ['low', 'mid', 'high', 'low', 'mid', 'high'].map((taskId, index) => ({
-      taskId,
-      at: index,
-    }));
+    const dispatches = passes(['low', 'mid', 'high'], ['low', 'mid', 'high'], ['mid', 'high']);
     const measure = fairness(ranks, dispatches);
-    // The window ends with low's last dispatch (the 4th): low has 2 of 4 against a share of 1/7.
+    // low ran dry in the second pass: the first pass is the window, low has 1 of 3 against 1/7.
+    expect(measure.windowDispatches).toBe(3);
+    expect(measure.error).toBeCloseTo(4 / 7 - 1 / 3, 10);
+  });
+
+  it('measures the one pass there is when a task ran dry in the first', () => {
+    const measure = fairness(ranks, passes(['high', 'mid', 'low', 'high'], ['high', 'mid']));
     expect(measure.windowDispatches).toBe(4);
-    expect(measure.error).toBeCloseTo(1 / 2 - 1 / 7, 10);
+    expect(measure.shares.low).toMatchObject({ dispatched: 1, dispatchShare: 1 / 4 });
   });
 
   it('stays within [0, 1] and is 0 only when shares match ranks', () => {

@@ -17,15 +17,17 @@ export interface Dispatch {
 export interface FairnessMeasure {
   /** max over tasks of |dispatch share − rank share| within the window. */
   error: number;
-  /** Dispatches counted: those up to the moment the first task had nothing left to dispatch. */
+  /** Dispatches counted: those of the passes before the one in which the first task ran dry. */
   windowDispatches: number;
   shares: Record<string, { rank: number; rankShare: number; dispatchShare: number; dispatched: number }>;
 }
 
 /**
- * Fairness over the window in which every task still had jobs to dispatch: it ends with the
- * last dispatch of the task that ran out first (every task's jobs are all dispatched in the
- * end, so the earliest "last dispatch" is when the first one ran dry).
+ * Fairness over the window in which every task still had jobs to dispatch. It ends with the
+ * pass in which the first task ran dry (every task's jobs are all dispatched in the end, so the
+ * earliest "last dispatch" is that pass), and leaves that pass out: its dispatches share one
+ * time, and once the task ran dry within it, its remaining picks went to the others. With no
+ * earlier pass, that one pass is the window.
  */
 export function fairness(
   ranks: Readonly<Record<string, number>>,
@@ -34,8 +36,11 @@ export function fairness(
   const taskIds = Object.keys(ranks);
   const lastDispatch = (taskId: string) =>
     Math.max(...dispatches.filter((dispatch) => dispatch.taskId === taskId).map((dispatch) => dispatch.at));
-  const windowEnd = Math.min(...taskIds.map(lastDispatch));
-  const inWindow = dispatches.filter((dispatch) => dispatch.at <= windowEnd && dispatch.taskId in ranks);
+  const finalPass = Math.min(...taskIds.map(lastDispatch));
+  const ranked = dispatches.filter((dispatch) => dispatch.taskId in ranks);
+  const beforeFinalPass = ranked.filter((dispatch) => dispatch.at < finalPass);
+  const inWindow =
+    beforeFinalPass.length > 0 ? beforeFinalPass : ranked.filter((dispatch) => dispatch.at === finalPass);
   const rankSum = taskIds.reduce((sum, taskId) => sum + ranks[taskId]!, 0);
   const shares: FairnessMeasure['shares'] = {};
   let error = 0;
