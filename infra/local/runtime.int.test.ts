@@ -485,6 +485,24 @@ describe('the embedded runtime on the fixture stack', () => {
     expect(await malformed.json()).toEqual({ message: 'Internal server error' });
   });
 
+  it('answers ten API requests at once, as Lambda scales a function without reserved concurrency', async () => {
+    // Act: ten requests whose handler takes half a second each.
+    const handlerMs = 500;
+    const started = performance.now();
+    const answers = await Promise.all(
+      Array.from({ length: 10 }, () =>
+        signedFetch(`${runtime.api?.url}items/slow?ms=${handlerMs}`, { method: 'GET' }),
+      ),
+    );
+    const elapsedMs = performance.now() - started;
+
+    // Assess: all answered within about one handler's time (two at a time would take five).
+    expect(answers.map((answer) => answer.status)).toEqual(Array(10).fill(200));
+    expect(elapsedMs).toBeLessThan(2 * handlerMs);
+    expect(runtime.functions.api?.concurrency).toBe(10);
+    expect(runtime.functions['queue-consumer']?.concurrency).toBe(2);
+  });
+
   it('reads a busy stream four times a second, like Lambda, once it has caught up', async () => {
     // Prepare: records the mapping's filter drops, so no delivery slows the reads down.
     const table = resource('Records').physicalName;

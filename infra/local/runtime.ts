@@ -32,7 +32,13 @@ import type { Wiring } from './types.js';
 import { describeApi, describeWiring } from './wiring.js';
 
 const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const DEFAULT_CONCURRENCY = 2;
+/**
+ * Invocations at once of a function without reserved concurrency. Lambda scales such a function
+ * with its load (up to the account's limit); here ten at once, enough for an API request per
+ * pilot slot of a node: with two, pilots' claims queued behind each other while their jobs
+ * waited in the device queue.
+ */
+const DEFAULT_CONCURRENCY = 10;
 const SCHEDULE_SCALE_VARIABLE = 'WMS_LOCAL_SCHEDULE_SCALE';
 const MIN_SCHEDULE_INTERVAL_MS = 100;
 /** The emulator needs path-style S3 addressing: a bucket cannot be a subdomain of 127.0.0.1. */
@@ -58,7 +64,7 @@ export interface LocalRuntimeOptions {
   scheduleScale?: number;
   /** Port of the local API; 0 (default) picks a free one. */
   apiPort?: number;
-  /** Concurrent invocations per function without ReservedConcurrentExecutions; default 2. */
+  /** Concurrent invocations per function without ReservedConcurrentExecutions; default 10. */
   defaultConcurrency?: number;
   /** Where `spd:function` entries are resolved; the repository root by default. */
   projectRoot?: string;

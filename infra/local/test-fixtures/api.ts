@@ -1,7 +1,10 @@
 /**
  * API function of the runtime tests: answers with what it received and the configuration of
- * its own worker. The item id `malformed` returns a response API Gateway must refuse.
+ * its own worker. The item id `malformed` returns a response API Gateway must refuse; `slow`
+ * answers after the milliseconds of its `ms` query parameter.
  */
+
+import { setTimeout as sleep } from 'node:timers/promises';
 import { APIGatewayProxyEventSchema } from '@aws-lambda-powertools/parser/schemas';
 import type { APIGatewayProxyResult, Context } from 'aws-lambda';
 import { fixtureRole } from './observations.js';
@@ -20,6 +23,7 @@ export async function handler(
 ): Promise<APIGatewayProxyResult | { statusCode: string }> {
   const request = APIGatewayProxyEventSchema.parse(event);
   if (request.pathParameters?.itemId === 'malformed') return { statusCode: 'not a number' };
+  if (request.pathParameters?.itemId === 'slow') await sleep(Number(request.queryStringParameters?.ms));
   return {
     statusCode: request.httpMethod === 'POST' ? 201 : 200,
     headers: { 'content-type': 'application/json', 'x-fixture-role': fixtureRole },
