@@ -446,6 +446,36 @@ describe('a dispatch pass', () => {
     expect(await countsOf(env, 't')).toMatchObject({ READY: 2, QUEUED: 2, DONE: 8 });
   });
 
+  it('sends the batches of a pass at once, not one after another', async () => {
+    // Prepare: 25 jobs make three batches; the SQS client counts the sends in flight.
+    const env = await scenario('parallel-sends');
+    await pilot(env, 'p', 'CPU', 25);
+    await runningTask(env, 't', 25);
+    let inFlight = 0;
+    let mostInFlight = 0;
+    const sqs = env.fixture.clients.sqs;
+    const countingSqs = Object.create(sqs, {
+      send: {
+        value: async (...args: Parameters<typeof sqs.send>) => {
+          mostInFlight = Math.max(mostInFlight, ++inFlight);
+          try {
+            return await sqs.send(...args);
+          } finally {
+            inFlight--;
+          }
+        },
+      },
+    }) as typeof sqs;
+
+    // Act
+    const report = await runDispatchPass({ ...env.deps, sqs: countingSqs });
+
+    // Assess
+    expect(report.dispatched).toBe(25);
+    expect(mostInFlight).toBe(3);
+    expect(await drain(env, env.settings.jobsCpuQueueUrl)).toHaveLength(25);
+  });
+
   it('makes 5 AWS calls per pass plus a fraction of a call per dispatched job', async () => {
     // Prepare
     const env = await scenario('calls');

@@ -233,7 +233,10 @@ async function outgoingMessages(
   return outgoing;
 }
 
-/** Sends the messages to their device queues; returns the jobs whose message was not sent. */
+/**
+ * Sends the messages to their device queues, all batches at once (a pass's jobs wait for the
+ * slowest batch, not for the sum); returns the jobs whose message was not sent.
+ */
 async function sendMessages(
   deps: DispatchDeps,
   messages: readonly Outgoing[],
@@ -241,36 +244,37 @@ async function sendMessages(
   const unsent: Outgoing[] = [];
   const errors: unknown[] = [];
   const queueUrl = { CPU: deps.settings.jobsCpuQueueUrl, GPU: deps.settings.jobsGpuQueueUrl };
-  for (const queue of ['GPU', 'CPU'] as const) {
-    for (const batch of sendBatches(messages.filter((message) => message.queue === queue))) {
-      const entries: SendMessageBatchRequestEntry[] = batch.map((message, index) => ({
-        Id: String(index),
-        MessageBody: message.body,
-      }));
-      try {
-        const response = await deps.sqs.send(
-          new SendMessageBatchCommand({ QueueUrl: queueUrl[queue], Entries: entries }),
-          {
-            abortSignal: deps.signal,
-          },
-        );
-        for (const failed of response.Failed ?? []) {
-          const message = batch[Number(failed.Id)];
-          if (!message) continue;
-          unsent.push(message);
-          deps.logger.warn('job message refused by its queue', {
-            taskId: message.task.taskId,
-            jobId: message.job.jobId,
-            code: failed.Code,
-            reason: failed.Message,
-          });
-        }
-      } catch (error) {
-        unsent.push(...batch);
-        errors.push(error);
+  const send = async (queue: Device, batch: readonly Outgoing[]) => {
+    const entries: SendMessageBatchRequestEntry[] = batch.map((message, index) => ({
+      Id: String(index),
+      MessageBody: message.body,
+    }));
+    try {
+      const response = await deps.sqs.send(
+        new SendMessageBatchCommand({ QueueUrl: queueUrl[queue], Entries: entries }),
+        { abortSignal: deps.signal },
+      );
+      for (const failed of response.Failed ?? []) {
+        const message = batch[Number(failed.Id)];
+        if (!message) continue;
+        unsent.push(message);
+        deps.logger.warn('job message refused by its queue', {
+          taskId: message.task.taskId,
+          jobId: message.job.jobId,
+          code: failed.Code,
+          reason: failed.Message,
+        });
       }
+    } catch (error) {
+      unsent.push(...batch);
+      errors.push(error);
     }
-  }
+  };
+  await Promise.all(
+    (['GPU', 'CPU'] as const).flatMap((queue) =>
+      sendBatches(messages.filter((message) => message.queue === queue)).map((batch) => send(queue, batch)),
+    ),
+  );
   return { unsent, errors };
 }
 
@@ -316,13 +320,12 @@ async function takePassLease(deps: DispatchDeps, owner: string) {
 export async function runDispatchPass(deps: DispatchDeps): Promise<DispatchReport> {
   const { repos, logger } = deps;
   const now = (deps.clock ?? (() => new Date()))();
-  const pilots = [
-    ...(await listAllPages((cursor) =>
-      repos.pilots.listByState('ACTIVE', { limit: LIST_PAGE_SIZE, cursor }),
-    )),
-    ...(await listAllPages((cursor) => repos.pilots.listByState('IDLE', { limit: LIST_PAGE_SIZE, cursor }))),
-  ];
-  const slots = pilotSlots(pilots);
+  const livePilots = await Promise.all(
+    (['ACTIVE', 'IDLE'] as const).map((state) =>
+      listAllPages((cursor) => repos.pilots.listByState(state, { limit: LIST_PAGE_SIZE, cursor })),
+    ),
+  );
+  const slots = pilotSlots(livePilots.flat());
   const report: DispatchReport = {
     outcome: 'no-capacity',
     slots,
