@@ -67,6 +67,16 @@ describe('WmsStack', () => {
     }
   });
 
+  it('applies pilot results as they arrive: the status queue mapping has no batching window', () => {
+    const mappings = ofType('AWS::Lambda::EventSourceMapping').filter(([, r]) =>
+      JSON.stringify(r.Properties?.EventSourceArn).includes('"Status'),
+    );
+    expect(mappings).toHaveLength(1);
+    const [id, mapping] = mappings[0]!;
+    expect(mapping.Properties?.BatchSize, id).toBe(10);
+    expect(mapping.Properties?.MaximumBatchingWindowInSeconds ?? 0, id).toBe(0);
+  });
+
   it('runs every function on Node 24 with its handler module named in metadata', () => {
     const functions = ofType('AWS::Lambda::Function').filter(([, r]) => r.Metadata?.[FUNCTION_METADATA_KEY]);
     expect(functions).toHaveLength(11);
