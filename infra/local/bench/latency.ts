@@ -15,9 +15,16 @@ import {
   waitUntil,
 } from './workload.js';
 
+/** The random part of the pause before a sample. */
+const ARRIVAL_SPREAD_MS = 1_000;
+
 export interface LatencyOptions {
   samples: number;
-  /** Pause before each sample, so the pilots are idle again and polling when the job appears. */
+  /**
+   * Pause before each sample, so the pilots are idle again and polling when the job appears;
+   * up to a second more at random, so that samples do not lock onto the phase of the runtime's
+   * periodic stream reads (once a second on an idle shard) and each sees a chance arrival time.
+   */
   idleMs: number;
   log(line: string): void;
 }
@@ -41,7 +48,7 @@ export async function measureDispatchLatency(
   for (let sample = 0; sample < samples; sample++) {
     const fileName = `one-${String(sample).padStart(4, '0')}.dat`;
     fileNames.push(fileName);
-    await sleep(options.idleMs);
+    await sleep(options.idleMs + Math.random() * ARRIVAL_SPREAD_MS);
     await announceFile(system, dataset, fileName);
     let latency: number | undefined;
     await waitUntil(
