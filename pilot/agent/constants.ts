@@ -24,6 +24,12 @@ export const DEFAULTS = {
 
 /** SQS answers at most 10 messages per receive and takes at most 10 entries per batch. */
 export const SQS_MAX_BATCH = 10;
+/**
+ * Jobs a pilot holds at once, per slot. A slot is given up when its payload ends, so the next
+ * payload runs while the last one's outputs upload; this bounds the jobs still staging out,
+ * so a slow store holds back intake instead of piling up finished jobs' work directories.
+ */
+export const JOBS_IN_HAND_PER_SLOT = 2;
 /** SQS long polls wait at most 20 s. */
 export const SQS_MAX_WAIT_SECONDS = 20;
 /**

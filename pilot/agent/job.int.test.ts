@@ -17,6 +17,7 @@ const { s3 } = createAwsClients({ callCounter: calls });
 let bucket: string;
 let root: string;
 let counter = 0;
+const uploads = () => calls.count({ service: 'S3', operation: 'PutObject' });
 
 beforeAll(async () => {
   bucket = await createTestBucket(s3, 'pilot-job');
@@ -57,6 +58,8 @@ async function prepareJob(script: string, overrides: (job: JobMessage) => Partia
   );
   const progress: JobProgressMessage[] = [];
   const results: JobResultMessage[] = [];
+  /** At each slot release: the S3 uploads made so far and the phases reported. */
+  const slotReleases: { uploads: number; phases: string[] }[] = [];
   const running = new RunningJob(
     job,
     'claim-token-0123456789',
@@ -71,9 +74,11 @@ async function prepareJob(script: string, overrides: (job: JobMessage) => Partia
       sendResult: async (result) => {
         results.push(result);
       },
+      releaseSlot: () =>
+        slotReleases.push({ uploads: uploads(), phases: progress.map((message) => message.phase) }),
     },
   );
-  return { job, data, workDir, running, progress, results };
+  return { job, data, workDir, running, progress, results, slotReleases };
 }
 
 describe('RunningJob', () => {
@@ -131,14 +136,31 @@ describe('RunningJob', () => {
     expect(await readdir(workDir)).toEqual([]);
   });
 
-  it('does not run the payload when an input fails its checksum, and still uploads the log', async () => {
-    const marker = path.join(root, `ran-${randomBytes(4).toString('hex')}`);
-    const { running, progress, results } = await prepareJob(`touch ${marker}`, (job) => ({
-      inputs: job.inputs.map((input) => ({ ...input, checksum: sha256Of('tampered') })),
-    }));
+  it('gives its slot back once, as soon as the payload has ended, before anything is uploaded', async () => {
+    const marker = path.join(root, `ended-${randomBytes(4).toString('hex')}`);
+    const { running, results, slotReleases } = await prepareJob(
+      `echo out > "$WMS_OUTPUT_DIR/a.out"; touch ${marker}`,
+    );
+    const uploadsBefore = uploads();
 
     await running.run();
 
+    expect(slotReleases).toEqual([{ uploads: uploadsBefore, phases: ['CLAIMED', 'STAGE_IN', 'EXECUTING'] }]);
+    await access(marker);
+    expect(results[0]).toMatchObject({ outcome: 'DONE' });
+    expect(uploads() - uploadsBefore).toBe(2);
+  });
+
+  it('does not run the payload when an input fails its checksum, and still uploads the log', async () => {
+    const marker = path.join(root, `ran-${randomBytes(4).toString('hex')}`);
+    const { running, progress, results, slotReleases } = await prepareJob(`touch ${marker}`, (job) => ({
+      inputs: job.inputs.map((input) => ({ ...input, checksum: sha256Of('tampered') })),
+    }));
+    const uploadsBefore = uploads();
+
+    await running.run();
+
+    expect(slotReleases).toEqual([{ uploads: uploadsBefore, phases: ['CLAIMED', 'STAGE_IN'] }]);
     expect(results[0]).toMatchObject({
       outcome: 'FAILED',
       errorCode: ERRORS.STAGE_IN_CHECKSUM_MISMATCH.code,

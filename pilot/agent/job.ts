@@ -30,6 +30,8 @@ export interface JobServices {
   sendProgress(message: JobProgressMessage): void;
   /** Resolves once the result is spooled (durable) and queued for sending; never rejects. */
   sendResult(result: JobResultMessage): Promise<void>;
+  /** Called once the payload has ended or will not run: the job no longer needs its slot. */
+  releaseSlot(): void;
 }
 
 /** Why the pilot stops a job before it ends by itself; `dropped` reports nothing at all. */
@@ -125,7 +127,8 @@ export class RunningJob {
         paths.log,
         `job ${this.job.jobId} attempt ${this.job.attempt} on pilot ${this.services.pilotId}`,
       );
-      exit = await this.#stageInAndExecute(paths);
+      // Stage-out needs no core or GPU: the slot takes the next payload while this one uploads.
+      exit = await this.#stageInAndExecute(paths).finally(() => this.services.releaseSlot());
       entry = exit.spawnError === null ? errorForPayloadExit(exit) : errorForSpawnFailure(exit.spawnError);
       if (exit.spawnError !== null) detail = `cannot start ${this.job.executable}: ${exit.spawnError}`;
       this.#enterPhase('STAGE_OUT');

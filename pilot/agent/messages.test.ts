@@ -1,7 +1,13 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { jobMessage } from '../test-support/factories.js';
-import { parseControlCommand, parseJobMessage, pollPlan, receiveCapacity } from './messages.js';
+import {
+  parseControlCommand,
+  parseJobMessage,
+  pollPlan,
+  type ReceiveRoom,
+  receiveCapacity,
+} from './messages.js';
 
 describe('parseJobMessage', () => {
   it('accepts a valid job message', () => {
@@ -101,22 +107,45 @@ describe('pollPlan', () => {
 });
 
 describe('receiveCapacity', () => {
-  it('asks for one message per free slot, at most ten', () => {
-    expect(receiveCapacity(3, undefined, 100)).toBe(3);
-    expect(receiveCapacity(64, undefined, 0)).toBe(10);
-    expect(receiveCapacity(0, undefined, 0)).toBe(0);
+  const room = (over: Partial<ReceiveRoom>): ReceiveRoom => ({
+    freeSlots: 0,
+    jobsInHand: 0,
+    maxJobsInHand: 32,
+    maxJobs: undefined,
+    jobsTaken: 0,
+    ...over,
   });
 
-  it('never takes more jobs than maxJobs', () => {
-    expect(receiveCapacity(8, 5, 3)).toBe(2);
-    expect(receiveCapacity(8, 5, 5)).toBe(0);
+  it('asks for one message per free slot, at most ten', () => {
+    expect(receiveCapacity(room({ freeSlots: 3, jobsTaken: 100 }))).toBe(3);
+    expect(receiveCapacity(room({ freeSlots: 64, maxJobsInHand: 128 }))).toBe(10);
+    expect(receiveCapacity(room({ freeSlots: 0 }))).toBe(0);
+  });
+
+  it('takes no more jobs than its hands hold, free slots or not (jobs staging out hold none)', () => {
+    expect(receiveCapacity(room({ freeSlots: 8, jobsInHand: 28 }))).toBe(4);
+    expect(receiveCapacity(room({ freeSlots: 16, jobsInHand: 32 }))).toBe(0);
+    expect(receiveCapacity(room({ freeSlots: 16, jobsInHand: 40 }))).toBe(0);
+  });
+
+  it('never takes more jobs than maxJobs, nor more than its slots and hands allow', () => {
+    expect(receiveCapacity(room({ freeSlots: 8, maxJobs: 5, jobsTaken: 3 }))).toBe(2);
+    expect(receiveCapacity(room({ freeSlots: 8, maxJobs: 5, jobsTaken: 5 }))).toBe(0);
     fc.assert(
-      fc.property(fc.nat(64), fc.integer({ min: 1, max: 50 }), fc.nat(60), (free, maxJobs, taken) => {
-        const capacity = receiveCapacity(free, maxJobs, Math.min(taken, maxJobs));
-        expect(capacity).toBeGreaterThanOrEqual(0);
-        expect(Math.min(taken, maxJobs) + capacity).toBeLessThanOrEqual(maxJobs);
-        expect(capacity).toBeLessThanOrEqual(Math.min(free, 10));
-      }),
+      fc.property(
+        fc.nat(64),
+        fc.nat(64),
+        fc.integer({ min: 1, max: 50 }),
+        fc.nat(60),
+        (free, inHand, maxJobs, taken) => {
+          const jobsTaken = Math.min(taken, maxJobs);
+          const capacity = receiveCapacity(room({ freeSlots: free, jobsInHand: inHand, maxJobs, jobsTaken }));
+          expect(capacity).toBeGreaterThanOrEqual(0);
+          expect(jobsTaken + capacity).toBeLessThanOrEqual(maxJobs);
+          expect(capacity).toBeLessThanOrEqual(Math.min(free, 10));
+          expect(inHand + capacity).toBeLessThanOrEqual(Math.max(inHand, 32));
+        },
+      ),
     );
   });
 });

@@ -80,11 +80,26 @@ export function pollPlan(device: Device, pollWaitSeconds: number, lastRoundFound
   ];
 }
 
+/** What bounds the pilot's next receive. */
+export interface ReceiveRoom {
+  /** Slots whose payload has ended (or never started). */
+  freeSlots: number;
+  /** Jobs being claimed, run or staged out. */
+  jobsInHand: number;
+  maxJobsInHand: number;
+  maxJobs: number | undefined;
+  /** Jobs taken so far, counting claims under way. */
+  jobsTaken: number;
+}
+
 /**
- * How many messages the next receive may ask for: one per free slot, no more than SQS gives
- * in one call, and no more than the jobs left before `maxJobs` (counting claims under way).
+ * How many messages the next receive may ask for: one per free slot, as long as the jobs in
+ * hand stay within their bound, no more than SQS gives in one call, and no more than the jobs
+ * left before `maxJobs`.
  */
-export function receiveCapacity(freeSlots: number, maxJobs: number | undefined, jobsTaken: number): number {
-  const left = maxJobs === undefined ? Number.POSITIVE_INFINITY : Math.max(0, maxJobs - jobsTaken);
-  return Math.min(freeSlots, SQS_MAX_BATCH, left);
+export function receiveCapacity(room: ReceiveRoom): number {
+  const left =
+    room.maxJobs === undefined ? Number.POSITIVE_INFINITY : Math.max(0, room.maxJobs - room.jobsTaken);
+  const handsFree = Math.max(0, room.maxJobsInHand - room.jobsInHand);
+  return Math.min(room.freeSlots, handsFree, SQS_MAX_BATCH, left);
 }

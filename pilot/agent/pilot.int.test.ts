@@ -42,6 +42,7 @@ import {
   waitForTask,
 } from '../test-support/plane-tasks.js';
 import { liveGroupMembers, msUntil, quantile } from '../test-support/processes.js';
+import { HoldingProxy } from '../test-support/proxy.js';
 import { getObjectBytes } from '../test-support/storage.js';
 
 const { s3, sqs } = awsClients();
@@ -219,6 +220,44 @@ describe('pilots on the control plane', () => {
     it('a message that is not JSON is left to the queue and its dead-letter queue', () => {
       expect(pilot.linesOf('unreadable job message left for the dead-letter queue')).toHaveLength(1);
     });
+  });
+
+  it('a slot takes the next payload while the last job uploads, and no more jobs are taken than two a slot', async () => {
+    // Prepare: three jobs queued (a registration holds the slots), and a store that holds back
+    // every upload of the pilot.
+    const emulator = new URL(process.env.AWS_ENDPOINT_URL!);
+    const store = new HoldingProxy(Number(emulator.port), (request) => request.method === 'PUT');
+    await store.start();
+    try {
+      const input = await announceDataset(plane, s3, inputFiles(3, 'staged'));
+      const holder = await holdSlots(plane, 'CPU', 3);
+      const taskId = await registerTask(shellTask(input, UPPER), 3);
+      await waitForJobs(wms, taskId, (jobs) =>
+        expect(jobs.every((job) => job.state === 'QUEUED')).toBe(true),
+      );
+      await holder.release();
+      store.hold();
+
+      // Act: one slot.
+      const pilot = await fleet.start({ name: 'overlap', slots: 1, s3Endpoint: store.endpoint });
+      await eventually(() => expect(pilot.payloads()).toHaveLength(2), { timeoutMs: 30_000 });
+      // Long enough for more receives (the pilot polls for a second at a time).
+      await new Promise((resolve) => setTimeout(resolve, 3_000));
+      const claimedWhileHeld = pilot.claimedJobs();
+      const finishedWhileHeld = pilot.linesOf('job finished');
+      store.release();
+      const done = await waitForTask(wms, taskId, 'DONE');
+
+      // Assess: the second payload ran while the first job's upload was held; the third job
+      // waited for one of them to finish.
+      expect(claimedWhileHeld).toHaveLength(2);
+      expect(finishedWhileHeld).toEqual([]);
+      expect(store.heldRequests.length).toBeGreaterThanOrEqual(2);
+      expect(done.counts.DONE).toBe(3);
+      expect(pilot.claimedJobs()).toHaveLength(3);
+    } finally {
+      await store.stop();
+    }
   });
 
   it('a GPU pilot takes CPU jobs only when no GPU job waits, gives GPU jobs its GPU, and stops at maxJobs', async () => {

@@ -16,7 +16,13 @@ import type { Device } from '../../shared/model/index.js';
 import type { PilotApi } from './api-client.js';
 import { backoffDelayMs } from './backoff.js';
 import type { PilotConfig } from './config.js';
-import { ERROR_MESSAGE_MAX_LENGTH, PILOT_VERSION, RETRY_BACKOFF, SQS_MAX_WAIT_SECONDS } from './constants.js';
+import {
+  ERROR_MESSAGE_MAX_LENGTH,
+  JOBS_IN_HAND_PER_SLOT,
+  PILOT_VERSION,
+  RETRY_BACKOFF,
+  SQS_MAX_WAIT_SECONDS,
+} from './constants.js';
 import { MessageDeletions } from './deletions.js';
 import { ClaimRefusedError, ControlPlaneProtocolError, PilotLostError } from './errors.js';
 import { RunningJob } from './job.js';
@@ -45,6 +51,12 @@ export interface PilotDependencies {
   logger: Logger;
 }
 
+/** A slot taken for a job; `release` gives it back the first time and returns false after. */
+interface HeldSlot {
+  slot: Slot;
+  release(): boolean;
+}
+
 type ClaimOutcome = { kind: 'claimed'; claimToken: string } | { kind: 'refused' } | { kind: 'returned' };
 
 /**
@@ -62,6 +74,7 @@ export class Pilot {
   readonly #terminate = new AbortController();
   #stopReason: StopReason | null = null;
   readonly #freeSlots: Slot[];
+  /** The jobs in hand: each taken message, from its claim to its result (or refusal). */
   readonly #handlers = new Set<Promise<void>>();
   readonly #jobs = new Map<string, RunningJob>();
   /** Kill commands for jobs whose claim is under way (`jobId:attempt`). */
@@ -70,7 +83,7 @@ export class Pilot {
   #jobsTaken = 0;
   #jobsClaimed = 0;
   #lastBusyAt = Date.now();
-  #slotReleased: (() => void) | null = null;
+  #roomMade: (() => void) | null = null;
   #controlQueueUrl: string | null = null;
   #heartbeatMs: number;
   /** Deletes of the job messages claimed or refused, batched. */
@@ -169,9 +182,15 @@ export class Pilot {
     let foundWork = false;
     let failures = 0;
     while (!signal.aborted) {
-      const capacity = receiveCapacity(this.#freeSlots.length, config.maxJobs, this.#jobsTaken);
+      const capacity = receiveCapacity({
+        freeSlots: this.#freeSlots.length,
+        jobsInHand: this.#handlers.size,
+        maxJobsInHand: this.#deps.slots.length * JOBS_IN_HAND_PER_SLOT,
+        maxJobs: config.maxJobs,
+        jobsTaken: this.#jobsTaken,
+      });
       if (capacity === 0) {
-        await this.#waitForSlot();
+        await this.#waitForRoom();
         continue;
       }
       let messages: { queue: Device; message: Message }[] = [];
@@ -204,10 +223,10 @@ export class Pilot {
       }
       foundWork = messages.length > 0;
       for (const { queue, message } of messages) {
-        const slot = this.#freeSlots.shift()!;
+        const held = this.#takeSlot();
         this.#jobsTaken++;
         this.#lastBusyAt = Date.now();
-        const handler = this.#handleMessage(queue, message, slot)
+        const handler = this.#handleMessage(queue, message, held)
           .catch((error: unknown) => {
             this.#logger.error('unexpected error while handling a job message', {
               messageId: message.MessageId,
@@ -216,31 +235,51 @@ export class Pilot {
           })
           .finally(() => {
             this.#handlers.delete(handler);
-            this.#freeSlots.push(slot);
-            this.#freeSlots.sort((a, b) => a.index - b.index);
             this.#lastBusyAt = Date.now();
-            const released = this.#slotReleased;
-            this.#slotReleased = null;
-            released?.();
+            // Its slot, if the job still held it; otherwise a hand for the next job.
+            if (!held.release()) this.#wakePoll();
           });
         this.#handlers.add(handler);
       }
     }
   }
 
-  #waitForSlot(): Promise<void> {
+  /** Takes the first free slot, to be given back once, as soon as the job no longer needs it. */
+  #takeSlot(): HeldSlot {
+    const slot = this.#freeSlots.shift()!;
+    let held = true;
+    return {
+      slot,
+      release: () => {
+        if (!held) return false;
+        held = false;
+        this.#freeSlots.push(slot);
+        this.#freeSlots.sort((a, b) => a.index - b.index);
+        this.#wakePoll();
+        return true;
+      },
+    };
+  }
+
+  #wakePoll(): void {
+    const released = this.#roomMade;
+    this.#roomMade = null;
+    released?.();
+  }
+
+  #waitForRoom(): Promise<void> {
     return new Promise((resolve) => {
       const done = () => {
         this.#stop.signal.removeEventListener('abort', done);
         resolve();
       };
-      this.#slotReleased = done;
+      this.#roomMade = done;
       this.#stop.signal.addEventListener('abort', done, { once: true });
     });
   }
 
   /** Validate → claim → delete → run. Never throws. */
-  async #handleMessage(queue: Device, message: Message, slot: Slot): Promise<void> {
+  async #handleMessage(queue: Device, message: Message, held: HeldSlot): Promise<void> {
     const parsed = parseJobMessage(message.Body);
     if (parsed.kind === 'unreadable') {
       // Nothing to report on; SQS moves it to the DLQ after its maximum receive count.
@@ -266,7 +305,7 @@ export class Pilot {
       await this.#reportInvalid(parsed.ids, claim.claimToken, parsed.error.message);
       return;
     }
-    const job = new RunningJob(parsed.job, claim.claimToken, slot, {
+    const job = new RunningJob(parsed.job, claim.claimToken, held.slot, {
       s3: this.#deps.s3,
       config: this.#deps.config,
       pilotId: this.#deps.pilotId,
@@ -274,6 +313,7 @@ export class Pilot {
       logger: this.#logger,
       sendProgress: (progress) => this.#deps.outbox.sendProgress(progress),
       sendResult: (result) => this.#deps.outbox.sendResult(result),
+      releaseSlot: () => held.release(),
     });
     this.#jobs.set(parsed.job.jobId, job);
     const key = `${parsed.job.jobId}:${parsed.job.attempt}`;

@@ -31,6 +31,8 @@ export interface PlanePilotOptions {
   apiUrl?: string;
   /** Where the pilot reaches SQS (e.g. a proxy in front of the emulator); S3 stays direct. */
   sqsEndpoint?: string;
+  /** Where the pilot reaches S3 (e.g. a proxy in front of the emulator). */
+  s3Endpoint?: string;
 }
 
 /** A payload as its pilot logged its start. */
@@ -149,6 +151,7 @@ export class PilotFleet {
       env.AWS_ENDPOINT_URL = options.sqsEndpoint;
       env.AWS_ENDPOINT_URL_S3 = process.env.AWS_ENDPOINT_URL;
     }
+    if (options.s3Endpoint !== undefined) env.AWS_ENDPOINT_URL_S3 = options.s3Endpoint;
     const pilot = new PlanePilot(options.name, startPilot(configFile, env, this.entry), home);
     this.#started.push(pilot);
     return pilot;
