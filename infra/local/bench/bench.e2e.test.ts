@@ -52,6 +52,17 @@ describe('npm run bench', () => {
     expect(result.api_requests_per_job).toBeGreaterThanOrEqual(1);
     expect(result.runtime_poller_calls_per_job.total).toBeGreaterThan(0);
     expect(Object.keys(result.emulator_ms_per_job)).toContain('DynamoDB:TransactWriteItems');
+    const cpu = result.cpu!;
+    expect(cpu.ms_per_job.emulator).toBeGreaterThan(0);
+    expect(cpu.ms_per_job.control_plane).toBeGreaterThan(0);
+    expect(cpu.ms_per_job.pilots).toBeGreaterThan(0);
+    expect(cpu.ms_per_job.total).toBeCloseTo(
+      cpu.ms_per_job.emulator + cpu.ms_per_job.control_plane + cpu.ms_per_job.pilots,
+      0,
+    );
+    expect(cpu.host_busy).toBeGreaterThan(0);
+    expect(cpu.host_busy + cpu.host_steal).toBeLessThanOrEqual(1);
+    expect(cpu.limit_jobs_per_s).toBeCloseTo((result.host.cpus * 1000) / cpu.ms_per_job.total, 1);
     expect(result.emulator_calls_per_s).toBeGreaterThan(0);
     expect(result.limit_jobs_per_s).toBeCloseTo(result.emulator_calls_per_s / result.calls_per_job.total!, 1);
     expect(result.efficiency).toBeGreaterThan(0);

@@ -45,6 +45,20 @@ export const BenchResult = z
      * DynamoDB included; long polls left out), the costliest first.
      */
     emulator_ms_per_job: z.record(z.string(), Rate),
+    /**
+     * CPU time per job during the run, by part (the control plane's is the bench process: the
+     * embedded runtime, its functions, the API, the counting proxy), with how busy the host's
+     * cores were and the jobs/s its cores would allow at that cost; null where /proc is missing.
+     */
+    cpu: z
+      .object({
+        ms_per_job: z.object({ emulator: Rate, control_plane: Rate, pilots: Rate, total: Rate }).strict(),
+        host_busy: Rate,
+        host_steal: Rate,
+        limit_jobs_per_s: Rate,
+      })
+      .strict()
+      .nullable(),
     emulator_calls_per_s: Rate,
     emulator_calls_per_s_via_proxy: Rate,
     limit_jobs_per_s: Rate,
@@ -151,6 +165,22 @@ export function renderTable(result: BenchResult): string {
         .map(([operation, ms]) => `${operation} ${rounded(ms, 0)}`)
         .join(', '),
       'the costliest operations',
+      '',
+    ],
+    [
+      'cpu_ms_per_job',
+      result.cpu === null
+        ? 'not measured'
+        : `${rounded(result.cpu.ms_per_job.total, 1)} (emulator ${rounded(result.cpu.ms_per_job.emulator, 1)}, control plane ${rounded(result.cpu.ms_per_job.control_plane, 1)}, pilots ${rounded(result.cpu.ms_per_job.pilots, 1)})`,
+      result.cpu === null
+        ? ''
+        : `cores ${rounded(result.cpu.host_busy)} busy, ${rounded(result.cpu.host_steal)} stolen`,
+      '',
+    ],
+    [
+      '  cpu_limit_jobs_per_s',
+      result.cpu === null ? '—' : rounded(result.cpu.limit_jobs_per_s),
+      `${result.host.cpus} cores at that cost`,
       '',
     ],
     [

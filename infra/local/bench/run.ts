@@ -189,6 +189,15 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
       api_requests_per_job: round(main.apiRequests / main.jobs, 2),
       runtime_poller_calls_per_job: perJob(main.runtimeCalls, main.jobs),
       emulator_ms_per_job: emulatorMsPerJob(main),
+      cpu:
+        main.cpu === null
+          ? null
+          : {
+              ms_per_job: main.cpu.msPerJob,
+              host_busy: main.cpu.hostBusy,
+              host_steal: main.cpu.hostSteal,
+              limit_jobs_per_s: round((host.cpus * 1000) / main.cpu.msPerJob.total, 2),
+            },
       emulator_calls_per_s: round(rawCapacity, 1),
       emulator_calls_per_s_via_proxy: round(proxiedCapacity, 1),
       limit_jobs_per_s: round(limit, 2),

@@ -7,6 +7,7 @@
  */
 import type { CallCount } from '../../../shared/aws/index.js';
 import { subtractCalls } from './calls.js';
+import { type CpuUse, cpuUse, readCpu } from './cpu.js';
 import { type PilotSettings, startPilots } from './pilots.js';
 import type { BenchSystem } from './system.js';
 import {
@@ -42,6 +43,8 @@ export interface ThroughputResult {
   emulatorAnswerMs: Record<string, number>;
   /** READY → claimed of every job under full load, in ms. */
   dispatchLatenciesMs: number[];
+  /** CPU time from the task's registration to its end, where /proc can be read. */
+  cpu: CpuUse | null;
 }
 
 interface Counters {
@@ -75,6 +78,8 @@ export async function runThroughput(
   options.log(
     `throughput: ${options.pilots} pilots × ${options.slotsPerPilot} slots registered; task submitted`,
   );
+  const pilotPids = pilots.pilots.map((pilot) => pilot.child.pid!);
+  const cpuBefore = readCpu(system.emulator.pid, pilotPids);
   const taskId = await registerTask(system.api, {
     name: `throughput-${options.jobs}`,
     ...TRIVIAL_PAYLOAD,
@@ -88,6 +93,7 @@ export async function runThroughput(
     const elapsed = (Date.now() - started) / 1000;
     options.log(`  ${current.counts.DONE}/${options.jobs} done after ${elapsed.toFixed(0)} s`);
   });
+  const cpuAfter = readCpu(system.emulator.pid, pilotPids);
   const pilotCalls = await pilots.stop();
   await waitForOutputsClosed(system, task);
   const after = await readCounters(system);
@@ -125,5 +131,6 @@ export async function runThroughput(
     dispatchLatenciesMs: jobs
       .filter((job) => job.attempt === 0 && job.startedAt !== undefined)
       .map((job) => Date.parse(job.startedAt!) - Date.parse(job.createdAt)),
+    cpu: cpuUse(cpuBefore, cpuAfter, options.jobs),
   };
 }
