@@ -30,6 +30,8 @@ export const SQS_MAX_BATCH = 10;
  * so a slow store holds back intake instead of piling up finished jobs' work directories.
  */
 export const JOBS_IN_HAND_PER_SLOT = 2;
+/** A heartbeat lists at most this many jobs (the API's limit). */
+export const HEARTBEAT_MAX_JOBS = 1024;
 /** SQS long polls wait at most 20 s. */
 export const SQS_MAX_WAIT_SECONDS = 20;
 /**

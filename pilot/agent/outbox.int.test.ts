@@ -77,4 +77,37 @@ describe('StatusOutbox', () => {
       await collector.stop();
     }
   });
+
+  it('lists the results SQS has not accepted yet, and none once it has', async () => {
+    // Prepare: an outbox whose sending starts later.
+    const queueUrl = await createTestQueue(sqs, 'pilot-outbox-pending');
+    const spool = new ResultSpool(path.join(root, 'spool-pending'));
+    await spool.open();
+    const outbox = new StatusOutbox({
+      sqs,
+      queueUrl,
+      spool,
+      logger: new Logger({ logLevel: 'SILENT' }),
+      flushMs: 50,
+    });
+    const collector = new StatusCollector(sqs, queueUrl);
+
+    // Act
+    outbox.sendProgress(progress('j-running', 'EXECUTING'));
+    await outbox.sendResult(jobResult({ jobId: 'j-done', attempt: 2 }));
+    const pending = outbox.pendingResults();
+    const running = new AbortController();
+    const loop = outbox.run(running.signal);
+    try {
+      await collector.waitFor((message) => message.jobId === 'j-done');
+
+      // Assess
+      expect(pending).toEqual([{ jobId: 'j-done', attempt: 2 }]);
+      expect(outbox.pendingResults()).toEqual([]);
+    } finally {
+      running.abort();
+      await loop;
+      await collector.stop();
+    }
+  });
 });

@@ -108,6 +108,13 @@ export class StatusOutbox {
     return this.#pending.length;
   }
 
+  /** The job attempts whose result SQS has not accepted yet: the pilot still answers for them. */
+  pendingResults(): { jobId: string; attempt: number }[] {
+    return this.#pending
+      .filter((entry) => entry.message.type === 'job.result')
+      .map(({ message }) => ({ jobId: message.jobId, attempt: message.attempt }));
+  }
+
   /**
    * Progress is not spooled: a lost one is superseded by the next phase or the result. It is
    * held back first; a later phase of the same attempt takes its place (and its time).

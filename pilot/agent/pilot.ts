@@ -18,6 +18,7 @@ import { backoffDelayMs } from './backoff.js';
 import type { PilotConfig } from './config.js';
 import {
   ERROR_MESSAGE_MAX_LENGTH,
+  HEARTBEAT_MAX_JOBS,
   JOBS_IN_HAND_PER_SLOT,
   PILOT_VERSION,
   RETRY_BACKOFF,
@@ -527,12 +528,26 @@ export class Pilot {
     }
   }
 
-  async #sendHeartbeat(state: PilotHeartbeat['state']): Promise<void> {
+  /**
+   * The jobs this pilot answers for, as its heartbeat reports them: those it runs, then those
+   * whose result SQS has not accepted yet (the control plane retries a RUNNING job its pilot
+   * stops reporting). At most HEARTBEAT_MAX_JOBS, the running ones first.
+   */
+  #reportedJobs(): PilotHeartbeat['jobs'] {
     const jobs = [...this.#jobs.values()].map((job) => ({
       jobId: job.job.jobId,
       attempt: job.job.attempt,
       phase: job.phase,
     }));
+    const listed = new Set(jobs.map((job) => `${job.jobId}:${job.attempt}`));
+    for (const result of this.#deps.outbox.pendingResults()) {
+      if (!listed.has(`${result.jobId}:${result.attempt}`)) jobs.push({ ...result, phase: 'STAGE_OUT' });
+    }
+    return jobs.slice(0, HEARTBEAT_MAX_JOBS);
+  }
+
+  async #sendHeartbeat(state: PilotHeartbeat['state']): Promise<void> {
+    const jobs = this.#reportedJobs();
     try {
       await this.#deps.api.heartbeat({
         pilotId: this.#deps.pilotId,
