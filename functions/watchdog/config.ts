@@ -24,6 +24,8 @@ export const WatchdogConfig = z.object({
     .transform(Number)
     .pipe(z.number().int().min(1).max(86_400))
     .optional(),
+  /** Time a live pilot may leave one of its RUNNING jobs out of its heartbeats before the job is retried. */
+  JOB_UNREPORTED_AFTER_SECONDS: integer({ default: 600, min: 1, max: 86_400 }),
   /** Age after which a QUEUED job whose queue lacks its message is re-queued. */
   QUEUED_STUCK_AFTER_SECONDS: integer({ default: 300, min: 1, max: 86_400 }),
   /** Tasks audited per run (0: no audit), and objects looked up in storage for them. */

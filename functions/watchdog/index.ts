@@ -21,6 +21,7 @@ export const handler = middy(
     eventBridge: clients.eventBridge,
     settings: {
       pilotLostAfterSeconds: pilotLostAfterSeconds(config),
+      jobUnreportedAfterSeconds: config.JOB_UNREPORTED_AFTER_SECONDS,
       queuedStuckAfterSeconds: config.QUEUED_STUCK_AFTER_SECONDS,
       controlQueuePrefix: config.PILOT_CONTROL_QUEUE_PREFIX,
       jobsCpuQueueUrl: config.JOBS_CPU_QUEUE_URL,

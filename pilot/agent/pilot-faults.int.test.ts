@@ -106,7 +106,7 @@ describe('pilots on the control plane, through faults', () => {
     }
   });
 
-  it('keeps a result while the queues are unreachable for 20 s and delivers it afterwards', async () => {
+  it('keeps a result while the queues are unreachable for 20 s, reporting its job meanwhile, and delivers it afterwards', async () => {
     // Prepare: a pilot reaching SQS through a proxy (the API and S3 directly).
     const emulator = new URL(process.env.AWS_ENDPOINT_URL!);
     const proxy = new SwitchableProxy(Number(emulator.port));
@@ -122,6 +122,17 @@ describe('pilots on the control plane, through faults', () => {
       const cutAt = Date.now();
       await pilot.waitFor('job finished', { outcome: 'DONE' });
       await pilot.waitFor('status queue unreachable; retrying');
+      // Its heartbeats once idle (the API is reachable) still answer for the job whose result waits.
+      const pilotId = await pilot.pilotId();
+      const [waiting] = await wms.jobs(taskId);
+      await eventually(
+        async () =>
+          expect(await repos.pilots.get(pilotId)).toMatchObject({
+            state: 'IDLE',
+            reportedJobs: [{ jobId: waiting!.jobId, attempt: 0 }],
+          }),
+        { timeoutMs: 5_000 },
+      );
       const spooled = await readdir(pilot.spoolDir);
       await new Promise((resolve) => setTimeout(resolve, Math.max(0, 20_000 - (Date.now() - cutAt))));
       const stillRunning = (await wms.jobs(taskId))[0];

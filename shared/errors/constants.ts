@@ -179,6 +179,12 @@ export const ERRORS = named({
     retryable: true,
     category: 'lost',
   },
+  LOST_UNREPORTED: {
+    code: 1503,
+    message: 'the pilot stopped reporting the job without its result arriving',
+    retryable: true,
+    category: 'lost',
+  },
 
   KILLED_CANCELLED: {
     code: 1601,

@@ -170,5 +170,19 @@ export const PilotRecord = z.object({
   controlQueueUrl: z.string().url().optional(),
   startedAt: Timestamp,
   lastHeartbeatAt: Timestamp,
+  /** The job attempts its last heartbeat said it holds (none before its first heartbeat). */
+  reportedJobs: z
+    .array(z.object({ jobId: Identifier, attempt: z.number().int().min(0) }).strict())
+    .max(1024)
+    .optional(),
+  /**
+   * Its RUNNING jobs its heartbeats have stopped reporting, each with the first such heartbeat
+   * (kept by the watchdog, which retries a job left unreported too long).
+   */
+  unreportedJobs: z
+    .array(z.object({ jobId: Identifier, attempt: z.number().int().min(0), since: Timestamp }).strict())
+    .max(1024)
+    .optional(),
 });
+export type UnreportedJob = NonNullable<PilotRecord['unreportedJobs']>[number];
 export type PilotRecord = z.infer<typeof PilotRecord>;

@@ -1,7 +1,7 @@
 import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { z } from 'zod';
 import { ConditionFailedError, NotFoundError, StateConflictError, ValidationError } from '../errors/index.js';
-import { PilotRecord, type PilotState } from '../model/index.js';
+import { PilotRecord, type PilotState, type UnreportedJob } from '../model/index.js';
 import { assertTransition } from '../states/index.js';
 import { conditionalWrite, parseStored, queryPage, timestamp } from './dynamo.js';
 import { Expression } from './expressions.js';
@@ -23,6 +23,8 @@ export interface PilotHeartbeatInput {
   /** ACTIVE or IDLE; a heartbeat never writes a final state. */
   state?: (typeof LIVE_PILOT_STATES)[number];
   at: string;
+  /** The job attempts the pilot holds; stored as `reportedJobs` when given. */
+  jobs?: readonly { jobId: string; attempt: number }[];
 }
 
 export interface PilotTransition {
@@ -98,13 +100,17 @@ export class PilotsRepo {
   }
 
   /**
-   * Records a heartbeat: lastHeartbeatAt, busySlots and ACTIVE/IDLE. Refused with
+   * Records a heartbeat: lastHeartbeatAt, busySlots, ACTIVE/IDLE and the jobs it holds. Refused with
    * StateConflictError for a LOST or EXITED pilot (it must stop); a heartbeat older than the
    * stored one changes nothing (`applied: false`).
    */
   async heartbeat(heartbeat: PilotHeartbeatInput): Promise<PilotChange> {
     const busySlots = PilotRecord.shape.busySlots.safeParse(heartbeat.busySlots);
     if (!busySlots.success) throw ValidationError.fromZod('pilot heartbeat', busySlots.error);
+    const reportedJobs = PilotRecord.shape.reportedJobs.safeParse(
+      heartbeat.jobs?.map(({ jobId, attempt }) => ({ jobId, attempt })),
+    );
+    if (!reportedJobs.success) throw ValidationError.fromZod('pilot heartbeat', reportedJobs.error);
     const expression = new Expression();
     const lastHeartbeatAt = expression.name('lastHeartbeatAt');
     const result = await conditionalWrite(() =>
@@ -113,7 +119,12 @@ export class PilotsRepo {
           TableName: this.#table,
           Key: { pilotId: heartbeat.pilotId },
           UpdateExpression: expression.update({
-            set: { lastHeartbeatAt: heartbeat.at, busySlots: busySlots.data, state: heartbeat.state },
+            set: {
+              lastHeartbeatAt: heartbeat.at,
+              busySlots: busySlots.data,
+              state: heartbeat.state,
+              reportedJobs: reportedJobs.data,
+            },
           }),
           ConditionExpression: `${expression.oneOf('state', LIVE_PILOT_STATES)} AND ${lastHeartbeatAt} <= ${expression.value(heartbeat.at)}`,
           ReturnValues: 'ALL_NEW',
@@ -165,6 +176,28 @@ export class PilotsRepo {
       );
     }
     throw new StateConflictError('pilot', change.pilotId, [change.from]);
+  }
+
+  /**
+   * Stores the watchdog's list of the pilot's RUNNING jobs that its heartbeats stopped
+   * reporting; a pilot that is gone changes nothing (`false`).
+   */
+  async setUnreportedJobs(pilotId: string, jobs: readonly UnreportedJob[]): Promise<boolean> {
+    const unreportedJobs = PilotRecord.shape.unreportedJobs.safeParse(jobs);
+    if (!unreportedJobs.success) throw ValidationError.fromZod('unreported jobs', unreportedJobs.error);
+    const expression = new Expression();
+    const result = await conditionalWrite(() =>
+      this.#deps.doc.send(
+        new UpdateCommand({
+          TableName: this.#table,
+          Key: { pilotId },
+          UpdateExpression: expression.update({ set: { unreportedJobs: unreportedJobs.data } }),
+          ConditionExpression: `attribute_exists(${expression.name('pilotId')})`,
+          ...expression.attributes(),
+        }),
+      ),
+    );
+    return result.ok;
   }
 
   /** Pilots in one state, stalest heartbeat first, optionally only those silent since `heartbeatBefore`. */

@@ -152,6 +152,7 @@ export async function recordHeartbeat(
       busySlots: beat.busySlots,
       state: beat.state,
       at: now(deps),
+      jobs: beat.jobs,
     });
     return { pilotId: pilot.pilotId, state: pilot.state };
   } catch (error) {

@@ -17,6 +17,7 @@ import {
   taskSpec,
   uniquePrefix,
 } from '../../test/support/index.js';
+import { ERRORS } from '../errors/index.js';
 import { planJobs } from '../jobgen/index.js';
 import type { JobRecord, TaskRecord } from '../model/index.js';
 import { type PilotChange, PilotsRepo, type PilotTransition } from '../repositories/index.js';
@@ -24,6 +25,7 @@ import { runWatchdog, type WatchdogDeps } from './watchdog.js';
 
 const LOST_AFTER_SECONDS = 90;
 const STUCK_AFTER_SECONDS = 300;
+const UNREPORTED_AFTER_SECONDS = 60;
 /** The watchdog runs this far in the future, so everything written now is old to it. */
 const LATER_MS = 10 * 60 * 1000;
 
@@ -47,6 +49,7 @@ async function scenario(label: string): Promise<Scenario> {
       s3: fixture.clients.s3,
       settings: {
         pilotLostAfterSeconds: LOST_AFTER_SECONDS,
+        jobUnreportedAfterSeconds: UNREPORTED_AFTER_SECONDS,
         queuedStuckAfterSeconds: STUCK_AFTER_SECONDS,
         controlQueuePrefix: `${prefix}-pilot-`,
         jobsCpuQueueUrl: await queueUrl('jobs-cpu'),
@@ -181,6 +184,66 @@ describe('a watchdog run', () => {
     expect(PilotControlCommand.parse(JSON.parse(received.Messages![0]!.Body!))).toMatchObject({
       type: 'job.kill',
       jobId: jobs[0]!.jobId,
+      attempt: 0,
+      reason: 'lost',
+    });
+  });
+
+  it('retries a RUNNING job its live pilot stopped reporting once unreported for the set time, and leaves the others alone', async () => {
+    // Prepare: three jobs running on a live pilot; its heartbeats report the first only, the
+    // third is claimed after the first heartbeat.
+    const env = await scenario('unreported');
+    const { fixture } = env;
+    const { jobs } = await runningTask(env, 't', 3, { maxRetries: 3 });
+    const controlQueueUrl = await pilotWithQueue(env, 'p');
+    await runOn(env, jobs.slice(0, 2), 'p');
+    const first = new Date();
+    const heartbeat = (seconds: number, reported: readonly JobRecord[]) =>
+      fixture.repos.pilots.heartbeat({
+        pilotId: 'p',
+        busySlots: reported.length,
+        at: new Date(first.getTime() + seconds * 1000).toISOString(),
+        jobs: reported.map((job) => ({
+          jobId: job.jobId,
+          attempt: job.attempt,
+          phase: 'EXECUTING' as const,
+        })),
+      });
+    await heartbeat(0, [jobs[0]!]);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    await runOn(env, [jobs[2]!], 'p');
+    const watch = () => runWatchdog({ ...env.deps, clock: () => new Date() });
+
+    // Act: a run after the first heartbeat, one 59 s later, one 60 s later.
+    const listed = await watch();
+    const listedOn = (await fixture.repos.pilots.get('p')).unreportedJobs;
+    await heartbeat(59, [jobs[0]!, jobs[2]!]);
+    const notYet = await watch();
+    await heartbeat(60, [jobs[0]!, jobs[2]!]);
+    const retried = await watch();
+
+    // Assess
+    expect(listed.unreportedJobsLost).toBe(0);
+    expect(listedOn).toEqual([{ jobId: jobs[1]!.jobId, attempt: 0, since: first.toISOString() }]);
+    expect(notYet.unreportedJobsLost).toBe(0);
+    expect(retried).toMatchObject({ unreportedJobsLost: 1, killsSent: 1, lostJobs: { retried: 1 } });
+    expect(await fixture.repos.jobs.get(jobs[1]!.jobId)).toMatchObject({
+      state: 'READY',
+      attempt: 1,
+      errorCode: ERRORS.LOST_UNREPORTED.code,
+    });
+    for (const job of [jobs[0]!, jobs[2]!]) {
+      expect(await fixture.repos.jobs.get(job.jobId)).toMatchObject({
+        state: 'RUNNING',
+        attempt: 0,
+        pilotId: 'p',
+      });
+    }
+    expect(await fixture.repos.pilots.get('p')).toMatchObject({ state: 'ACTIVE', unreportedJobs: [] });
+    const received = await fixture.clients.sqs.send(new ReceiveMessageCommand({ QueueUrl: controlQueueUrl }));
+    expect(PilotControlCommand.parse(JSON.parse(received.Messages![0]!.Body!))).toMatchObject({
+      type: 'job.kill',
+      jobId: jobs[1]!.jobId,
       attempt: 0,
       reason: 'lost',
     });

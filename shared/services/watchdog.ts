@@ -15,8 +15,8 @@ import {
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 import type { PilotControlCommand } from '../../events/index.js';
-import { ConditionFailedError, ERRORS } from '../errors/index.js';
-import type { Device, PilotRecord, TaskRecord } from '../model/index.js';
+import { ConditionFailedError, ERRORS, type ErrorEntry } from '../errors/index.js';
+import type { Device, PilotRecord, TaskRecord, UnreportedJob } from '../model/index.js';
 import { nextRank, type RankParamsInput } from '../rank/index.js';
 import { type JobRef, type JobSummary, listAllPages, type Repositories } from '../repositories/index.js';
 import { decideRetry } from '../retry/index.js';
@@ -30,6 +30,8 @@ const SEND_BATCH_ENTRIES = 10;
 /** Attempts to write a rank when another writer changes the task in between. */
 const RANK_WRITE_ATTEMPTS = 3;
 const LIVE_PILOT_STATES = ['ACTIVE', 'IDLE'] as const;
+/** A pilot's record lists at most this many unreported jobs; more wait for a later run. */
+const UNREPORTED_LISTED_MAX = 1024;
 
 /** Time a task has waited without being served: since its last dispatch (or creation) while it has READY jobs. */
 export function waitedSeconds(
@@ -67,6 +69,8 @@ export async function updateRank(
 
 export interface WatchdogSettings {
   pilotLostAfterSeconds: number;
+  /** Time a live pilot may go on not reporting one of its RUNNING jobs before the job is retried. */
+  jobUnreportedAfterSeconds: number;
   queuedStuckAfterSeconds: number;
   controlQueuePrefix: string;
   jobsCpuQueueUrl: string;
@@ -95,6 +99,8 @@ export interface WatchdogReport {
   pilotsLost: string[];
   /** RUNNING jobs of silent pilots marked LOST. */
   jobsLost: number;
+  /** RUNNING jobs their live pilot stopped reporting, marked LOST. */
+  unreportedJobsLost: number;
   /** Kill commands sent to pilots that heartbeated again after their jobs were given away. */
   killsSent: number;
   lostJobs: { retried: number; failed: number; cancelled: number };
@@ -217,10 +223,105 @@ async function declareSilentPilotsLost(deps: WatchdogDeps, now: Date, report: Wa
   }
 }
 
+/**
+ * Checks a live pilot's RUNNING jobs against its last heartbeat. A pilot reports each job it
+ * claimed until SQS has accepted the job's result, so a job its heartbeats stop reporting has
+ * no result coming (its pilot lost it, or its result was lost); left alone it would stay
+ * RUNNING for as long as the pilot lives. A job is unreported when the last heartbeat, though
+ * later than the job's last change (its claim or last phase), leaves it out; it stays listed
+ * with the first such heartbeat, and is `lost` once unreported for `unreportedAfterSeconds`
+ * (time for a result SQS had accepted to be applied). A report or a change of the job ends
+ * its listing. A pilot that has not reported its jobs yet is not judged.
+ */
+export function reconcileReportedJobs(
+  pilot: Pick<PilotRecord, 'lastHeartbeatAt' | 'reportedJobs' | 'unreportedJobs'>,
+  held: readonly JobSummary[],
+  unreportedAfterSeconds: number,
+): { lost: JobSummary[]; unreported: UnreportedJob[] } {
+  const result = { lost: [] as JobSummary[], unreported: [] as UnreportedJob[] };
+  if (pilot.reportedJobs === undefined) return result;
+  const key = (job: { jobId: string; attempt: number }) => `${job.jobId}:${job.attempt}`;
+  const reported = new Set(pilot.reportedJobs.map(key));
+  const listedSince = new Map((pilot.unreportedJobs ?? []).map((job) => [key(job), job.since]));
+  const reportedAt = Date.parse(pilot.lastHeartbeatAt);
+  for (const job of held) {
+    if (job.state !== 'RUNNING' || reported.has(key(job))) continue;
+    if (Date.parse(job.updatedAt) >= reportedAt) continue;
+    const since = listedSince.get(key(job)) ?? pilot.lastHeartbeatAt;
+    if (reportedAt - Date.parse(since) >= unreportedAfterSeconds * 1000) result.lost.push(job);
+    else if (result.unreported.length < UNREPORTED_LISTED_MAX)
+      result.unreported.push({ jobId: job.jobId, attempt: job.attempt, since });
+  }
+  return result;
+}
+
+/**
+ * Live pilots' RUNNING jobs left unreported too long (reconcileReportedJobs) become LOST, and
+ * are then settled like any LOST job; the others stay listed on the pilot. The pilot is told
+ * to kill the lost ones, in case it runs one after all: its result would be refused.
+ */
+async function declareUnreportedJobsLost(
+  deps: WatchdogDeps,
+  now: Date,
+  report: WatchdogReport,
+): Promise<void> {
+  const { repos, logger } = deps;
+  for (const state of LIVE_PILOT_STATES) {
+    const pilots = await listAllPages((cursor) =>
+      repos.pilots.listByState(state, { limit: LIST_PAGE_SIZE, cursor }),
+    );
+    for (const pilot of pilots) {
+      if (pilot.reportedJobs === undefined) continue;
+      const held = await listAllPages((cursor) =>
+        repos.jobs.listByPilot(pilot.pilotId, { limit: LIST_PAGE_SIZE, cursor }),
+      );
+      const { lost, unreported } = reconcileReportedJobs(
+        pilot,
+        held,
+        deps.settings.jobUnreportedAfterSeconds,
+      );
+      if (JSON.stringify(unreported) !== JSON.stringify(pilot.unreportedJobs ?? [])) {
+        await repos.pilots.setUnreportedJobs(pilot.pilotId, unreported);
+      }
+      if (lost.length === 0) continue;
+      const marked = await repos.jobs.markLost(
+        lost.map((job) => ({
+          jobId: job.jobId,
+          taskId: job.taskId,
+          attempt: job.attempt,
+          from: 'RUNNING' as const,
+          pilotId: pilot.pilotId,
+        })),
+      );
+      if (marked.applied.length === 0) continue;
+      // Settled now, so the retry records why; a run cut short here leaves them to settleLostJobs.
+      await settleLost(deps, marked.applied, ERRORS.LOST_UNREPORTED, report);
+      report.unreportedJobsLost += marked.applied.length;
+      deps.metrics.addMetric('UnreportedJobsLost', MetricUnit.Count, marked.applied.length);
+      report.killsSent += await sendKills(deps, pilot, marked.applied, now);
+      logger.warn('RUNNING jobs their live pilot stopped reporting: declared LOST', {
+        pilotId: pilot.pilotId,
+        lastHeartbeatAt: pilot.lastHeartbeatAt,
+        jobs: marked.applied.map((job) => `${job.jobId}:${job.attempt}`),
+      });
+    }
+  }
+}
+
 /** LOST jobs: retried (attempt + 1) while the task allows, FAILED past that, CANCELLED in a final task. */
 async function settleLostJobs(deps: WatchdogDeps, report: WatchdogReport): Promise<void> {
+  const lost = (await deps.repos.jobs.listInFlight('LOST', { limit: LIST_PAGE_SIZE })).items;
+  await settleLost(deps, lost, ERRORS.LOST_HEARTBEAT, report);
+}
+
+/** Settles these LOST jobs, recording `cause` on each retried or failed one. */
+async function settleLost(
+  deps: WatchdogDeps,
+  lost: readonly JobRef[],
+  cause: ErrorEntry,
+  report: WatchdogReport,
+): Promise<void> {
   const { repos, logger } = deps;
-  const lost = (await repos.jobs.listInFlight('LOST', { limit: LIST_PAGE_SIZE })).items;
   const tasks = new Map<string, TaskRecord | undefined>();
   for (const job of lost) {
     if (!tasks.has(job.taskId)) tasks.set(job.taskId, await repos.tasks.find(job.taskId));
@@ -238,8 +339,8 @@ async function settleLostJobs(deps: WatchdogDeps, report: WatchdogReport): Promi
       }
       const failure = {
         ...ref,
-        errorCode: ERRORS.LOST_HEARTBEAT.code,
-        errorMessage: ERRORS.LOST_HEARTBEAT.message,
+        errorCode: cause.code,
+        errorMessage: cause.message,
       };
       const decision = decideRetry({
         errorCode: failure.errorCode,
@@ -429,6 +530,7 @@ export async function runWatchdog(deps: WatchdogDeps): Promise<WatchdogReport> {
   const report: WatchdogReport = {
     pilotsLost: [],
     jobsLost: 0,
+    unreportedJobsLost: 0,
     killsSent: 0,
     lostJobs: { retried: 0, failed: 0, cancelled: 0 },
     requeued: 0,
@@ -441,6 +543,8 @@ export async function runWatchdog(deps: WatchdogDeps): Promise<WatchdogReport> {
     return report.stoppedEarly;
   };
   await declareSilentPilotsLost(deps, now, report);
+  if (stop()) return report;
+  await declareUnreportedJobsLost(deps, now, report);
   if (stop()) return report;
   await settleLostJobs(deps, report);
   if (stop()) return report;
