@@ -162,13 +162,17 @@ describe('the embedded runtime on the fixture stack', () => {
     });
     // A cold start takes longer than the 3 s visibility timeout leaves after the batching
     // window; warm the consumer so the batches under test finish well within it. (The warm-up
-    // message itself may be delivered twice on a loaded machine: that is the cold start.)
+    // message itself may be delivered twice on a loaded machine: that is the cold start; it must
+    // be gone from the queue before the tests start, or its second delivery joins their batches.)
     const warmUp = randomId('warm-up');
     await sendSamples('WorkQueue', [{ id: warmUp }]);
-    await eventually(async () => expect((await observations('sqs', warmUp)).length).toBeGreaterThan(0), {
-      timeoutMs: 20_000,
-      intervalMs: 200,
-    });
+    await eventually(
+      async () => {
+        expect((await observations('sqs', warmUp)).length).toBeGreaterThan(0);
+        expect(await queueDepth('WorkQueue')).toBe(0);
+      },
+      { timeoutMs: 20_000, intervalMs: 200 },
+    );
   });
 
   afterAll(async () => {
