@@ -40,21 +40,26 @@ function summary(message: PilotStatusMessage): string {
   return message.type === 'job.progress' ? `${message.jobId} ${message.phase}` : `${message.jobId} result`;
 }
 
+/** An outbox on a queue of its own (progress held back HOLD_MS), and a collector of what reaches the queue. */
+async function outboxOnQueue(name: string) {
+  const queueUrl = await createTestQueue(sqs, name);
+  const spool = new ResultSpool(path.join(root, `spool-${name}`));
+  await spool.open();
+  const outbox = new StatusOutbox({
+    sqs,
+    queueUrl,
+    spool,
+    logger: new Logger({ logLevel: 'SILENT' }),
+    flushMs: 50,
+    progressHoldMs: HOLD_MS,
+  });
+  return { outbox, spool, collector: new StatusCollector(sqs, queueUrl) };
+}
+
 describe('StatusOutbox', () => {
   it('sends a short job its result alone, and a long one its latest phase once the hold is over', async () => {
     // Prepare
-    const queueUrl = await createTestQueue(sqs, 'pilot-outbox');
-    const spool = new ResultSpool(path.join(root, 'spool'));
-    await spool.open();
-    const outbox = new StatusOutbox({
-      sqs,
-      queueUrl,
-      spool,
-      logger: new Logger({ logLevel: 'SILENT' }),
-      flushMs: 50,
-      progressHoldMs: HOLD_MS,
-    });
-    const collector = new StatusCollector(sqs, queueUrl);
+    const { outbox, spool, collector } = await outboxOnQueue('pilot-outbox');
     const running = new AbortController();
     const loop = outbox.run(running.signal);
     try {
@@ -80,17 +85,7 @@ describe('StatusOutbox', () => {
 
   it('lists the results SQS has not accepted yet, and none once it has', async () => {
     // Prepare: an outbox whose sending starts later.
-    const queueUrl = await createTestQueue(sqs, 'pilot-outbox-pending');
-    const spool = new ResultSpool(path.join(root, 'spool-pending'));
-    await spool.open();
-    const outbox = new StatusOutbox({
-      sqs,
-      queueUrl,
-      spool,
-      logger: new Logger({ logLevel: 'SILENT' }),
-      flushMs: 50,
-    });
-    const collector = new StatusCollector(sqs, queueUrl);
+    const { outbox, collector } = await outboxOnQueue('pilot-outbox-pending');
 
     // Act
     outbox.sendProgress(progress('j-running', 'EXECUTING'));

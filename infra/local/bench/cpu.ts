@@ -64,16 +64,7 @@ export function parseHostStat(stat: string): { total: number; idle: number; stea
   const values = line.trim().split(/\s+/).slice(1, 9).map(Number);
   if (!line.startsWith('cpu ') || values.length < 8 || values.some((value) => !Number.isFinite(value)))
     throw new Error(`unreadable host stat: ${line.slice(0, 80)}`);
-  const [user, nice, system, idle, iowait, irq, softirq, steal] = values as [
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-  ];
+  const [user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0, steal = 0] = values;
   return { total: user + nice + system + idle + iowait + irq + softirq + steal, idle: idle + iowait, steal };
 }
 
