@@ -64,6 +64,8 @@ describe('npm run bench', () => {
     expect(cpu.host_busy + cpu.host_steal).toBeLessThanOrEqual(1);
     expect(cpu.limit_jobs_per_s).toBeCloseTo((result.host.cpus * 1000) / cpu.ms_per_job.total, 1);
     expect(result.emulator_calls_per_s).toBeGreaterThan(0);
+    expect(result.emulator_calls_per_s_windows).toHaveLength(3);
+    expect(result.emulator_calls_per_s).toBe(Math.max(...result.emulator_calls_per_s_windows));
     expect(result.limit_jobs_per_s).toBeCloseTo(result.emulator_calls_per_s / result.calls_per_job.total!, 1);
     expect(result.efficiency).toBeGreaterThan(0);
     expect(result.dispatch_latency_ms.samples).toBe(3);

@@ -59,7 +59,9 @@ export const BenchResult = z
       })
       .strict()
       .nullable(),
+    /** The best of the capacity windows; each window's rate beside it. */
     emulator_calls_per_s: Rate,
+    emulator_calls_per_s_windows: z.array(Rate).min(1),
     emulator_calls_per_s_via_proxy: Rate,
     limit_jobs_per_s: Rate,
     efficiency: Rate,
@@ -185,7 +187,7 @@ export function renderTable(result: BenchResult): string {
     ],
     [
       'emulator_calls_per_s',
-      rounded(result.emulator_calls_per_s, 0),
+      `${rounded(result.emulator_calls_per_s, 0)} (windows ${result.emulator_calls_per_s_windows.map((rate) => rounded(rate, 0)).join(', ')})`,
       `${rounded(result.emulator_calls_per_s_via_proxy, 0)} via proxy`,
       '',
     ],
