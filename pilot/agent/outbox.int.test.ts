@@ -6,6 +6,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { JobProgressMessage, PilotStatusMessage } from '../../events/pilot.js';
 import { createAwsClients } from '../../shared/aws/index.js';
+import { eventually } from '../../test/support/index.js';
 import { jobResult } from '../test-support/factories.js';
 import { createTestQueue, StatusCollector } from '../test-support/queues.js';
 import { StatusOutbox } from './outbox.js';
@@ -98,7 +99,8 @@ describe('StatusOutbox', () => {
 
       // Assess
       expect(pending).toEqual([{ jobId: 'j-done', attempt: 2 }]);
-      expect(outbox.pendingResults()).toEqual([]);
+      // The queue may show the message a moment before the outbox has SQS's answer.
+      await eventually(() => expect(outbox.pendingResults()).toEqual([]), { timeoutMs: 5_000 });
     } finally {
       running.abort();
       await loop;
