@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { jobMessage } from '../test-support/factories.js';
 import {
+  heartbeatJobs,
   parseControlCommand,
   parseJobMessage,
   pollPlan,
@@ -147,5 +148,38 @@ describe('receiveCapacity', () => {
         },
       ),
     );
+  });
+});
+
+describe('heartbeatJobs', () => {
+  it('lists the running jobs, then the results waiting for SQS, each attempt once', () => {
+    expect(
+      heartbeatJobs(
+        [{ jobId: 'j-1', attempt: 0, phase: 'EXECUTING' }],
+        [
+          { jobId: 'j-1', attempt: 0 },
+          { jobId: 'j-2', attempt: 1 },
+          { jobId: 'j-2', attempt: 1 },
+          { jobId: 'j-1', attempt: 1 },
+        ],
+      ),
+    ).toEqual([
+      { jobId: 'j-1', attempt: 0, phase: 'EXECUTING' },
+      { jobId: 'j-2', attempt: 1, phase: 'STAGE_OUT' },
+      { jobId: 'j-1', attempt: 1, phase: 'STAGE_OUT' },
+    ]);
+  });
+
+  it('keeps within the API limit, the running jobs first', () => {
+    const running = Array.from({ length: 1000 }, (_, index) => ({
+      jobId: `r-${index}`,
+      attempt: 0,
+      phase: 'EXECUTING' as const,
+    }));
+    const pending = Array.from({ length: 100 }, (_, index) => ({ jobId: `p-${index}`, attempt: 0 }));
+    const jobs = heartbeatJobs(running, pending);
+    expect(jobs).toHaveLength(1024);
+    expect(jobs.slice(0, 1000)).toEqual(running);
+    expect(jobs.at(-1)).toEqual({ jobId: 'p-23', attempt: 0, phase: 'STAGE_OUT' });
   });
 });

@@ -1,9 +1,9 @@
 import { z } from 'zod';
-import { JobMessage, PilotControlCommand } from '../../events/pilot.js';
+import { JobMessage, PilotControlCommand, type PilotHeartbeat } from '../../events/pilot.js';
 import { ValidationError } from '../../shared/errors/index.js';
 import type { Device } from '../../shared/model/index.js';
 import { Identifier } from '../../shared/model/index.js';
-import { FALLBACK_POLL_WAIT_SECONDS, SQS_MAX_BATCH } from './constants.js';
+import { FALLBACK_POLL_WAIT_SECONDS, HEARTBEAT_MAX_JOBS, SQS_MAX_BATCH } from './constants.js';
 
 /** The ids a result needs, readable even from a job message that is otherwise invalid. */
 const JobIds = z.object({ jobId: Identifier, taskId: Identifier, attempt: z.number().int().min(0) });
@@ -102,4 +102,24 @@ export function receiveCapacity(room: ReceiveRoom): number {
     room.maxJobs === undefined ? Number.POSITIVE_INFINITY : Math.max(0, room.maxJobs - room.jobsTaken);
   const handsFree = Math.max(0, room.maxJobsInHand - room.jobsInHand);
   return Math.min(room.freeSlots, handsFree, SQS_MAX_BATCH, left);
+}
+
+/**
+ * The jobs a heartbeat reports: those the pilot runs, then those whose result SQS has not
+ * accepted yet (the control plane retries a RUNNING job its pilot stops reporting), each
+ * attempt once, at most HEARTBEAT_MAX_JOBS, the running ones first.
+ */
+export function heartbeatJobs(
+  running: PilotHeartbeat['jobs'],
+  pendingResults: readonly { jobId: string; attempt: number }[],
+): PilotHeartbeat['jobs'] {
+  const jobs = [...running];
+  const listed = new Set(jobs.map((job) => `${job.jobId}:${job.attempt}`));
+  for (const result of pendingResults) {
+    const key = `${result.jobId}:${result.attempt}`;
+    if (listed.has(key)) continue;
+    listed.add(key);
+    jobs.push({ jobId: result.jobId, attempt: result.attempt, phase: 'STAGE_OUT' });
+  }
+  return jobs.slice(0, HEARTBEAT_MAX_JOBS);
 }

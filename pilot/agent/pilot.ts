@@ -18,7 +18,6 @@ import { backoffDelayMs } from './backoff.js';
 import type { PilotConfig } from './config.js';
 import {
   ERROR_MESSAGE_MAX_LENGTH,
-  HEARTBEAT_MAX_JOBS,
   JOBS_IN_HAND_PER_SLOT,
   PILOT_VERSION,
   RETRY_BACKOFF,
@@ -27,7 +26,14 @@ import {
 import { MessageDeletions } from './deletions.js';
 import { ClaimRefusedError, ControlPlaneProtocolError, PilotLostError } from './errors.js';
 import { RunningJob } from './job.js';
-import { type JobIds, parseControlCommand, parseJobMessage, pollPlan, receiveCapacity } from './messages.js';
+import {
+  heartbeatJobs,
+  type JobIds,
+  parseControlCommand,
+  parseJobMessage,
+  pollPlan,
+  receiveCapacity,
+} from './messages.js';
 import type { StatusOutbox } from './outbox.js';
 import type { Slot } from './resources.js';
 
@@ -528,26 +534,13 @@ export class Pilot {
     }
   }
 
-  /**
-   * The jobs this pilot answers for, as its heartbeat reports them: those it runs, then those
-   * whose result SQS has not accepted yet (the control plane retries a RUNNING job its pilot
-   * stops reporting). At most HEARTBEAT_MAX_JOBS, the running ones first.
-   */
-  #reportedJobs(): PilotHeartbeat['jobs'] {
-    const jobs = [...this.#jobs.values()].map((job) => ({
+  async #sendHeartbeat(state: PilotHeartbeat['state']): Promise<void> {
+    const running = [...this.#jobs.values()].map((job) => ({
       jobId: job.job.jobId,
       attempt: job.job.attempt,
       phase: job.phase,
     }));
-    const listed = new Set(jobs.map((job) => `${job.jobId}:${job.attempt}`));
-    for (const result of this.#deps.outbox.pendingResults()) {
-      if (!listed.has(`${result.jobId}:${result.attempt}`)) jobs.push({ ...result, phase: 'STAGE_OUT' });
-    }
-    return jobs.slice(0, HEARTBEAT_MAX_JOBS);
-  }
-
-  async #sendHeartbeat(state: PilotHeartbeat['state']): Promise<void> {
-    const jobs = this.#reportedJobs();
+    const jobs = heartbeatJobs(running, this.#deps.outbox.pendingResults());
     try {
       await this.#deps.api.heartbeat({
         pilotId: this.#deps.pilotId,
