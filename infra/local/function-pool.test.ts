@@ -1,9 +1,20 @@
+import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FunctionPool, type InvocationOutcome, type LocalFunction } from './function-pool.js';
 
 const ECHO = fileURLToPath(new URL('./test-fixtures/echo.ts', import.meta.url));
 const NO_HANDLER = fileURLToPath(new URL('./test-fixtures/no-handler.ts', import.meta.url));
+const AWS_CALLER = fileURLToPath(new URL('./test-fixtures/aws-caller.ts', import.meta.url));
+
+/** A loopback port nothing listens on: calls to it are refused at once. */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
 
 interface Echo {
   startedAt: number;
@@ -152,6 +163,34 @@ describe('FunctionPool', () => {
     expect(again.ok).toBe(false);
     expect(pool.stats().broken?.coldStarts).toBe(2);
     expect(throttled).toMatchObject({ ok: false, error: { errorType: 'TooManyRequestsException' } });
+  });
+
+  it("counts each function's AWS SDK calls, those of failed invocations included", async () => {
+    // Prepare
+    const environment = {
+      AWS_ENDPOINT_URL: `http://127.0.0.1:${await closedPort()}`,
+      AWS_REGION: 'eu-north-1',
+      AWS_ACCESS_KEY_ID: 'test',
+      AWS_SECRET_ACCESS_KEY: 'test',
+      AWS_MAX_ATTEMPTS: '1',
+    };
+    pool = new FunctionPool([
+      definition('Caller', { entryPath: AWS_CALLER, environment }),
+      definition('Echo'),
+    ]);
+
+    // Act
+    const outcomes = await Promise.all([
+      pool.invoke('Caller', { calls: 2 }),
+      pool.invoke('Caller', { calls: 3, fail: true }),
+      pool.invoke('Echo', {}),
+    ]);
+
+    // Assert
+    expect(outcomes.map((outcome) => outcome.ok)).toEqual([true, false, true]);
+    const stats = pool.stats();
+    expect(stats.caller?.awsCalls).toEqual([{ service: 'SQS', operation: 'ListQueues', calls: 5 }]);
+    expect(stats.echo?.awsCalls).toEqual([]);
   });
 
   it('fails the invocations in flight when stopped', async () => {

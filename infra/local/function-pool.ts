@@ -11,6 +11,7 @@ import { randomUUID } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import { type CallCount, CallCounter } from '../../shared/aws/index.js';
 import { Semaphore } from './concurrency.js';
 import type { FunctionError, WorkerInvocation, WorkerMessage, WorkerSettings } from './function-protocol.js';
 
@@ -48,6 +49,8 @@ export interface FunctionStats {
   coldStarts: number;
   running: number;
   queued: number;
+  /** AWS SDK calls of the function's clients, by service and operation. */
+  awsCalls: CallCount[];
 }
 
 const WORKER_URL = new URL('./function-worker.ts', import.meta.url);
@@ -68,7 +71,7 @@ interface Environment {
 }
 
 class FunctionHost {
-  readonly stats: FunctionStats = {
+  readonly stats: Omit<FunctionStats, 'awsCalls'> = {
     invocations: 0,
     errors: 0,
     timeouts: 0,
@@ -77,6 +80,8 @@ class FunctionHost {
     running: 0,
     queued: 0,
   };
+  /** Counted in the worker, added here as its results arrive (a result that came too late included). */
+  readonly awsCalls = new CallCounter();
   readonly #slots: Semaphore;
   #environment: Environment | undefined;
   #nextId = 1;
@@ -193,6 +198,7 @@ class FunctionHost {
         retire(message.error);
         void worker.terminate();
       } else {
+        this.awsCalls.add(message.awsCalls);
         const settle = pending.get(message.id);
         pending.delete(message.id);
         settle?.(
@@ -253,7 +259,10 @@ export class FunctionPool {
   /** Counters per function, by `spd:function` name. */
   stats(): Record<string, FunctionStats> {
     return Object.fromEntries(
-      [...this.#hosts.values()].map((host) => [host.definition.name, { ...host.stats }]),
+      [...this.#hosts.values()].map((host) => [
+        host.definition.name,
+        { ...host.stats, awsCalls: host.awsCalls.snapshot() },
+      ]),
     );
   }
 

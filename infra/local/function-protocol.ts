@@ -1,4 +1,5 @@
 /** Messages between the function pool (main thread) and a function's worker thread. */
+import type { CallCount } from '../../shared/aws/index.js';
 
 export interface WorkerSettings {
   /** file: URL of the handler module. */
@@ -26,5 +27,10 @@ export interface WorkerInvocation {
 export type WorkerMessage =
   | { type: 'ready' }
   | { type: 'init-failed'; error: FunctionError }
-  | { type: 'result'; id: number; ok: true; payload: string }
-  | { type: 'result'; id: number; ok: false; error: FunctionError };
+  | ({ type: 'result'; id: number; ok: true; payload: string } & CallsSinceLastResult)
+  | ({ type: 'result'; id: number; ok: false; error: FunctionError } & CallsSinceLastResult);
+
+/** The AWS SDK calls of the worker's process-wide clients since its previous result. */
+interface CallsSinceLastResult {
+  awsCalls: CallCount[];
+}

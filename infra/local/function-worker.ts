@@ -1,9 +1,12 @@
 /**
  * The execution environment of one function: a worker thread with the function's own
  * process.env, which imports the handler module once (its cold start) and runs the
- * invocations the main thread posts, with a Lambda-like context.
+ * invocations the main thread posts, with a Lambda-like context. The calls of the handler's
+ * AWS clients (the process-wide `awsClients()`, as every function uses) are counted by an SDK
+ * middleware and sent with each result.
  */
 import { parentPort, workerData } from 'node:worker_threads';
+import { addCallCounter, awsClients, CallCounter } from '../../shared/aws/index.js';
 import type { FunctionError, WorkerInvocation, WorkerMessage, WorkerSettings } from './function-protocol.js';
 
 type Handler = (event: unknown, context: unknown) => unknown;
@@ -11,6 +14,7 @@ type Handler = (event: unknown, context: unknown) => unknown;
 const port = parentPort;
 if (port === null) throw new Error('function-worker.ts runs only as a worker thread');
 const settings = workerData as WorkerSettings;
+const calls = new CallCounter();
 
 function toFunctionError(error: unknown): FunctionError {
   if (error instanceof Error) {
@@ -44,13 +48,26 @@ function contextFor(invocation: WorkerInvocation) {
   };
 }
 
+function takeCalls() {
+  const awsCalls = calls.snapshot();
+  calls.reset();
+  return awsCalls;
+}
+
 async function run(handler: Handler, invocation: WorkerInvocation): Promise<void> {
   try {
     const result = await handler(invocation.event, contextFor(invocation));
     // Lambda serializes the response as JSON; undefined becomes null.
-    post({ type: 'result', id: invocation.id, ok: true, payload: JSON.stringify(result) ?? 'null' });
+    const payload = JSON.stringify(result) ?? 'null';
+    post({ type: 'result', id: invocation.id, ok: true, payload, awsCalls: takeCalls() });
   } catch (error) {
-    post({ type: 'result', id: invocation.id, ok: false, error: toFunctionError(error) });
+    post({
+      type: 'result',
+      id: invocation.id,
+      ok: false,
+      error: toFunctionError(error),
+      awsCalls: takeCalls(),
+    });
   }
 }
 
@@ -58,6 +75,8 @@ async function run(handler: Handler, invocation: WorkerInvocation): Promise<void
 async function loadHandler(): Promise<Handler | FunctionError> {
   let module: { handler?: unknown };
   try {
+    // Before the handler's import, so the clients it takes are the counted ones.
+    addCallCounter(awsClients(), calls);
     module = (await import(settings.entryUrl)) as { handler?: unknown };
   } catch (error) {
     return { ...toFunctionError(error), errorType: 'Runtime.ImportModuleError' };

@@ -25,6 +25,21 @@ describe('CallCounter', () => {
     ]);
   });
 
+  it('adds counts made elsewhere to its own', () => {
+    const counter = new CallCounter();
+    counter.record('SQS', 'SendMessage');
+
+    counter.add([
+      { service: 'SQS', operation: 'SendMessage', calls: 2 },
+      { service: 'S3', operation: 'PutObject', calls: 4 },
+    ]);
+
+    expect(counter.snapshot()).toEqual([
+      { service: 'S3', operation: 'PutObject', calls: 4 },
+      { service: 'SQS', operation: 'SendMessage', calls: 3 },
+    ]);
+  });
+
   it('hands out copies and starts over on reset', () => {
     const counter = new CallCounter();
     counter.record('S3', 'PutObject');

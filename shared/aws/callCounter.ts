@@ -7,11 +7,16 @@ import type { CallCount } from './types.js';
 export class CallCounter {
   readonly #calls = new Map<string, CallCount>();
 
-  record(service: string, operation: string): void {
+  record(service: string, operation: string, calls = 1): void {
     const key = `${service}:${operation}`;
     const entry = this.#calls.get(key);
-    if (entry) entry.calls += 1;
-    else this.#calls.set(key, { service, operation, calls: 1 });
+    if (entry) entry.calls += calls;
+    else this.#calls.set(key, { service, operation, calls });
+  }
+
+  /** Adds counts made elsewhere (another thread's counter, say). */
+  add(counts: readonly CallCount[]): void {
+    for (const { service, operation, calls } of counts) this.record(service, operation, calls);
   }
 
   /** Calls made, optionally only those of one service and operation. */

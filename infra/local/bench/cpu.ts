@@ -1,7 +1,6 @@
 /**
  * Where the machine's CPU goes during a run: the emulator, this process (the embedded runtime
- * with the control plane's functions, the local API, the counting proxy and the bench's own
- * reads), and the pilots with their payloads; and how busy the host's cores were. Read from
+ * with the control plane's functions, the local API and the bench's own reads), and the pilots with their payloads; and how busy the host's cores were. Read from
  * Linux's /proc; elsewhere there is nothing to read and the figures are null.
  */
 import { execFileSync } from 'node:child_process';

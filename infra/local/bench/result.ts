@@ -41,13 +41,8 @@ export const BenchResult = z
     /** The embedded runtime's stream and queue pollers: Lambda's calls on AWS, not the WMS's. */
     runtime_poller_calls_per_job: PerJob,
     /**
-     * Emulator answer time per job by operation (all callers, waits for moto's one-at-a-time
-     * DynamoDB included; long polls left out), the costliest first.
-     */
-    emulator_ms_per_job: z.record(z.string(), Rate),
-    /**
      * CPU time per job during the run, by part (the control plane's is the bench process: the
-     * embedded runtime, its functions, the API, the counting proxy), with how busy the host's
+     * embedded runtime, its functions, the API), with how busy the host's
      * cores were and the jobs/s its cores would allow at that cost; null where /proc is missing.
      */
     cpu: z
@@ -62,7 +57,6 @@ export const BenchResult = z
     /** The best of the capacity windows; each window's rate beside it. */
     emulator_calls_per_s: Rate,
     emulator_calls_per_s_windows: z.array(Rate).min(1),
-    emulator_calls_per_s_via_proxy: Rate,
     limit_jobs_per_s: Rate,
     efficiency: Rate,
     dispatch_latency_ms: Percentiles,
@@ -161,15 +155,6 @@ export function renderTable(result: BenchResult): string {
     ['api_requests_per_job', rounded(result.api_requests_per_job), 'API Gateway, not SDK calls', ''],
     ['  runtime pollers', rounded(result.runtime_poller_calls_per_job.total!), "Lambda's on AWS", ''],
     [
-      'emulator_ms_per_job',
-      Object.entries(result.emulator_ms_per_job)
-        .slice(0, 4)
-        .map(([operation, ms]) => `${operation} ${rounded(ms, 0)}`)
-        .join(', '),
-      'the costliest operations',
-      '',
-    ],
-    [
       'cpu_ms_per_job',
       result.cpu === null
         ? 'not measured'
@@ -188,7 +173,7 @@ export function renderTable(result: BenchResult): string {
     [
       'emulator_calls_per_s',
       `${rounded(result.emulator_calls_per_s, 0)} (windows ${result.emulator_calls_per_s_windows.map((rate) => rounded(rate, 0)).join(', ')})`,
-      `${rounded(result.emulator_calls_per_s_via_proxy, 0)} via proxy`,
+      'best of three windows',
       '',
     ],
     ['limit_jobs_per_s', rounded(result.limit_jobs_per_s), '', ''],

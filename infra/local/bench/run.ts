@@ -15,7 +15,7 @@ import { type PilotGroup, type PilotSettings, startPilots } from './pilots.js';
 import { measureLostPilotRecovery } from './recovery.js';
 import { BenchResult, targetsMet } from './result.js';
 import { percentile } from './statistics.js';
-import { type BenchSystem, startBenchEmulator, startBenchSystem, startProxyInFront } from './system.js';
+import { type BenchSystem, startBenchEmulator, startBenchSystem } from './system.js';
 import { runThroughput, type ThroughputResult } from './throughput.js';
 
 /** The settings every measure depends on; the result states them. */
@@ -86,19 +86,6 @@ function round(value: number, digits: number): number {
   return Math.round(value * factor) / factor;
 }
 
-/** Long polls answer when a message comes or their wait is over: their time is waiting, not work. */
-const WAITING_OPERATIONS = new Set(['SQS:ReceiveMessage']);
-
-/** Emulator answer time per job by operation, the costliest first: where the emulator's capacity goes. */
-function emulatorMsPerJob(result: ThroughputResult): Record<string, number> {
-  const entries = Object.entries(result.emulatorAnswerMs)
-    .filter(([operation]) => !WAITING_OPERATIONS.has(operation))
-    .map(([operation, ms]) => [operation, round(ms / result.jobs, 1)] as const)
-    .filter(([, ms]) => ms > 0)
-    .sort((a, b) => b[1] - a[1]);
-  return Object.fromEntries(entries);
-}
-
 export async function runBench(options: BenchOptions): Promise<BenchResult> {
   if (options.slots % options.pilots !== 0)
     throw new Error(`${options.slots} slots do not divide among ${options.pilots} pilots`);
@@ -119,15 +106,9 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
       windows: CAPACITY_WINDOWS,
     });
     const rawCapacity = capacity.callsPerSecond;
-    const proxy = await startProxyInFront(emulator);
-    const proxiedCapacity = (
-      await measureCapacity({ clients: CAPACITY_CLIENTS, durationMs: capacityMs, windows: CAPACITY_WINDOWS })
-    ).callsPerSecond;
-    log(
-      `emulator capacity: ${rawCapacity.toFixed(0)} calls/s, ${proxiedCapacity.toFixed(0)} through the counting proxy`,
-    );
+    log(`emulator capacity: ${rawCapacity.toFixed(0)} calls/s`);
     log('starting the embedded control plane…');
-    system = await startBenchSystem(emulator, proxy, {
+    system = await startBenchSystem(emulator, {
       workDir,
       tunables: profile.tunables,
       scheduleScale: profile.scheduleScale,
@@ -197,7 +178,6 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
       calls_per_job_pilots: perJob(main.pilotCalls, main.jobs),
       api_requests_per_job: round(main.apiRequests / main.jobs, 2),
       runtime_poller_calls_per_job: perJob(main.runtimeCalls, main.jobs),
-      emulator_ms_per_job: emulatorMsPerJob(main),
       cpu:
         main.cpu === null
           ? null
@@ -209,7 +189,6 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
             },
       emulator_calls_per_s: round(rawCapacity, 1),
       emulator_calls_per_s_windows: capacity.windows.map((rate) => round(rate, 1)),
-      emulator_calls_per_s_via_proxy: round(proxiedCapacity, 1),
       limit_jobs_per_s: round(limit, 2),
       efficiency: round(main.jobsPerSecond / limit, 3),
       dispatch_latency_ms: percentiles(latencies),

@@ -1,12 +1,12 @@
 /**
  * Throughput: N trivial jobs on the given slots, timed from the first job READY to the last
- * DONE, with every AWS call made meanwhile counted — at the emulator's boundary (the proxy),
- * less the embedded runtime's own pollers (counted in-process: on AWS they are Lambda's) and
- * less the bench's own reads; the pilots' share is what they log at exit. Requests to the API
- * are counted apart, by the local API Gateway: they are not SDK calls.
+ * DONE, with every AWS call of the WMS made meanwhile counted by an SDK middleware: the
+ * control plane's functions (in their workers, see `function-pool.ts`) and the pilots (which
+ * log their counts at exit). The embedded runtime's pollers are counted apart (on AWS they
+ * are Lambda's), and requests to the API by the local API Gateway: they are not SDK calls.
  */
 import type { CallCount } from '../../../shared/aws/index.js';
-import { subtractCalls } from './calls.js';
+import { subtractCalls, sumCalls } from './calls.js';
 import { type CpuUse, cpuUse, readCpu } from './cpu.js';
 import { type PilotSettings, startPilots } from './pilots.js';
 import type { BenchSystem } from './system.js';
@@ -39,8 +39,6 @@ export interface ThroughputResult {
   apiRequests: number;
   /** The embedded runtime's pollers meanwhile (Lambda's calls on AWS, not the WMS's). */
   runtimeCalls: CallCount[];
-  /** Time the emulator took to answer, by `service:operation`, in ms: calls of the bench itself included. */
-  emulatorAnswerMs: Record<string, number>;
   /** READY → claimed of every job under full load, in ms. */
   dispatchLatenciesMs: number[];
   /** CPU time from the task's registration to its end, where /proc can be read. */
@@ -48,20 +46,16 @@ export interface ThroughputResult {
 }
 
 interface Counters {
-  boundary: CallCount[];
-  answerMs: Record<string, number>;
+  functions: CallCount[];
   runtime: CallCount[];
-  driver: CallCount[];
   apiRequests: number;
 }
 
-async function readCounters(system: BenchSystem): Promise<Counters> {
+function readCounters(system: BenchSystem): Counters {
   const stats = system.plane.runtime.stats();
   return {
-    boundary: await system.proxy.snapshot(),
-    answerMs: await system.proxy.answerTimes(),
+    functions: sumCalls(...Object.values(stats.functions).map((fn) => fn.awsCalls)),
     runtime: stats.awsCalls,
-    driver: system.driverCalls.snapshot(),
     apiRequests: stats.api?.requests ?? 0,
   };
 }
@@ -73,7 +67,7 @@ export async function runThroughput(
   options.log(`throughput: storing and announcing ${options.jobs} input files…`);
   const input = await closedInputDataset(system, options.jobs);
 
-  const before = await readCounters(system);
+  const before = readCounters(system);
   const pilots = await startPilots(system, options.pilots, options.slotsPerPilot, options.pilot);
   options.log(
     `throughput: ${options.pilots} pilots × ${options.slotsPerPilot} slots registered; task submitted`,
@@ -96,23 +90,9 @@ export async function runThroughput(
   const cpuAfter = readCpu(system.emulator.pid, pilotPids);
   const pilotCalls = await pilots.stop();
   await waitForOutputsClosed(system, task);
-  const after = await readCounters(system);
+  const after = readCounters(system);
 
-  const runtimeCalls = subtractCalls(after.runtime, before.runtime);
-  const boundary = subtractCalls(
-    after.boundary,
-    before.boundary,
-    runtimeCalls,
-    subtractCalls(after.driver, before.driver),
-  );
-  const apiRequests = after.apiRequests - before.apiRequests;
-  const controlPlaneCalls = subtractCalls(boundary, pilotCalls);
-  const emulatorAnswerMs = Object.fromEntries(
-    Object.entries(after.answerMs).map(([operation, ms]) => [
-      operation,
-      ms - (before.answerMs[operation] ?? 0),
-    ]),
-  );
+  const controlPlaneCalls = subtractCalls(after.functions, before.functions);
 
   const jobs = await allJobs(system, taskId);
   const first = Math.min(...jobs.map((job) => Date.parse(job.createdAt)));
@@ -122,12 +102,11 @@ export async function runThroughput(
     jobs: options.jobs,
     jobsPerSecond: options.jobs / makespanSeconds,
     makespanSeconds,
-    calls: boundary,
+    calls: sumCalls(controlPlaneCalls, pilotCalls),
     controlPlaneCalls,
     pilotCalls,
-    apiRequests,
-    runtimeCalls,
-    emulatorAnswerMs,
+    apiRequests: after.apiRequests - before.apiRequests,
+    runtimeCalls: subtractCalls(after.runtime, before.runtime),
     dispatchLatenciesMs: jobs
       .filter((job) => job.attempt === 0 && job.startedAt !== undefined)
       .map((job) => Date.parse(job.startedAt!) - Date.parse(job.createdAt)),
