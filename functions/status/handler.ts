@@ -6,7 +6,12 @@ import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { PilotStatusMessage } from '../../events/index.js';
-import { applyPilotStatus, type ResultDeps, type StatusOutcome } from '../../shared/services/results.js';
+import {
+  applyPilotStatus,
+  applyResultsTogether,
+  type ResultDeps,
+  type StatusOutcome,
+} from '../../shared/services/results.js';
 import { type ConsumerQueueConfig, createSqsConsumer } from '../common/index.js';
 import { EventOutbox } from './outbox.js';
 
@@ -39,13 +44,37 @@ function logOutcome(logger: Logger, outcome: StatusOutcome): void {
 }
 
 /**
- * The SQS handler of the status queue. Each message is applied on its own (a bad one is
- * dead-lettered with its reason, its neighbours go on); the `file.registered` events of the
- * whole batch are then published together, and a message whose events could not be published
- * is reported failed so its redelivery announces them again.
+ * The batch's results applied in one transaction where they all can be, by message id (see
+ * applyResultsTogether); the others, and all of them when that fails, are applied one by one.
+ */
+async function applyTogether(deps: StatusDeps, event: SQSEvent): Promise<Map<string, StatusOutcome>> {
+  const messageIds = new Map<PilotStatusMessage, string>();
+  for (const record of event.Records) {
+    const parsed = StatusRecord.safeParse(record);
+    if (parsed.success) messageIds.set(parsed.data.body, record.messageId);
+  }
+  try {
+    const outcomes = await applyResultsTogether(deps.results, [...messageIds.keys()]);
+    return new Map([...outcomes].map(([message, outcome]) => [messageIds.get(message)!, outcome]));
+  } catch (error) {
+    // One by one, each result's error is handled as its own: retried, then dead-lettered.
+    deps.logger.warn('results could not be applied together; applying them one by one', {
+      error: error as Error,
+    });
+    return new Map();
+  }
+}
+
+/**
+ * The SQS handler of the status queue. The batch's results are applied together in one
+ * transaction when they all apply as they are; otherwise each message is applied on its own (a
+ * bad one is dead-lettered with its reason, its neighbours go on). The `file.registered`
+ * events of the whole batch are then published together, and a message whose events could not
+ * be published is reported failed so its redelivery announces them again.
  */
 export function createStatusHandler(deps: StatusDeps) {
   return async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
+    const together = await applyTogether(deps, event);
     const outbox = new EventOutbox();
     const consume = createSqsConsumer({
       recordSchema: StatusRecord,
@@ -65,7 +94,7 @@ export function createStatusHandler(deps: StatusDeps) {
             attempt: message.attempt,
           },
         });
-        const outcome = await applyPilotStatus(deps.results, message);
+        const outcome = together.get(record.messageId) ?? (await applyPilotStatus(deps.results, message));
         recordMetrics(deps.metrics, outcome);
         logOutcome(logger, outcome);
         if ('events' in outcome) outbox.add(record.messageId, outcome.events);

@@ -19,7 +19,7 @@ import {
   ValidationError,
 } from '../errors/index.js';
 import { planJobs } from '../jobgen/index.js';
-import type { JobRecord } from '../model/index.js';
+import type { JobRecord, OutputFile } from '../model/index.js';
 import { JOB_STATES, type JobCounts, type JobState, type TaskRecord } from '../model/index.js';
 
 let fixture: RepositoryFixture;
@@ -829,22 +829,22 @@ describe('retry backoff', () => {
   });
 });
 
+async function outputDatasets(label: string): Promise<{ output: string; log: string }> {
+  for (const kind of ['output', 'log'] as const) {
+    await fixture.repos.datasets.create({ uid: `ds-${label}-${kind}`, name: `${label}-${kind}`, kind });
+  }
+  return { output: `ds-${label}-output`, log: `ds-${label}-log` };
+}
+
+function filesOf(job: JobRecord, datasets: { output: string; log: string }, names: string[]) {
+  return names.map((name) =>
+    name.endsWith('.log')
+      ? { datasetUid: datasets.log, jobId: job.jobId, ...outputFile(name, { kind: 'log' }) }
+      : { datasetUid: datasets.output, jobId: job.jobId, ...outputFile(name) },
+  );
+}
+
 describe('JobsRepo.endAttempt', () => {
-  async function outputDatasets(label: string): Promise<{ output: string; log: string }> {
-    for (const kind of ['output', 'log'] as const) {
-      await fixture.repos.datasets.create({ uid: `ds-${label}-${kind}`, name: `${label}-${kind}`, kind });
-    }
-    return { output: `ds-${label}-output`, log: `ds-${label}-log` };
-  }
-
-  function filesOf(job: JobRecord, datasets: { output: string; log: string }, names: string[]) {
-    return names.map((name) =>
-      name.endsWith('.log')
-        ? { datasetUid: datasets.log, jobId: job.jobId, ...outputFile(name, { kind: 'log' }) }
-        : { datasetUid: datasets.output, jobId: job.jobId, ...outputFile(name) },
-    );
-  }
-
   it('ends the attempt DONE with its files, the counters and the dataset counts in one call', async () => {
     // Prepare
     const { task, job, claimToken } = await runningJob();
@@ -1029,5 +1029,126 @@ describe('JobsRepo.endAttempt', () => {
     expect(await countsOf(task.taskId)).toEqual(counts({ DONE: 1 }));
     expect(refused.status).toBe('job-refused');
     expect(await fixture.repos.files.find(datasets.output, 'stale-many-0.root')).toBeUndefined();
+  });
+});
+
+describe('JobsRepo.endAttemptsTogether', () => {
+  async function runningJobs(count: number) {
+    const { task, jobs } = await taskWithJobs(count);
+    await fixture.repos.jobs.markQueued(jobs);
+    const claimed: { job: JobRecord; claimToken: string }[] = [];
+    for (const job of jobs)
+      claimed.push({ job, claimToken: await fixture.repos.jobs.claim({ ...job, pilotId: 'pilot-a' }) });
+    return { task, claimed };
+  }
+
+  const withoutTarget = ({
+    datasetUid: _uid,
+    jobId: _job,
+    ...file
+  }: { datasetUid: string; jobId: string } & OutputFile) => file;
+
+  it("ends several attempts in one transaction, each task's and dataset's counters moved once for all", async () => {
+    // Prepare
+    const { task, claimed } = await runningJobs(3);
+    const datasets = await outputDatasets('together');
+    const [first, second, third] = claimed.map(({ job, claimToken }) => ({ ...job, claimToken }));
+    const done = (job: JobRecord & { claimToken: string }) => {
+      const files = filesOf(job, datasets, [`${job.jobId}.root`, `${job.jobId}.log`]);
+      return {
+        ...job,
+        end: { to: 'DONE' as const, outputs: files.map(withoutTarget) },
+        files,
+        taskStates: ['RUNNING' as const],
+      };
+    };
+    const retried = {
+      ...third!,
+      end: {
+        to: 'READY' as const,
+        errorCode: 1201,
+        errorMessage: 'exit 3',
+        retryAfter: '2030-01-01T00:00:10.000Z',
+      },
+      files: filesOf(third!, datasets, [`${third!.jobId}.log`]),
+      taskStates: ['RUNNING' as const],
+    };
+    fixture.calls.reset();
+
+    // Act
+    const registered = await fixture.repos.jobs.endAttemptsTogether([done(first!), done(second!), retried]);
+
+    // Assess
+    expect(fixture.calls.snapshot()).toEqual([
+      { service: 'DynamoDB', operation: 'TransactWriteItems', calls: 1 },
+    ]);
+    expect(registered?.map((files) => files.map((file) => file.name))).toEqual([
+      [`${first!.jobId}.root`, `${first!.jobId}.log`],
+      [`${second!.jobId}.root`, `${second!.jobId}.log`],
+      [`${third!.jobId}.log`],
+    ]);
+    const jobs = await fixture.repos.jobs.getMany(claimed.map(({ job }) => job.jobId));
+    expect(jobs.map((job) => [job.jobId, job.state, job.attempt]).sort()).toEqual(
+      [
+        [first!.jobId, 'DONE', 0],
+        [second!.jobId, 'DONE', 0],
+        [third!.jobId, 'READY', 1],
+      ].sort(),
+    );
+    expect(await countsOf(task.taskId)).toEqual(counts({ DONE: 2, READY: 1 }));
+    const output = await fixture.repos.datasets.get(datasets.output);
+    const log = await fixture.repos.datasets.get(datasets.log);
+    expect([output.fileCount, log.fileCount]).toEqual([2, 3]);
+    expect(await fixture.repos.files.find(datasets.log, `${third!.jobId}.log`)).toMatchObject({
+      jobId: third!.jobId,
+    });
+  });
+
+  it('writes nothing when any one of the guards refuses', async () => {
+    // Prepare
+    const { task, claimed } = await runningJobs(3);
+    const datasets = await outputDatasets('together-refused');
+    const requests = claimed.map(({ job, claimToken }, index) => {
+      const files = filesOf(job, datasets, [`${job.jobId}.root`]);
+      // The last one reports with a token that is not its claim's: a stale or foreign result.
+      const token = index === 2 ? `${claimToken.slice(0, -1)}x` : claimToken;
+      return {
+        ...job,
+        claimToken: token,
+        end: { to: 'DONE' as const, outputs: files.map(withoutTarget) },
+        files,
+      };
+    });
+
+    // Act
+    const registered = await fixture.repos.jobs.endAttemptsTogether(requests);
+
+    // Assess
+    expect(registered).toBeUndefined();
+    const jobs = await fixture.repos.jobs.getMany(claimed.map(({ job }) => job.jobId));
+    expect(jobs.map((job) => job.state)).toEqual(['RUNNING', 'RUNNING', 'RUNNING']);
+    expect(await countsOf(task.taskId)).toEqual(counts({ RUNNING: 3 }));
+    expect((await fixture.repos.datasets.get(datasets.output)).fileCount).toBe(0);
+    expect(await fixture.repos.files.find(datasets.output, `${claimed[0]!.job.jobId}.root`)).toBeUndefined();
+  });
+
+  it('refuses one job twice, and attempts that do not fit one transaction, before writing', async () => {
+    const { claimed } = await runningJobs(1);
+    const { job, claimToken } = claimed[0]!;
+    const datasets = await outputDatasets('together-invalid');
+    const request = (names: string[]) => {
+      const files = filesOf(job, datasets, names);
+      return { ...job, claimToken, end: { to: 'DONE' as const, outputs: files.map(withoutTarget) }, files };
+    };
+    fixture.calls.reset();
+
+    await expect(
+      fixture.repos.jobs.endAttemptsTogether([request(['a.root']), request(['b.root'])]),
+    ).rejects.toThrow(ValidationError);
+    const many = Array.from({ length: 98 }, (_, index) => `many-${index}.root`);
+    await expect(fixture.repos.jobs.endAttemptsTogether([request(many)])).rejects.toThrow(
+      /101 items do not fit one transaction of 100/,
+    );
+    expect(fixture.calls.snapshot()).toEqual([]);
   });
 });

@@ -805,6 +805,60 @@ export class JobsRepo {
     return this.#transitionWithFiles(entry, spec, this.#fileRecords(request.files), request.taskStates);
   }
 
+  /**
+   * Ends several RUNNING attempts in ONE transaction: for each, the same guarded job write and
+   * file registrations as `endAttempt`, with the counters of each task and dataset moved by one
+   * update for all of them. All are applied, or none when any guard refuses (undefined): the
+   * caller then ends them one by one, where each refusal has its own answer. The jobs must be
+   * distinct and, with their files and counters, fit one transaction.
+   */
+  async endAttemptsTogether(requests: readonly EndAttemptRequest[]): Promise<FileRecord[][] | undefined> {
+    rejectDuplicates(
+      requests.map((request) => request.jobId),
+      'jobs',
+    );
+    const now = this.#now();
+    const files = requests.map((request) => this.#fileRecords(request.files));
+    rejectDuplicates(files.flat().map(fileKey), 'files');
+    const moves = new Map<string, { from: JobState; to: JobState }[]>();
+    const taskStates = new Map<string, readonly TaskState[] | undefined>();
+    const jobWrites = requests.map((request, index) => {
+      const spec = endSpec(request.end);
+      assertTransition('job', 'RUNNING', spec.to);
+      const known = taskStates.get(request.taskId);
+      if (moves.has(request.taskId) && known?.join() !== request.taskStates?.join()) {
+        throw new ValidationError('attempts ending together', [
+          { path: `${index}.taskStates`, message: `differ from another attempt's of task ${request.taskId}` },
+        ]);
+      }
+      taskStates.set(request.taskId, request.taskStates);
+      moves.set(request.taskId, [...(moves.get(request.taskId) ?? []), { from: 'RUNNING', to: spec.to }]);
+      return this.#jobUpdate(entryOf(request, 'RUNNING', { claimToken: request.claimToken }), spec, now);
+    });
+    const byDataset = new Map<string, FileRecord[]>();
+    for (const file of files.flat())
+      byDataset.set(file.datasetUid, [...(byDataset.get(file.datasetUid) ?? []), file]);
+    const items = [
+      ...jobWrites,
+      ...[...moves].map(([taskId, taskMoves]) =>
+        this.#countersUpdate(taskId, taskMoves, undefined, taskStates.get(taskId)),
+      ),
+      ...files.flat().map((file) => filePut(this.#deps.tables.files, file)),
+      ...[...byDataset].map(([uid, datasetFiles]) =>
+        datasetCounterUpdate(this.#deps.tables.datasets, uid, datasetFiles),
+      ),
+    ];
+    if (items.length > TRANSACTION_ITEM_LIMIT) {
+      throw new ValidationError('attempts ending together', [
+        {
+          path: '',
+          message: `${items.length} items do not fit one transaction of ${TRANSACTION_ITEM_LIMIT}`,
+        },
+      ]);
+    }
+    return (await transactWrite(this.#deps.doc, items)) ? undefined : files;
+  }
+
   /** RUNNING|LOST → FAILED (retries exhausted or not retryable). False if already failed. */
   async fail(request: FailureRequest): Promise<boolean> {
     requireClaimToken(request);
@@ -1041,9 +1095,26 @@ export class JobsRepo {
     extraSet: Record<string, unknown> | undefined,
     taskStates: readonly TaskState[] | undefined,
   ): TransactWriteItem {
+    return this.#countersUpdate(
+      taskId,
+      from.map((state) => ({ from: state, to })),
+      extraSet,
+      taskStates,
+    );
+  }
+
+  /** The task's per-state counters moved by jobs changing state, guarded by the task's state. */
+  #countersUpdate(
+    taskId: string,
+    moves: readonly { from: JobState; to: JobState }[],
+    extraSet: Record<string, unknown> | undefined,
+    taskStates: readonly TaskState[] | undefined,
+  ): TransactWriteItem {
     const deltas: Record<string, number> = {};
-    for (const state of from) deltas[`counts.${state}`] = (deltas[`counts.${state}`] ?? 0) - 1;
-    deltas[`counts.${to}`] = (deltas[`counts.${to}`] ?? 0) + from.length;
+    for (const { from, to } of moves) {
+      deltas[`counts.${from}`] = (deltas[`counts.${from}`] ?? 0) - 1;
+      deltas[`counts.${to}`] = (deltas[`counts.${to}`] ?? 0) + 1;
+    }
     const expression = new Expression();
     return {
       Update: {

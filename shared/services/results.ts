@@ -16,7 +16,14 @@ import {
 } from '../../events/index.js';
 import { ConditionFailedError, ERRORS, NotFoundError, StateConflictError } from '../errors/index.js';
 import type { FileRecord, JobRecord, OutputFile } from '../model/index.js';
-import type { AttemptEnd, FileRefusal, NewFile, Repositories } from '../repositories/index.js';
+import {
+  type AttemptEnd,
+  type EndAttemptRequest,
+  type FileRefusal,
+  type NewFile,
+  type Repositories,
+  TRANSACTION_ITEM_LIMIT,
+} from '../repositories/index.js';
 import { decideRetry, type RetryPolicyInput } from '../retry/index.js';
 import { ensureTaskDataset, taskDatasetOf } from './datasets.js';
 import type { ImmutableTaskSpec, TaskSpecCache } from './task-specs.js';
@@ -134,15 +141,7 @@ async function applyResult(deps: ResultDeps, result: JobResultMessage): Promise<
   let settlement = result.outcome === 'DONE' ? completion(result) : failure(deps, task, result);
   const createdDatasets = new Set<string>();
   for (;;) {
-    const outcome = await deps.repos.jobs.endAttempt({
-      jobId: result.jobId,
-      taskId: result.taskId,
-      attempt: result.attempt,
-      claimToken: result.claimToken,
-      end: settlement.end,
-      files: settlement.files.map((file) => newFileOf(task, result.jobId, file)),
-      ...(settlement.taskEnded ? {} : { taskStates: ['RUNNING' as const] }),
-    });
+    const outcome = await deps.repos.jobs.endAttempt(endRequestOf(task, result, settlement));
     switch (outcome.status) {
       case 'applied': {
         const { created, existing } = outcome.files;
@@ -166,6 +165,67 @@ async function applyResult(deps: ResultDeps, result: JobResultMessage): Promise<
         break;
     }
   }
+}
+
+/**
+ * Applies the results of a batch in ONE transaction (JobsRepo.endAttemptsTogether) when all of
+ * them apply as they are: RUNNING attempts reporting once, the usual case. Their task and
+ * dataset counters then move once for the batch instead of once per result. Returns the
+ * outcomes of the results it applied, by message; none when the transaction was refused (a
+ * stale or repeated result, a closed dataset, a taken name...) or fewer than two results could
+ * go together: each of those is then applied on its own (applyPilotStatus), where every
+ * refusal has its answer.
+ */
+export async function applyResultsTogether(
+  deps: ResultDeps,
+  messages: readonly PilotStatusMessage[],
+): Promise<Map<PilotStatusMessage, StatusOutcome>> {
+  const together: { result: JobResultMessage; task: ImmutableTaskSpec; settlement: Settlement }[] = [];
+  const jobs = new Set<string>();
+  const counters = new Set<string>();
+  let items = 0;
+  for (const message of messages) {
+    if (message.type !== 'job.result' || jobs.has(message.jobId)) continue;
+    const task = await deps.taskSpecs.get(message.taskId, (taskId) => deps.repos.tasks.find(taskId));
+    if (!task) continue;
+    const settlement = message.outcome === 'DONE' ? completion(message) : failure(deps, task, message);
+    const newCounters = [
+      message.taskId,
+      ...settlement.files.map((file) => taskDatasetOf(task, file.kind).uid),
+    ].filter((key, index, keys) => !counters.has(key) && keys.indexOf(key) === index);
+    const added = 1 + settlement.files.length + newCounters.length;
+    if (items + added > TRANSACTION_ITEM_LIMIT) continue;
+    items += added;
+    for (const key of newCounters) counters.add(key);
+    jobs.add(message.jobId);
+    together.push({ result: message, task, settlement });
+  }
+  const outcomes = new Map<PilotStatusMessage, StatusOutcome>();
+  if (together.length < 2) return outcomes;
+  const registered = await deps.repos.jobs.endAttemptsTogether(
+    together.map(({ result, task, settlement }) => endRequestOf(task, result, settlement)),
+  );
+  if (!registered) return outcomes;
+  together.forEach(({ result, task, settlement }, index) => {
+    outcomes.set(result, settlement.outcome(fileEvents(deps, task, result.jobId, registered[index]!)));
+  });
+  return outcomes;
+}
+
+function endRequestOf(
+  task: ImmutableTaskSpec,
+  result: JobResultMessage,
+  settlement: Settlement,
+): EndAttemptRequest {
+  return {
+    jobId: result.jobId,
+    taskId: result.taskId,
+    attempt: result.attempt,
+    claimToken: result.claimToken,
+    end: settlement.end,
+    files: settlement.files.map((file) => newFileOf(task, result.jobId, file)),
+    ...(settlement.taskEnded ? {} : { taskStates: ['RUNNING' as const] }),
+  };
 }
 
 /** What a refused job says about the result: applied before (announce again), or stale and ignored. */
