@@ -138,7 +138,9 @@ async function main(): Promise<number> {
   const pilots: PilotProcess[] = [];
   try {
     const { plane } = system;
-    const api = createSignedHttp({ baseUrl: plane.apiUrl, region: plane.region });
+    // API Gateway's own limit: the API function's cold start comes while the control plane
+    // takes in the dataset, and on a busy machine it took more than the client's usual 10 s.
+    const api = createSignedHttp({ baseUrl: plane.apiUrl, region: plane.region, timeoutMs: 29_000 });
 
     console.log(`DSM: generating ${fileCount} time slices of ${eventsPerFile} collisions…`);
     const slices = new Map<string, Buffer>();
