@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { JOB_STATES, type JobRecord } from '../model/index.js';
-import { judgeResult, retryAfterOf } from './results.js';
+import { judgeResult, pickForOneTransaction, retryAfterOf, type TransactionShare } from './results.js';
 
 const TOKEN = 'a'.repeat(32);
 
@@ -100,5 +100,46 @@ describe('judgeResult', () => {
 describe('retryAfterOf', () => {
   it('is the delay after now', () => {
     expect(retryAfterOf(new Date('2025-01-01T00:00:00.000Z'), 40)).toBe('2025-01-01T00:00:40.000Z');
+  });
+});
+
+describe('pickForOneTransaction', () => {
+  /** Items of the shares together: a job item and its files each, every counter once. */
+  const itemsOf = (shares: readonly TransactionShare[]) =>
+    shares.reduce((sum, share) => sum + 1 + share.files, 0) +
+    new Set(shares.flatMap((share) => share.counters)).size;
+
+  it('takes each job once and passes over a result too big for what is left', () => {
+    const shares: TransactionShare[] = [
+      { jobId: 'j-1', files: 2, counters: ['t-1', 'out', 'log'] },
+      { jobId: 'j-1', files: 2, counters: ['t-1', 'out', 'log'] },
+      { jobId: 'j-2', files: 95, counters: ['t-1', 'out'] },
+      { jobId: 'j-3', files: 2, counters: ['t-1', 'out', 'log'] },
+    ];
+
+    expect(pickForOneTransaction(shares, 100)).toEqual([0, 3]);
+  });
+
+  it('never exceeds the limit, and leaves out only repeated jobs and results that do not fit', () => {
+    const share = fc.record({
+      jobId: fc.constantFrom('j-1', 'j-2', 'j-3', 'j-4', 'j-5', 'j-6'),
+      files: fc.integer({ min: 0, max: 40 }),
+      counters: fc.uniqueArray(fc.constantFrom('t-1', 't-2', 'out-1', 'out-2', 'log-1'), { maxLength: 3 }),
+    });
+    fc.assert(
+      fc.property(fc.array(share, { maxLength: 12 }), fc.integer({ min: 1, max: 100 }), (shares, limit) => {
+        const picked = pickForOneTransaction(shares, limit);
+        const taken = picked.map((index) => shares[index]!);
+        expect(itemsOf(taken)).toBeLessThanOrEqual(limit);
+        expect(new Set(taken.map((one) => one.jobId)).size).toBe(taken.length);
+        expect([...picked].sort((a, b) => a - b)).toEqual(picked);
+        shares.forEach((one, index) => {
+          if (picked.includes(index)) return;
+          const before = picked.filter((earlier) => earlier < index).map((earlier) => shares[earlier]!);
+          const repeated = before.some((earlier) => earlier.jobId === one.jobId);
+          expect(repeated || itemsOf([...before, one]) > limit).toBe(true);
+        });
+      }),
+    );
   });
 });

@@ -99,6 +99,37 @@ export function retryAfterOf(now: Date, delaySeconds: number): string {
   return new Date(now.getTime() + delaySeconds * 1000).toISOString();
 }
 
+/** One result as a transaction holds it: its job item, its files, the counters it moves. */
+export interface TransactionShare {
+  jobId: string;
+  files: number;
+  /** Task and dataset counter items; those of several results are one item. */
+  counters: readonly string[];
+}
+
+/**
+ * The results (their indexes, in order) that go into one transaction: each job once, taken
+ * while its job, files and new counter items still fit `itemLimit`; a result that does not fit
+ * is passed over for the smaller ones after it.
+ */
+export function pickForOneTransaction(shares: readonly TransactionShare[], itemLimit: number): number[] {
+  const picked: number[] = [];
+  const jobs = new Set<string>();
+  const counters = new Set<string>();
+  let items = 0;
+  shares.forEach((share, index) => {
+    if (jobs.has(share.jobId)) return;
+    const newCounters = new Set(share.counters.filter((key) => !counters.has(key)));
+    const added = 1 + share.files + newCounters.size;
+    if (items + added > itemLimit) return;
+    items += added;
+    for (const key of newCounters) counters.add(key);
+    jobs.add(share.jobId);
+    picked.push(index);
+  });
+  return picked;
+}
+
 /** Applies one status message. */
 export async function applyPilotStatus(
   deps: ResultDeps,
@@ -180,26 +211,23 @@ export async function applyResultsTogether(
   deps: ResultDeps,
   messages: readonly PilotStatusMessage[],
 ): Promise<Map<PilotStatusMessage, StatusOutcome>> {
-  const together: { result: JobResultMessage; task: ImmutableTaskSpec; settlement: Settlement }[] = [];
-  const jobs = new Set<string>();
-  const counters = new Set<string>();
-  let items = 0;
+  const candidates: { result: JobResultMessage; task: ImmutableTaskSpec; settlement: Settlement }[] = [];
   for (const message of messages) {
-    if (message.type !== 'job.result' || jobs.has(message.jobId)) continue;
+    if (message.type !== 'job.result') continue;
     const task = await deps.taskSpecs.get(message.taskId, (taskId) => deps.repos.tasks.find(taskId));
     if (!task) continue;
     const settlement = message.outcome === 'DONE' ? completion(message) : failure(deps, task, message);
-    const newCounters = [
-      message.taskId,
-      ...settlement.files.map((file) => taskDatasetOf(task, file.kind).uid),
-    ].filter((key, index, keys) => !counters.has(key) && keys.indexOf(key) === index);
-    const added = 1 + settlement.files.length + newCounters.length;
-    if (items + added > TRANSACTION_ITEM_LIMIT) continue;
-    items += added;
-    for (const key of newCounters) counters.add(key);
-    jobs.add(message.jobId);
-    together.push({ result: message, task, settlement });
+    candidates.push({ result: message, task, settlement });
   }
+  const picked = pickForOneTransaction(
+    candidates.map(({ result, task, settlement }) => ({
+      jobId: result.jobId,
+      files: settlement.files.length,
+      counters: [result.taskId, ...settlement.files.map((file) => taskDatasetOf(task, file.kind).uid)],
+    })),
+    TRANSACTION_ITEM_LIMIT,
+  );
+  const together = picked.map((index) => candidates[index]!);
   const outcomes = new Map<PilotStatusMessage, StatusOutcome>();
   if (together.length < 2) return outcomes;
   const registered = await deps.repos.jobs.endAttemptsTogether(
