@@ -169,7 +169,7 @@ interface Settlement {
 async function applyResult(deps: ResultDeps, result: JobResultMessage): Promise<StatusOutcome> {
   const task = await deps.taskSpecs.get(result.taskId, (taskId) => deps.repos.tasks.find(taskId));
   if (!task) return { kind: 'ignored', reason: `task ${result.taskId} does not exist` };
-  let settlement = result.outcome === 'DONE' ? completion(result) : failure(deps, task, result);
+  let settlement = settlementOf(deps, task, result);
   const createdDatasets = new Set<string>();
   for (;;) {
     const outcome = await deps.repos.jobs.endAttempt(endRequestOf(task, result, settlement));
@@ -216,8 +216,7 @@ export async function applyResultsTogether(
     if (message.type !== 'job.result') continue;
     const task = await deps.taskSpecs.get(message.taskId, (taskId) => deps.repos.tasks.find(taskId));
     if (!task) continue;
-    const settlement = message.outcome === 'DONE' ? completion(message) : failure(deps, task, message);
-    candidates.push({ result: message, task, settlement });
+    candidates.push({ result: message, task, settlement: settlementOf(deps, task, message) });
   }
   const picked = pickForOneTransaction(
     candidates.map(({ result, task, settlement }) => ({
@@ -298,6 +297,11 @@ async function afterRefusedFiles(
   if (conflicts.length > 0 && settlement.end.to === 'DONE') return nameConflict(result, conflicts);
   const dropped = new Set([...conflicts, ...closed].map((refusal) => refusal.file.name));
   return { ...settlement, files: settlement.files.filter((file) => !dropped.has(file.name)) };
+}
+
+/** How a result ends its attempt as reported: DONE with its files, or a failure retried or final. */
+function settlementOf(deps: ResultDeps, task: ImmutableTaskSpec, result: JobResultMessage): Settlement {
+  return result.outcome === 'DONE' ? completion(result) : failure(deps, task, result);
 }
 
 /** The job DONE with all its outputs and its log. */
