@@ -6,7 +6,8 @@
  * middleware and sent with each result.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { addCallCounter, awsClients, CallCounter } from '../../shared/aws/index.js';
+// Not shared/aws/index.js: that loads the SDK, which a handler may never need.
+import { CallCounter, countProcessCalls } from '../../shared/aws/callCounter.js';
 import type { FunctionError, WorkerInvocation, WorkerMessage, WorkerSettings } from './function-protocol.js';
 
 type Handler = (event: unknown, context: unknown) => unknown;
@@ -15,6 +16,8 @@ const port = parentPort;
 if (port === null) throw new Error('function-worker.ts runs only as a worker thread');
 const settings = workerData as WorkerSettings;
 const calls = new CallCounter();
+// Before the handler's import, so the clients it creates are counted ones.
+countProcessCalls(calls);
 
 function toFunctionError(error: unknown): FunctionError {
   if (error instanceof Error) {
@@ -75,8 +78,6 @@ async function run(handler: Handler, invocation: WorkerInvocation): Promise<void
 async function loadHandler(): Promise<Handler | FunctionError> {
   let module: { handler?: unknown };
   try {
-    // Before the handler's import, so the clients it takes are the counted ones.
-    addCallCounter(awsClients(), calls);
     module = (await import(settings.entryUrl)) as { handler?: unknown };
   } catch (error) {
     return { ...toFunctionError(error), errorType: 'Runtime.ImportModuleError' };

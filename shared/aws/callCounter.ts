@@ -41,3 +41,18 @@ export class CallCounter {
     this.#calls.clear();
   }
 }
+
+let processCounter: CallCounter | undefined;
+
+/**
+ * Makes the process-wide clients (`awsClients()`) count their calls into `counter` when they
+ * are created. This module loads no SDK, so a process can set it up before anything does.
+ */
+export function countProcessCalls(counter: CallCounter): void {
+  processCounter = counter;
+}
+
+/** The counter set by `countProcessCalls`, if any. */
+export function processCallCounter(): CallCounter | undefined {
+  return processCounter;
+}

@@ -5,7 +5,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { AwsClientConfig, loadConfig } from '../config/index.js';
-import type { CallCounter } from './callCounter.js';
+import { type CallCounter, processCallCounter } from './callCounter.js';
 import type { AwsClients, AwsClientsOptions } from './types.js';
 
 const CALL_COUNTER_MIDDLEWARE = 'wmsCallCounter';
@@ -68,8 +68,14 @@ export function createAwsClients(options: AwsClientsOptions = {}): AwsClients {
 
 let defaultClients: AwsClients | undefined;
 
-/** The process-wide clients, created on first use (a Lambda's cold start) and reused. */
+/**
+ * The process-wide clients, created on first use (a Lambda's cold start) and reused; counting
+ * their calls when the process asked for it (`countProcessCalls`).
+ */
 export function awsClients(): AwsClients {
-  defaultClients ??= createAwsClients();
+  if (!defaultClients) {
+    const callCounter = processCallCounter();
+    defaultClients = createAwsClients(callCounter ? { callCounter } : {});
+  }
   return defaultClients;
 }
