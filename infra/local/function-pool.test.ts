@@ -48,12 +48,16 @@ function echoOf(outcome: InvocationOutcome): Echo {
   return outcome.result as Echo;
 }
 
-/** The most invocations that overlapped in time. */
+/**
+ * The most invocations running at one instant. Counting the invocations each one overlaps
+ * would count too many: with two slots, one that starts as its neighbour ends overlaps that
+ * one and the one still running, three, while never more than two ran at once.
+ */
 function peakOverlap(echoes: Echo[]): number {
   return Math.max(
     ...echoes.map(
       (echo) =>
-        echoes.filter((other) => other.startedAt < echo.finishedAt && echo.startedAt < other.finishedAt)
+        echoes.filter((other) => other.startedAt <= echo.startedAt && echo.startedAt < other.finishedAt)
           .length,
     ),
   );
