@@ -74,4 +74,21 @@ describe('createAwsClients', () => {
     expect(clients.doc.config).toBe(clients.dynamo.config);
     expect(clients.doc.config.translateConfig?.marshallOptions?.removeUndefinedValues).toBe(true);
   });
+
+  it('leaves out the SDK logger middleware, which would filter every call for a log line nobody gets', () => {
+    const clients = createAwsClients({ env: {} });
+
+    for (const client of [
+      clients.dynamo,
+      clients.doc,
+      clients.streams,
+      clients.sqs,
+      clients.s3,
+      clients.eventBridge,
+    ]) {
+      const steps = client.middlewareStack.identify();
+      expect(steps).toContain('serializerMiddleware - serialize');
+      expect(steps.filter((step) => step.startsWith('loggerMiddleware'))).toEqual([]);
+    }
+  });
 });

@@ -9,6 +9,12 @@ import { type CallCounter, processCallCounter } from './callCounter.js';
 import type { AwsClients, AwsClientsOptions } from './types.js';
 
 const CALL_COUNTER_MIDDLEWARE = 'wmsCallCounter';
+const SDK_LOGGER_MIDDLEWARE = 'loggerMiddleware';
+
+/** The clients with a stack of their own: the document client shares the DynamoDB client's. */
+function sdkClients(clients: AwsClients) {
+  return [clients.dynamo, clients.streams, clients.sqs, clients.s3, clients.eventBridge];
+}
 
 /** `DynamoDBClient` → `DynamoDB`, `PutObjectCommand` → `PutObject`. */
 function serviceOf(clientName: string | undefined): string {
@@ -62,6 +68,10 @@ export function createAwsClients(options: AwsClientsOptions = {}): AwsClients {
     s3: new S3Client({ forcePathStyle }),
     eventBridge: new EventBridgeClient({}),
   };
+  // No client is given a logger, yet the SDK's logger middleware would still filter every
+  // input and output for a log line it throws away: a walk of each response (a stream
+  // read's records, a query's items) through its schema, for nothing.
+  for (const client of sdkClients(clients)) client.middlewareStack.remove(SDK_LOGGER_MIDDLEWARE);
   if (options.callCounter) addCallCounter(clients, options.callCounter);
   return clients;
 }
