@@ -21,8 +21,9 @@ export default defineConfig({
           include: ['**/*.int.test.ts'],
           exclude: ignored,
           globalSetup: ['test/setup/emulator.global.ts'],
-          // Two files at a time share the emulator: most of a file's time is waiting (on pilots,
-          // pollers, timers), so two overlap well even on two cores.
+          setupFiles: ['test/setup/emulator.setup.ts'],
+          // Two files at a time, each on its own emulator: most of a file's time is waiting (on
+          // pilots, pollers, timers), so two overlap well even on two cores.
           maxWorkers: 2,
           testTimeout: 60_000,
           hookTimeout: 60_000,
@@ -31,12 +32,13 @@ export default defineConfig({
       {
         // Whole-system scenarios: the embedded control plane, real pilot processes, real
         // payloads. Two files at a time, as in the integration project; their time limits
-        // leave room for the load the other file puts on the emulator.
+        // leave room for the load the other file puts on the machine.
         test: {
           name: 'e2e',
           include: ['**/*.e2e.test.ts'],
           exclude: ignored,
           globalSetup: ['test/setup/emulator.global.ts'],
+          setupFiles: ['test/setup/emulator.setup.ts'],
           maxWorkers: 2,
           testTimeout: 180_000,
           hookTimeout: 120_000,
