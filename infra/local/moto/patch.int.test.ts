@@ -73,3 +73,20 @@ describe("the emulator patch's attribute-value sizes", () => {
     ]);
   }, 90_000);
 });
+
+describe("the emulator patch's attribute-value parse", () => {
+  it.each([1, 2])(
+    "equals moto's model walk on random requests, malformed values included (seed %i)",
+    (seed) => {
+      // Act
+      const counts = runCheck('./check_attribute_values.py', seed);
+
+      // Assess
+      expect(counts.requests).toBe(1500);
+      expect(Object.keys(counts.operations).sort()).toEqual(['PutItem', 'Query', 'TransactWriteItems']);
+      expect(counts.refused).toBeGreaterThan(0);
+      expect(counts.refused).toBeLessThan(counts.requests / 2);
+    },
+    90_000,
+  );
+});

@@ -15,7 +15,8 @@ behave like AWS where the WMS depends on it:
   items that can be on the page (check_partition_queries.py compares the two).
 - EventBridge rule targets receive the event's `account`, as on AWS.
 - Cost per request, with the same answers (moto's CPU bounds the benchmark): DynamoDB
-  attribute values in responses are serialized directly instead of by moto's model walk;
+  attribute values in requests are parsed, and in responses serialized, directly instead of by
+  moto's model walk (check_attribute_values.py compares the parse with moto's);
   update and condition expressions are parsed once per distinct input, and update validation
   skips the checks already passed for an expression and its names, copies its tree directly
   and tests node classes once; a few per-request recomputations (routing's directory
@@ -48,6 +49,7 @@ import moto.dynamodb.models as dynamodb_models
 import moto.dynamodb.parsing.validators as validators
 import moto.events.utils as events_utils
 import moto.sqs.models as sqs_models
+from moto.core.parse import BaseJSONParser
 from moto.core.serialize import JSONSerializer
 from moto.core.utils import (
     camelcase_to_underscores,
@@ -222,6 +224,43 @@ def _serialize_structure_directly(self, serialized, value, shape, key):
             serialized[self.get_serialized_name(shape, key)] = plain
             return
     _serialize_structure(self, serialized, value, shape, key)
+
+
+_parse_structure = BaseJSONParser._parse_structure
+
+
+def _parsed_attribute_value(value, blob):
+    if type(value) is not dict or len(value) != 1:
+        raise _NotPlain
+    ((tag, inner),) = value.items()
+    kind = type(inner)
+    if tag in ("S", "N") and kind is str or tag in ("BOOL", "NULL") and kind is bool:
+        return {tag: inner}
+    if tag == "B" and kind is str:
+        return {tag: blob(inner)}
+    if kind is list:
+        if tag in ("SS", "NS") and all(type(v) is str for v in inner):
+            return {tag: list(inner)}
+        if tag == "BS" and all(type(v) is str for v in inner):
+            return {tag: [blob(v) for v in inner]}
+        if tag == "L":
+            return {tag: [_parsed_attribute_value(v, blob) for v in inner]}
+    if tag == "M" and kind is dict and all(type(name) is str for name in inner):
+        return {tag: {name: _parsed_attribute_value(v, blob) for name, v in inner.items()}}
+    raise _NotPlain
+
+
+def _parse_structure_directly(self, shape, value):
+    if (
+        shape.name == "AttributeValue"
+        and self.MAP_TYPE is dict
+        and self.operation_model.service_model.service_name in _ATTRIBUTE_VALUE_SERVICES
+    ):
+        try:
+            return _parsed_attribute_value(value, self._blob_parser)
+        except _NotPlain:
+            pass
+    return _parse_structure(self, shape, value)
 
 
 # Update expressions: parsed up to twice per update (the response layer validates, the backend
@@ -858,6 +897,7 @@ dynamodb_models.copy = _CopyWithoutTableBackups()
 DynamoDBBackend.transact_write_items = _transact_with_undo_log
 if all(_attribute_value_shape_is_expected(service) for service in _ATTRIBUTE_VALUE_SERVICES):
     JSONSerializer._serialize_type_structure = _serialize_structure_directly
+    BaseJSONParser._parse_structure = _parse_structure_directly
 UpdateExpressionParser.make = staticmethod(_parse_update_expression)
 dynamodb_models.UpdateExpressionValidator = _UpdateExpressionValidator
 DepthFirstTraverser.nodes_to_be_processed = _nodes_to_be_processed_once
