@@ -64,6 +64,13 @@ describe('npm run bench', () => {
     expect(cpu.host_busy).toBeGreaterThan(0);
     expect(cpu.host_busy + cpu.host_steal).toBeLessThanOrEqual(1);
     expect(cpu.limit_jobs_per_s).toBeCloseTo((result.host.cpus * 1000) / cpu.ms_per_job.total, 1);
+    expect(cpu.emulator_limit_jobs_per_s).toBeCloseTo(1000 / cpu.ms_per_job.emulator, 0);
+    expect(cpu.efficiency_ceiling).toBeCloseTo(cpu.emulator_limit_jobs_per_s / result.limit_jobs_per_s, 2);
+    expect(result.emulator_cpu_ms_per_call.capacity).toBeGreaterThan(0);
+    expect(result.emulator_cpu_ms_per_call.run).toBeCloseTo(
+      cpu.ms_per_job.emulator / (result.calls_per_job.total! + result.runtime_poller_calls_per_job.total!),
+      1,
+    );
     expect(result.emulator_calls_per_s).toBeGreaterThan(0);
     expect(result.emulator_calls_per_s_windows).toHaveLength(3);
     expect(result.emulator_calls_per_s).toBe(Math.max(...result.emulator_calls_per_s_windows));

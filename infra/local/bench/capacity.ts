@@ -4,7 +4,8 @@
  * DynamoDB GetItem and UpdateItem) for a few seconds, in several windows one after another; capacity is the
  * calls completed per second in the best window. Anything else on the machine (another
  * process, a hypervisor taking the CPU) can only lower a window's rate, so the best window is
- * the closest to what the emulator can do.
+ * the closest to what the emulator can do. The emulator's CPU time per call in that window is
+ * what one of these calls costs it, to set beside what the WMS's calls cost it in a run.
  */
 import { randomBytes } from 'node:crypto';
 import { CreateTableCommand, DeleteTableCommand } from '@aws-sdk/client-dynamodb';
@@ -17,12 +18,15 @@ import {
 } from '@aws-sdk/client-sqs';
 import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { createAwsClients } from '../../../shared/aws/index.js';
+import { readProcessCpu } from './cpu.js';
 
 export interface CapacityOptions {
   clients: number;
   /** Length of one window. */
   durationMs: number;
   windows: number;
+  /** The emulator's process, whose CPU time is read around each window. */
+  emulatorPid: number;
 }
 
 export interface Capacity {
@@ -30,6 +34,8 @@ export interface Capacity {
   callsPerSecond: number;
   /** Every window's, in order. */
   windows: number[];
+  /** The emulator's CPU time per call in the best window, in ms; null where /proc cannot be read. */
+  emulatorCpuMsPerCall: number | null;
 }
 
 /** Calls per second the emulator answers at the current AWS_ENDPOINT_URL. */
@@ -47,8 +53,10 @@ export async function measureCapacity(options: CapacityOptions): Promise<Capacit
   const { QueueUrl: queueUrl } = await aws.sqs.send(new CreateQueueCommand({ QueueName: name }));
   try {
     const windows: number[] = [];
+    const cpuMsPerCall: (number | null)[] = [];
     for (let window = 0; window < options.windows; window++) {
       let calls = 0;
+      const cpuBefore = readProcessCpu(options.emulatorPid);
       const started = performance.now();
       const deadline = started + options.durationMs;
       const loop = async (client: number) => {
@@ -80,8 +88,11 @@ export async function measureCapacity(options: CapacityOptions): Promise<Capacit
       };
       await Promise.all(Array.from({ length: options.clients }, (_, client) => loop(client)));
       windows.push(calls / ((performance.now() - started) / 1000));
+      const cpuAfter = readProcessCpu(options.emulatorPid);
+      cpuMsPerCall.push(cpuBefore === null || cpuAfter === null ? null : (cpuAfter - cpuBefore) / calls);
     }
-    return { callsPerSecond: Math.max(...windows), windows };
+    const best = windows.indexOf(Math.max(...windows));
+    return { callsPerSecond: windows[best]!, windows, emulatorCpuMsPerCall: cpuMsPerCall[best] ?? null };
   } finally {
     await aws.sqs.send(new DeleteQueueCommand({ QueueUrl: queueUrl }));
     await aws.dynamo.send(new DeleteTableCommand({ TableName: name }));

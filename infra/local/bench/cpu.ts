@@ -71,11 +71,22 @@ function ticksToMs(ticks: number): number {
   return (ticks * 1000) / clockTicksPerSecond();
 }
 
+function processMs(pid: number, withChildren: boolean): number {
+  return ticksToMs(parseProcessStat(readFileSync(`/proc/${pid}/stat`, 'utf8'), withChildren));
+}
+
+/** One process's CPU time now, in ms, or null where /proc cannot be read. */
+export function readProcessCpu(pid: number): number | null {
+  try {
+    return processMs(pid, false);
+  } catch {
+    return null;
+  }
+}
+
 /** Reads the CPU times now, or null where /proc cannot be read. */
 export function readCpu(emulatorPid: number, pilotPids: readonly number[]): CpuReading | null {
   try {
-    const processMs = (pid: number, withChildren: boolean) =>
-      ticksToMs(parseProcessStat(readFileSync(`/proc/${pid}/stat`, 'utf8'), withChildren));
     const host = parseHostStat(readFileSync('/proc/stat', 'utf8'));
     const usage = process.cpuUsage();
     return {

@@ -44,6 +44,9 @@ export const BenchResult = z
      * CPU time per job during the run, by part (the control plane's is the bench process: the
      * embedded runtime, its functions, the API), with how busy the host's
      * cores were and the jobs/s its cores would allow at that cost; null where /proc is missing.
+     * `emulator_limit_jobs_per_s`: the jobs/s at which the emulator's one core would be fully
+     * busy at its cost per job, and `efficiency_ceiling` the efficiency at that rate: no saving
+     * outside the emulator can take efficiency past it.
      */
     cpu: z
       .object({
@@ -51,12 +54,19 @@ export const BenchResult = z
         host_busy: Rate,
         host_steal: Rate,
         limit_jobs_per_s: Rate,
+        emulator_limit_jobs_per_s: Rate,
+        efficiency_ceiling: Rate,
       })
       .strict()
       .nullable(),
     /** The best of the capacity windows; each window's rate beside it. */
     emulator_calls_per_s: Rate,
     emulator_calls_per_s_windows: z.array(Rate).min(1),
+    /**
+     * The emulator's CPU time per call: of the capacity measure's cheap calls (its best window),
+     * and in the run (the WMS's calls and the runtime pollers'); null where /proc is missing.
+     */
+    emulator_cpu_ms_per_call: z.object({ capacity: Rate.nullable(), run: Rate.nullable() }).strict(),
     limit_jobs_per_s: Rate,
     efficiency: Rate,
     dispatch_latency_ms: Percentiles,
@@ -123,6 +133,10 @@ function rounded(value: number, digits = 2): string {
   return value.toFixed(digits);
 }
 
+function cpuMsPerCall(value: number | null): string {
+  return value === null ? '—' : rounded(value);
+}
+
 /** The result as a readable table: measure, value, target, verdict. */
 export function renderTable(result: BenchResult): string {
   const met = result.targets_met;
@@ -171,6 +185,12 @@ export function renderTable(result: BenchResult): string {
       '',
     ],
     [
+      '  emulator_limit_jobs_per_s',
+      result.cpu === null ? '—' : rounded(result.cpu.emulator_limit_jobs_per_s),
+      "the emulator's one core at its cost",
+      '',
+    ],
+    [
       'emulator_calls_per_s',
       `${rounded(result.emulator_calls_per_s, 0)} (windows ${result.emulator_calls_per_s_windows.map((rate) => rounded(rate, 0)).join(', ')})`,
       'best of three windows',
@@ -178,6 +198,18 @@ export function renderTable(result: BenchResult): string {
     ],
     ['limit_jobs_per_s', rounded(result.limit_jobs_per_s), '', ''],
     ['efficiency', rounded(result.efficiency), `≥ ${TARGETS.efficiency}`, verdict(met.efficiency)],
+    [
+      '  efficiency_ceiling',
+      result.cpu === null ? '—' : rounded(result.cpu.efficiency_ceiling),
+      "at the emulator's limit",
+      '',
+    ],
+    [
+      '  emulator_cpu_ms_per_call',
+      `run ${cpuMsPerCall(result.emulator_cpu_ms_per_call.run)}, capacity ${cpuMsPerCall(result.emulator_cpu_ms_per_call.capacity)}`,
+      "the emulator's CPU per call",
+      '',
+    ],
     [
       'dispatch_latency_ms',
       `p50 ${rounded(result.dispatch_latency_ms.p50, 0)} p95 ${rounded(result.dispatch_latency_ms.p95, 0)}`,

@@ -104,6 +104,7 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
       clients: CAPACITY_CLIENTS,
       durationMs: capacityMs,
       windows: CAPACITY_WINDOWS,
+      emulatorPid: emulator.pid,
     });
     const rawCapacity = capacity.callsPerSecond;
     log(`emulator capacity: ${rawCapacity.toFixed(0)} calls/s`);
@@ -152,6 +153,9 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
 
     const calls = perJob(main.calls, main.jobs);
     const limit = rawCapacity / calls.total!;
+    const pollerCalls = perJob(main.runtimeCalls, main.jobs);
+    // The emulator is one Python process: its interpreter lock keeps it to about one core.
+    const emulatorLimit = main.cpu === null ? null : 1000 / main.cpu.msPerJob.emulator;
     const measured = {
       bench: 'spd-wms' as const,
       at: new Date().toISOString(),
@@ -177,7 +181,7 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
       calls_per_job_control_plane: perJob(main.controlPlaneCalls, main.jobs),
       calls_per_job_pilots: perJob(main.pilotCalls, main.jobs),
       api_requests_per_job: round(main.apiRequests / main.jobs, 2),
-      runtime_poller_calls_per_job: perJob(main.runtimeCalls, main.jobs),
+      runtime_poller_calls_per_job: pollerCalls,
       cpu:
         main.cpu === null
           ? null
@@ -186,9 +190,19 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
               host_busy: main.cpu.hostBusy,
               host_steal: main.cpu.hostSteal,
               limit_jobs_per_s: round((host.cpus * 1000) / main.cpu.msPerJob.total, 2),
+              emulator_limit_jobs_per_s: round(emulatorLimit!, 2),
+              efficiency_ceiling: round(emulatorLimit! / limit, 3),
             },
       emulator_calls_per_s: round(rawCapacity, 1),
       emulator_calls_per_s_windows: capacity.windows.map((rate) => round(rate, 1)),
+      emulator_cpu_ms_per_call: {
+        capacity: capacity.emulatorCpuMsPerCall === null ? null : round(capacity.emulatorCpuMsPerCall, 2),
+        // What the emulator answered meanwhile: the WMS's calls and the runtime's pollers'.
+        run:
+          main.cpu === null
+            ? null
+            : round(main.cpu.msPerJob.emulator / (calls.total! + pollerCalls.total!), 2),
+      },
       limit_jobs_per_s: round(limit, 2),
       efficiency: round(main.jobsPerSecond / limit, 3),
       dispatch_latency_ms: percentiles(latencies),
