@@ -139,8 +139,19 @@ export type JobList = z.output<typeof JobList>;
 /** GET /tasks/{id}/files. */
 export const FileList = page(FileRecord);
 export type FileList = z.output<typeof FileList>;
+/**
+ * A pilot as the API lists it: its record with the jobs its last heartbeat reported counted, not
+ * listed (up to 1,024 a pilot: hundreds of busy pilots would make a listing megabytes). The jobs
+ * it stopped reporting stay listed: they are few, and they are what an operator looks for.
+ */
+export const PilotView = PilotRecord.omit({ reportedJobs: true }).extend({
+  /** The job attempts its last heartbeat reported; absent before its first heartbeat with jobs. */
+  reportedJobCount: z.number().int().min(0).max(1024).optional(),
+});
+export type PilotView = z.output<typeof PilotView>;
+
 /** GET /pilots. */
-export const PilotList = page(PilotRecord);
+export const PilotList = page(PilotView);
 export type PilotList = z.output<typeof PilotList>;
 
 const pageQuery = { limit: PageLimit, nextToken: NextToken.optional() };
@@ -313,7 +324,7 @@ export const DashboardSummary = z.object({
   tasks: z.array(TaskSummary).max(DASHBOARD_LIMITS.tasks),
   tasksTruncated: z.boolean(),
   /** ACTIVE and IDLE pilots. */
-  pilots: z.array(PilotRecord).max(DASHBOARD_LIMITS.pilots),
+  pilots: z.array(PilotView).max(DASHBOARD_LIMITS.pilots),
   pilotsTruncated: z.boolean(),
   deadLetters: z.array(z.object({ name: Identifier, depth: Count })),
 });

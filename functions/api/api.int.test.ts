@@ -1,6 +1,7 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { PilotList } from '../../events/api.js';
 import { SCHEMA_CATALOG, type SchemaName } from '../../events/catalog.js';
 import { contractOf } from '../../events/openapi.js';
 import { ROUTES } from '../../events/routes.js';
@@ -289,6 +290,19 @@ describe('jobs and pilots', () => {
     const again = await call({ ...claim, body: { pilotId: 'other-pilot', attempt: 0 } });
     const stale = await call({ ...claim, body: { pilotId, attempt: 3 } });
     const job = await call({ method: 'GET', path: `/jobs/${jobId}`, resource: '/jobs/{jobId}' });
+    await call({
+      method: 'POST',
+      path: `/pilots/${pilotId}/heartbeat`,
+      resource: '/pilots/{pilotId}/heartbeat',
+      body: {
+        pilotId,
+        state: 'ACTIVE',
+        busySlots: 1,
+        jobs: [{ jobId, attempt: 0, phase: 'EXECUTING' }],
+        at: new Date().toISOString(),
+      },
+    });
+    const listed = await call({ method: 'GET', path: '/pilots', query: { state: 'ACTIVE', limit: '100' } });
 
     // Assess
     expect(registered).toMatchObject({
@@ -306,6 +320,10 @@ describe('jobs and pilots', () => {
     expect(job).toMatchObject({ status: 200, body: { jobId, state: 'RUNNING', pilotId } });
     expect(job.body).not.toHaveProperty('claimToken');
     expect(job.body).not.toHaveProperty('waiting');
+    // Listed with the jobs it reported counted, not listed.
+    const pilot = PilotList.parse(listed.body).items.find((item) => item.pilotId === pilotId);
+    expect(pilot).toMatchObject({ state: 'ACTIVE', busySlots: 1, reportedJobCount: 1 });
+    expect(pilot).not.toHaveProperty('reportedJobs');
   });
 
   it('explains why a job waits', async () => {

@@ -5,7 +5,7 @@ import type { PilotState, TaskState } from '../../shared/model/index.js';
 import type { Repositories } from '../../shared/repositories/index.js';
 import { type DeadLetterQueues, deadLetterDepths } from './dead-letters.js';
 import { type PageSource, pageAcross } from './paging.js';
-import { taskSummaryOf } from './views.js';
+import { pilotViewOf, taskSummaryOf } from './views.js';
 
 /** Running tasks first: they are what an operator watches. */
 const ACTIVE_TASK_STATES: readonly TaskState[] = ['RUNNING', 'REGISTERED'];
@@ -41,7 +41,7 @@ export async function dashboardSummary(deps: DashboardDeps): Promise<DashboardSu
     generatedAt: (deps.clock ?? (() => new Date()))().toISOString(),
     tasks: tasks.items.map(taskSummaryOf),
     tasksTruncated: tasks.truncated,
-    pilots: pilots.items,
+    pilots: pilots.items.map(pilotViewOf),
     pilotsTruncated: pilots.truncated,
     deadLetters,
   };

@@ -42,7 +42,7 @@ import type { ApiConfig } from './config.js';
 import { dashboardSummary } from './dashboard.js';
 import { listDeadLetterQueues, redriveDeadLetters } from './dead-letters.js';
 import { type PageSource, pageAcross } from './paging.js';
-import { taskSummaryOf, taskViewOf } from './views.js';
+import { pilotViewOf, taskSummaryOf, taskViewOf } from './views.js';
 
 export interface ApiDeps {
   repos: Repositories;
@@ -260,7 +260,7 @@ export const OPERATIONS: Readonly<Record<string, Operation<unknown, unknown>>> =
         query.limit,
         query.nextToken,
       );
-      return { body: page };
+      return { body: { ...page, items: page.items.map(pilotViewOf) } };
     },
   }),
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { TaskSummary, TaskView } from '../../events/api.js';
-import { JOB_STATES, type JobCounts, TaskRecord } from '../../shared/model/index.js';
-import { progressOf, taskSummaryOf, taskViewOf } from './views.js';
+import { PilotView, TaskSummary, TaskView } from '../../events/api.js';
+import { JOB_STATES, type JobCounts, PilotRecord, TaskRecord } from '../../shared/model/index.js';
+import { pilotViewOf, progressOf, taskSummaryOf, taskViewOf } from './views.js';
 
 function taskWith(counts: Partial<JobCounts>, jobsTotal: number): TaskRecord {
   return TaskRecord.parse({
@@ -54,5 +54,38 @@ describe('task views', () => {
       output: { count: 2, bytes: 2048 },
       log: { count: 0, bytes: 0 },
     });
+  });
+});
+
+describe('pilot views', () => {
+  const pilot = PilotRecord.parse({
+    pilotId: 'p-1',
+    host: 'node07',
+    device: 'CPU',
+    slots: 16,
+    busySlots: 16,
+    state: 'ACTIVE',
+    version: '1.0.0',
+    startedAt: '2030-01-01T00:00:00.000Z',
+    lastHeartbeatAt: '2030-01-01T00:01:00.000Z',
+  });
+
+  it('count the jobs the last heartbeat reported instead of listing them, and keep the unreported ones', () => {
+    // Prepare
+    const reportedJobs = Array.from({ length: 1024 }, (_, index) => ({ jobId: `j-${index}`, attempt: 0 }));
+    const unreportedJobs = [{ jobId: 'j-lost', attempt: 1, since: '2030-01-01T00:00:30.000Z' }];
+
+    // Act
+    const view = pilotViewOf({ ...pilot, reportedJobs, unreportedJobs });
+
+    // Assess
+    expect(PilotView.parse(view)).toEqual(view);
+    expect(view).toEqual({ ...pilot, reportedJobCount: 1024, unreportedJobs });
+    expect(view).not.toHaveProperty('reportedJobs');
+  });
+
+  it('leave the count out for a pilot whose heartbeats have reported no jobs yet', () => {
+    expect(pilotViewOf(pilot)).toEqual(pilot);
+    expect(pilotViewOf({ ...pilot, reportedJobs: [] })).toEqual({ ...pilot, reportedJobCount: 0 });
   });
 });

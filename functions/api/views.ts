@@ -1,6 +1,6 @@
-/** Response bodies built from stored records: task progress, summaries and the task view. */
-import type { FileTotals, JobProgress, TaskSummary, TaskView } from '../../events/api.js';
-import type { DatasetRecord, FileKind, TaskRecord } from '../../shared/model/index.js';
+/** Response bodies built from stored records: task progress, summaries, the task view and pilots. */
+import type { FileTotals, JobProgress, PilotView, TaskSummary, TaskView } from '../../events/api.js';
+import type { DatasetRecord, FileKind, PilotRecord, TaskRecord } from '../../shared/model/index.js';
 import { TERMINAL_JOB_STATES } from '../../shared/states/index.js';
 
 /** Job progress from the counters kept on the task item: no job is read. */
@@ -34,4 +34,10 @@ export function taskViewOf(
       },
     },
   };
+}
+
+/** The pilot with its reported jobs counted, not listed. */
+export function pilotViewOf(pilot: PilotRecord): PilotView {
+  const { reportedJobs, ...view } = pilot;
+  return reportedJobs === undefined ? view : { ...view, reportedJobCount: reportedJobs.length };
 }
