@@ -1,13 +1,12 @@
 /** The REST API: one Lambda behind API Gateway (IAM authorization), every route of events/routes.ts. */
 
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { awsClients } from '../../shared/aws/index.js';
 import { loadConfig } from '../../shared/config/index.js';
 import { createRepositories, tableNamesFromConfig } from '../../shared/repositories/index.js';
-import { createObservability } from '../common/index.js';
+import { createObservability, publishMetrics } from '../common/index.js';
 import { handleApiRequest } from './api.js';
 import { ApiConfig } from './config.js';
 import { serverUrlOf } from './request.js';
@@ -22,7 +21,7 @@ const { logger, metrics } = createObservability('api');
 
 export const handler = middy<APIGatewayProxyEvent, APIGatewayProxyResult>()
   .use(injectLambdaContext(logger, { resetKeys: true }))
-  .use(logMetrics(metrics))
+  .use(publishMetrics(metrics))
   .handler((event: APIGatewayProxyEvent, context: Context) =>
     handleApiRequest(
       event,

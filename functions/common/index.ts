@@ -7,6 +7,7 @@ export {
   METRICS_NAMESPACE,
   METRICS_SERVICE,
   type Observability,
+  publishMetrics,
 } from './observability.js';
 export { EventPublishError, publishEvents } from './publish-events.js';
 export { createSqsConsumer, type SqsConsumerOptions } from './sqs-consumer.js';

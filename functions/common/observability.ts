@@ -1,5 +1,6 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
+import type { MiddlewareObj } from '@middy/core';
 
 /** Namespace and service of every WMS metric, so the dashboard and alarms find them. */
 export const METRICS_NAMESPACE = 'SPD/WMS';
@@ -19,4 +20,16 @@ export function createObservability(functionName: string): Observability {
     logger: new Logger({ serviceName: `wms-${functionName}` }),
     metrics: new Metrics({ namespace: METRICS_NAMESPACE, serviceName: METRICS_SERVICE }),
   };
+}
+
+/**
+ * Publishes what an invocation recorded as one EMF line, after it succeeds or fails. Unlike
+ * Powertools' `logMetrics`, an invocation that recorded nothing writes nothing: `logMetrics`
+ * writes a warning to the function's log for each of them, most invocations of most functions.
+ */
+export function publishMetrics(metrics: Metrics): MiddlewareObj {
+  const publish = (): void => {
+    if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
+  };
+  return { after: publish, onError: publish };
 }

@@ -1,10 +1,9 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import { awsClients } from '../../shared/aws/index.js';
 import { loadConfig } from '../../shared/config/index.js';
 import { createRepositories, tableNamesFromConfig } from '../../shared/repositories/index.js';
-import { createObservability } from '../common/index.js';
+import { createObservability, publishMetrics } from '../common/index.js';
 import { DatasetAdminConfig } from './config.js';
 import { createDatasetAdminHandler } from './handler.js';
 
@@ -15,4 +14,4 @@ const { logger, metrics } = createObservability('dataset-admin');
 
 export const handler = middy(createDatasetAdminHandler({ repos, sqs: clients.sqs, logger, queue: config }))
   .use(injectLambdaContext(logger))
-  .use(logMetrics(metrics));
+  .use(publishMetrics(metrics));

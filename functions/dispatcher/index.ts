@@ -1,11 +1,10 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import { awsClients } from '../../shared/aws/index.js';
 import { loadConfig } from '../../shared/config/index.js';
 import { createRepositories, tableNamesFromConfig } from '../../shared/repositories/index.js';
 import { ReadyJobBuffer } from '../../shared/services/ready-jobs.js';
-import { createObservability } from '../common/index.js';
+import { createObservability, publishMetrics } from '../common/index.js';
 import { DispatcherConfig } from './config.js';
 import { createDispatcherHandler } from './handler.js';
 
@@ -36,4 +35,4 @@ export const handler = middy(
   }),
 )
   .use(injectLambdaContext(logger))
-  .use(logMetrics(metrics));
+  .use(publishMetrics(metrics));

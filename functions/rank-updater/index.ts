@@ -1,10 +1,9 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import { awsClients } from '../../shared/aws/index.js';
 import { loadConfig, rankParamsOf } from '../../shared/config/index.js';
 import { createRepositories, tableNamesFromConfig } from '../../shared/repositories/index.js';
-import { createObservability } from '../common/index.js';
+import { createObservability, publishMetrics } from '../common/index.js';
 import { RankUpdaterConfig } from './config.js';
 import { createRankUpdaterHandler } from './handler.js';
 
@@ -15,4 +14,4 @@ const { logger, metrics } = createObservability('rank-updater');
 
 export const handler = middy(createRankUpdaterHandler({ repos, rank: rankParamsOf(config), logger }))
   .use(injectLambdaContext(logger))
-  .use(logMetrics(metrics));
+  .use(publishMetrics(metrics));

@@ -1,11 +1,10 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import { awsClients } from '../../shared/aws/index.js';
 import { loadConfig } from '../../shared/config/index.js';
 import { createRepositories, tableNamesFromConfig } from '../../shared/repositories/index.js';
 import { TaskSpecCache } from '../../shared/services/task-specs.js';
-import { createObservability } from '../common/index.js';
+import { createObservability, publishMetrics } from '../common/index.js';
 import { StatusConfig } from './config.js';
 import { createStatusHandler } from './handler.js';
 
@@ -35,4 +34,4 @@ export const handler = middy(
   }),
 )
   .use(injectLambdaContext(logger))
-  .use(logMetrics(metrics));
+  .use(publishMetrics(metrics));

@@ -1,13 +1,12 @@
 /** Task commands from the bus (`task.submitted`, `task.cancel`, `task.priority`) via the task-commands queue. */
 
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { awsClients } from '../../shared/aws/index.js';
 import { loadConfig } from '../../shared/config/index.js';
 import { createRepositories, tableNamesFromConfig } from '../../shared/repositories/index.js';
-import { createObservability, createSqsConsumer } from '../common/index.js';
+import { createObservability, createSqsConsumer, publishMetrics } from '../common/index.js';
 import { applyTaskCommand, taskCommandRecordSchema } from './commands.js';
 import { TaskCommandsConfig } from './config.js';
 
@@ -29,7 +28,7 @@ const deps = {
 
 export const handler = middy<SQSEvent, SQSBatchResponse>()
   .use(injectLambdaContext(logger, { resetKeys: true }))
-  .use(logMetrics(metrics))
+  .use(publishMetrics(metrics))
   .handler((event: SQSEvent, context: Context) => {
     const pastDeadline = () => context.getRemainingTimeInMillis() < DEADLINE_MARGIN_MS;
     const consume = createSqsConsumer({

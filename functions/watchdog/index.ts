@@ -1,10 +1,9 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import { awsClients } from '../../shared/aws/index.js';
 import { loadConfig, rankParamsOf } from '../../shared/config/index.js';
 import { createRepositories, tableNamesFromConfig } from '../../shared/repositories/index.js';
-import { createObservability } from '../common/index.js';
+import { createObservability, publishMetrics } from '../common/index.js';
 import { pilotLostAfterSeconds, WatchdogConfig } from './config.js';
 import { createWatchdogHandler } from './handler.js';
 
@@ -36,4 +35,4 @@ export const handler = middy(
   }),
 )
   .use(injectLambdaContext(logger))
-  .use(logMetrics(metrics));
+  .use(publishMetrics(metrics));
