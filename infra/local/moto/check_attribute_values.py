@@ -2,8 +2,8 @@
 Checks the patch's direct parse of DynamoDB attribute values in requests against moto's model
 walk: random TransactWriteItems, PutItem and Query bodies (values of every type, nested lists
 and maps, and malformed ones the direct parse leaves to moto) parsed both ways must be equal,
-to the type of every value, or fail with the same kind of error. Prints one JSON line of counts; exits 1 at the first difference,
-printing it.
+to the type of every value, or fail with the same kind of error. Prints one JSON line of counts;
+exits 1 at the first difference, printing it.
 
 Run with moto's Python and this directory on PYTHONPATH: python check_attribute_values.py [seed]
 """
@@ -15,21 +15,14 @@ import sys
 import sitecustomize as patch
 from moto.core.parse import BaseJSONParser, JSONParser
 from moto.core.utils import get_service_model
+from random_values import number, text, value
 
 SEED = int(sys.argv[1]) if len(sys.argv) > 1 else 1
 REQUESTS = 1500
 
 
-def text(rng):
-    return "".join(rng.choice("aé€😀z0 ") for _ in range(rng.randint(0, 12)))
-
-
 def blob(rng):
     return base64.b64encode(text(rng).encode()).decode()
-
-
-def number(rng):
-    return rng.choice(["0", "-1", "3.25", "1e10", "123456789012345678901234567890"])
 
 
 MALFORMED = [
@@ -47,34 +40,8 @@ MALFORMED = [
 ]
 
 
-def value(rng, depth=0):
-    if rng.random() < 0.03:
-        return rng.choice(MALFORMED)(rng)
-    kinds = ["S", "N", "B", "BOOL", "NULL", "SS", "NS", "BS"] + (["L", "M"] if depth < 4 else [])
-    kind = rng.choice(kinds)
-    if kind == "S":
-        return {"S": text(rng)}
-    if kind == "N":
-        return {"N": number(rng)}
-    if kind == "B":
-        return {"B": blob(rng)}
-    if kind == "BOOL":
-        return {"BOOL": rng.random() < 0.5}
-    if kind == "NULL":
-        return {"NULL": True}
-    if kind == "SS":
-        return {"SS": sorted({text(rng) for _ in range(rng.randint(1, 4))})}
-    if kind == "BS":
-        return {"BS": sorted({blob(rng) for _ in range(rng.randint(1, 4))})}
-    if kind == "NS":
-        return {"NS": sorted({number(rng) for _ in range(rng.randint(1, 4))})}
-    if kind == "L":
-        return {"L": [value(rng, depth + 1) for _ in range(rng.randint(0, 4))]}
-    return {"M": {text(rng): value(rng, depth + 1) for _ in range(rng.randint(0, 4))}}
-
-
 def attributes(rng):
-    return {text(rng) or "k": value(rng) for _ in range(rng.randint(1, 6))}
+    return {text(rng) or "k": value(rng, blob, MALFORMED) for _ in range(rng.randint(1, 6))}
 
 
 def request(rng):

@@ -11,46 +11,21 @@ import sys
 
 import sitecustomize as patch
 from moto.dynamodb.models.dynamo_type import DynamoType
+from random_values import text, value
 
 SEED = int(sys.argv[1]) if len(sys.argv) > 1 else 1
 VALUES = 3000
 
 
-def text(rng):
-    return "".join(rng.choice("aé€😀z0") for _ in range(rng.randint(0, 12)))
-
-
-def number(rng):
-    return rng.choice(["0", "-1", "3.25", "1e10", "123456789012345678901234567890"])
-
-
-def value(rng, depth=0):
-    kinds = ["S", "N", "B", "BOOL", "NULL", "SS", "NS", "BS"] + (["L", "M"] if depth < 4 else [])
-    kind = rng.choice(kinds)
-    if kind == "S":
-        return {"S": text(rng)}
-    if kind == "N":
-        return {"N": number(rng)}
-    if kind == "B":
-        return {"B": rng.choice([text(rng), text(rng).encode()])}
-    if kind == "BOOL":
-        return {"BOOL": rng.random() < 0.5}
-    if kind == "NULL":
-        return {"NULL": True}
-    if kind in ("SS", "BS"):
-        return {kind: sorted({text(rng) for _ in range(rng.randint(1, 4))})}
-    if kind == "NS":
-        return {"NS": sorted({number(rng) for _ in range(rng.randint(1, 4))})}
-    if kind == "L":
-        return {"L": [value(rng, depth + 1) for _ in range(rng.randint(0, 4))]}
-    return {"M": {text(rng): value(rng, depth + 1) for _ in range(rng.randint(0, 4))}}
+def raw_blob(rng):
+    return rng.choice([text(rng), text(rng).encode()])
 
 
 def main():
     rng = random.Random(SEED)
     kinds = {}
     for index in range(VALUES):
-        raw = value(rng)
+        raw = value(rng, raw_blob)
         typed = DynamoType(raw)
         if typed.type == "M" and index % 2:
             # Members as raw attribute values, as a map may also hold them.

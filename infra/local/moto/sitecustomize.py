@@ -170,6 +170,7 @@ class _NotPlain(Exception):
     """An attribute value outside what the direct translation covers."""
 
 
+# Both ways: `base64` encodes blobs for a response, or decodes them from a request.
 def _plain_attribute_value(value, base64):
     if type(value) is not dict or len(value) != 1:
         raise _NotPlain
@@ -229,27 +230,6 @@ def _serialize_structure_directly(self, serialized, value, shape, key):
 _parse_structure = BaseJSONParser._parse_structure
 
 
-def _parsed_attribute_value(value, blob):
-    if type(value) is not dict or len(value) != 1:
-        raise _NotPlain
-    ((tag, inner),) = value.items()
-    kind = type(inner)
-    if tag in ("S", "N") and kind is str or tag in ("BOOL", "NULL") and kind is bool:
-        return {tag: inner}
-    if tag == "B" and kind is str:
-        return {tag: blob(inner)}
-    if kind is list:
-        if tag in ("SS", "NS") and all(type(v) is str for v in inner):
-            return {tag: list(inner)}
-        if tag == "BS" and all(type(v) is str for v in inner):
-            return {tag: [blob(v) for v in inner]}
-        if tag == "L":
-            return {tag: [_parsed_attribute_value(v, blob) for v in inner]}
-    if tag == "M" and kind is dict and all(type(name) is str for name in inner):
-        return {tag: {name: _parsed_attribute_value(v, blob) for name, v in inner.items()}}
-    raise _NotPlain
-
-
 def _parse_structure_directly(self, shape, value):
     if (
         shape.name == "AttributeValue"
@@ -257,7 +237,7 @@ def _parse_structure_directly(self, shape, value):
         and self.operation_model.service_model.service_name in _ATTRIBUTE_VALUE_SERVICES
     ):
         try:
-            return _parsed_attribute_value(value, self._blob_parser)
+            return _plain_attribute_value(value, self._blob_parser)
         except _NotPlain:
             pass
     return _parse_structure(self, shape, value)
