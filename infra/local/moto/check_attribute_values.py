@@ -83,13 +83,13 @@ def parse(operation, body):
         return {"raised": type(error).__name__}
 
 
-def typed(value):
-    """The value with the type of every part spelled out, so b'x' and 'x' differ."""
-    if isinstance(value, dict):
-        return {key: typed(member) for key, member in value.items()}
-    if isinstance(value, list):
-        return [typed(member) for member in value]
-    return [type(value).__name__, value]
+def typed(parsed):
+    """The parsed request with the type of every part spelled out, so b'x' and 'x' differ."""
+    if isinstance(parsed, dict):
+        return {key: typed(member) for key, member in parsed.items()}
+    if isinstance(parsed, list):
+        return [typed(member) for member in parsed]
+    return [type(parsed).__name__, parsed]
 
 
 def main():
