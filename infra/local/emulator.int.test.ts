@@ -19,7 +19,7 @@ import {
   GetRecordsCommand,
   GetShardIteratorCommand,
 } from '@aws-sdk/client-dynamodb-streams';
-import { CreateBucketCommand, ListBucketsCommand, S3Client } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, HeadBucketCommand, ListBucketsCommand, S3Client } from '@aws-sdk/client-s3';
 import { describe, expect, it } from 'vitest';
 import { eventually, uniquePrefix } from '../../test/support/index.js';
 import { resetEmulator, startEmulator } from './emulator.js';
@@ -63,13 +63,19 @@ describe('startEmulator', () => {
       const before = await s3.send(new ListBucketsCommand({}));
       await resetEmulator(emulator.endpoint);
       const after = await s3.send(new ListBucketsCommand({}));
+      await expect(s3.send(new HeadBucketCommand({ Bucket: 'emulator-missing' }))).rejects.toThrow();
 
       // Assess
       expect(emulator.endpoint).toBe(`http://127.0.0.1:${emulator.port}`);
       expect(emulator.endpoint).not.toBe(process.env.AWS_ENDPOINT_URL);
       expect(before.Buckets?.map((bucket) => bucket.Name)).toEqual(['emulator-probe']);
       expect(after.Buckets ?? []).toEqual([]);
-      expect(emulator.output()).toContain('ListBuckets');
+      // Failed requests are logged, successful ones are not: the one output line per request
+      // cost moto's CPU and this process's reads. Lines arrive in order, so once the failure's
+      // line is in, the earlier requests' lines would be too.
+      await eventually(() => expect(emulator.output()).toContain('/emulator-missing'));
+      expect(emulator.output()).toMatch(/HEAD \/emulator-missing\/ HTTP\/1\.1.* 404/);
+      expect(emulator.output()).not.toContain('ListBuckets');
     } finally {
       await emulator.stop();
     }
