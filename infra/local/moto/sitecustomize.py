@@ -824,14 +824,6 @@ def _item_init(self, hash_key, range_key, attrs):
     dict.update(self.attrs, values)
 
 
-
-_PROFILE_FILE = os.environ.get("SPD_WMS_MOTO_PROFILE")
-_PROFILE_INTERVAL_S = 10
-# Idle profilers: cProfile profiles only the thread that enabled it, and the server runs each
-# request on a thread of its own, so a request borrows one (one per concurrent request).
-_profilers: "queue.SimpleQueue[cProfile.Profile]" = queue.SimpleQueue()
-
-
 # A line per request cost about 3 % of moto's CPU in a benchmark run (formatting, the logging
 # module's locks, the write), and the process that started moto reads every one of them.
 _log_request = WSGIRequestHandler.log_request
@@ -840,6 +832,13 @@ _log_request = WSGIRequestHandler.log_request
 def _log_failed_request(self, code="-", size="-"):
     if str(getattr(code, "value", code)).startswith(("4", "5")):
         _log_request(self, code, size)
+
+
+_PROFILE_FILE = os.environ.get("SPD_WMS_MOTO_PROFILE")
+_PROFILE_INTERVAL_S = 10
+# Idle profilers: cProfile profiles only the thread that enabled it, and the server runs each
+# request on a thread of its own, so a request borrows one (one per concurrent request).
+_profilers: "queue.SimpleQueue[cProfile.Profile]" = queue.SimpleQueue()
 
 
 def _profiled_dispatch(self, environ, start_response):
