@@ -187,7 +187,7 @@ export type ErrorResponse = z.output<typeof ErrorResponse>;
 export const AUDIT_MAX_TASKS = 1000;
 
 /**
- * POST /audit: the consistency audit (DESIGN §9) of one task, or of every task (a random
+ * POST /audit: the consistency audit (design §9) of one task, or of every task (a random
  * sample of `maxTasks` when given); `repair` applies the safe repairs of what it finds.
  */
 export const AuditRequest = z

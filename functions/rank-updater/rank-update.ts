@@ -1,5 +1,5 @@
 /**
- * The rank update of DESIGN §7 for tasks whose jobs were retried: each retried job raises its
+ * The rank update of design §7 for tasks whose jobs were retried: each retried job raises its
  * task's rank once (β per job), on top of the aging the task has accrued.
  */
 import type { Logger } from '@aws-lambda-powertools/logger';

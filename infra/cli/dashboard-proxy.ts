@@ -1,6 +1,6 @@
 /**
  * `wms dashboard`: a signing proxy on loopback. The dashboard is served by the API on
- * operator-only IAM routes (DESIGN §11: no anonymous access in any mode); a browser cannot
+ * operator-only IAM routes (design §11: no anonymous access in any mode); a browser cannot
  * sign with SigV4, so this proxy forwards each of its requests to the API signed with the
  * operator's credentials. It is read-only — GET and HEAD — and answers only requests
  * addressed to its own loopback host, so another web page cannot use the operator's

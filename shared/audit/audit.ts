@@ -305,7 +305,7 @@ function checkClosedDataset(
 }
 
 /**
- * Checks the invariants of DESIGN §9 on a snapshot and returns every violation found, with
+ * Checks the invariants of design §9 on a snapshot and returns every violation found, with
  * the safe repair of those that have one. Pure: it reads the snapshot only, and judges only
  * what the snapshot holds (an object or pilot that was not looked up is not judged).
  */

@@ -1,4 +1,4 @@
-/** The consistency invariants of DESIGN §9, one name each. */
+/** The consistency invariants of design §9, one name each. */
 export const INVARIANTS = [
   /** A task's per-state counters and jobsTotal equal the count of its jobs. */
   'task-counters',

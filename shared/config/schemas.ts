@@ -76,7 +76,7 @@ export type EventBusConfig = z.infer<typeof EventBusConfig>;
 export const DataBucketConfig = z.object({ DATA_BUCKET: BucketName });
 export type DataBucketConfig = z.infer<typeof DataBucketConfig>;
 
-/** Pilot heartbeat period; 30 s by default (DESIGN §8). */
+/** Pilot heartbeat period; 30 s by default (design §8). */
 export const HeartbeatConfig = z.object({
   HEARTBEAT_INTERVAL_SECONDS: integer({ default: 30, min: 1, max: 3600 }),
 });
@@ -120,7 +120,7 @@ export const PilotControlConfig = z.object({
 });
 export type PilotControlConfig = z.infer<typeof PilotControlConfig>;
 
-/** The rank update's coefficients (DESIGN §7), read by the rank-updater and the watchdog. */
+/** The rank update's coefficients (design §7), read by the rank-updater and the watchdog. */
 export const RankConfig = z.object({
   RANK_ALPHA: decimal({ default: DEFAULT_RANK_ALPHA, min: 0, max: 100 }),
   RANK_BETA: decimal({ default: DEFAULT_RANK_BETA, min: 0, max: 100 }),

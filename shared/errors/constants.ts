@@ -1,4 +1,4 @@
-/** Failure categories of the error registry (DESIGN §5). */
+/** Failure categories of the error registry (design §5). */
 export const ERROR_CATEGORIES = [
   'stage-in',
   'payload',

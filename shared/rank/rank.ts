@@ -9,7 +9,7 @@ function truncateTowardZero(value: number): number {
 }
 
 /**
- * The next effective rank of a task (DESIGN §7, SEEDS `rank(i+1) = α·x(i) + β·y(i) + γ·rank(i)`),
+ * The next effective rank of a task (design §7, SEEDS `rank(i+1) = α·x(i) + β·y(i) + γ·rank(i)`),
  * taken relative to the base rank the WfMS set so that a served task returns to it:
  *
  *   boost' = α · waitedSeconds / agingUnitSeconds + β · retryJobs + γ · (rank − baseRank)

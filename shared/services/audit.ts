@@ -1,5 +1,5 @@
 /**
- * The consistency audit (DESIGN §9) against the live tables and storage: takes a snapshot of
+ * The consistency audit (design §9) against the live tables and storage: takes a snapshot of
  * a task, a sample of tasks or all of them, checks it with shared/audit and applies the safe
  * repairs when asked. The watchdog runs it on a sample every run; `wms audit` on demand.
  */

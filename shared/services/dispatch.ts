@@ -1,5 +1,5 @@
 /**
- * One dispatch pass (DESIGN §4.5, §7): controlled loading of the device queues from the live
+ * One dispatch pass (design §4.5, §7): controlled loading of the device queues from the live
  * pilots' slots, interleaved weighted round-robin over the RUNNING tasks with READY jobs,
  * READY → QUEUED in transactions, then the job messages in batches.
  */

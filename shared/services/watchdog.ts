@@ -1,5 +1,5 @@
 /**
- * The watchdog's run (DESIGN §4.10): pilots whose heartbeat stopped are declared LOST and
+ * The watchdog's run (design §4.10): pilots whose heartbeat stopped are declared LOST and
  * their jobs retried, jobs whose queue message is gone are re-queued, task ranks age, control
  * queues nobody owns are deleted, and a sample of tasks is audited.
  */

@@ -10,7 +10,7 @@ export const MACHINE_STATES: { readonly [M in Machine]: readonly MachineStates[M
 };
 
 /**
- * Every allowed transition of every machine (DESIGN §5), and nothing else. A state with no
+ * Every allowed transition of every machine (design §5), and nothing else. A state with no
  * outgoing transition is terminal. Self-transitions are not listed: writing the same state
  * again is not a transition.
  */

@@ -15,7 +15,7 @@ import {
   TRANSITIONS,
 } from './index.js';
 
-// The transitions of DESIGN §5, written out independently of the table under test.
+// The transitions of design §5, written out independently of the table under test.
 const EXPECTED: { [M in Machine]: string[] } = {
   task: [
     'REGISTERED->RUNNING',

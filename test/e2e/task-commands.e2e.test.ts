@@ -25,7 +25,7 @@ import {
   workerTask,
 } from './support/index.js';
 
-/** DESIGN §8: a cancelled job's payload is gone within 10 s of the cancel. */
+/** design §8: a cancelled job's payload is gone within 10 s of the cancel. */
 const KILL_DEADLINE_MS = 10_000;
 
 /** Jobs grouped by dispatch pass (one queuedAt each), in dispatch order. */
