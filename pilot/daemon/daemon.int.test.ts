@@ -1,5 +1,5 @@
 import { createPrivateKey, generateKeyPairSync, randomBytes } from 'node:crypto';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -215,6 +215,22 @@ describe('pilot daemon', () => {
       expect(await daemon.exit()).toEqual({ code: 0, signal: null });
     }
   }, 300_000);
+
+  it('refuses to publish with a signing key others may read', async () => {
+    const exposed = path.join(root, 'exposed-signing.pem');
+    await copyFile(signing.privateKey, exposed);
+    await chmod(exposed, 0o644);
+    const command = new Process(
+      process.execPath,
+      ['--import', 'tsx', PUBLISH, '--bucket', bucket, '--signing-key', exposed, '--version', 'never'],
+      process.env,
+    );
+
+    const { code } = await command.exit(60_000);
+
+    expect(code).toBe(1);
+    expect(command.rawOutput.join('\n')).toContain('may be read by others (mode 644)');
+  }, 120_000);
 
   it('does not start without a release public key', async () => {
     const configFile = path.join(root, 'daemon-no-key.json');

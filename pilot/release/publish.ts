@@ -13,7 +13,7 @@
  * The S3 endpoint, region and credentials are the standard AWS ones (AWS_ENDPOINT_URL, ...).
  */
 import { createHash, createPublicKey, type KeyObject } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -162,6 +162,16 @@ async function rollBack(target: Target, version: string | undefined, now: Date):
   return manifest;
 }
 
+/** The signing key, refused when others than its owner may read it (as ssh refuses such keys). */
+async function readPrivateSigningKey(file: string): Promise<KeyObject> {
+  const { mode } = await stat(file);
+  if ((mode & 0o077) !== 0)
+    throw new Error(
+      `the signing key ${file} may be read by others (mode ${(mode & 0o777).toString(8)}): chmod 600 it`,
+    );
+  return readSigningKey(file, 'private');
+}
+
 function option<Schema extends z.ZodType>(schema: Schema, name: string, value: unknown): z.output<Schema> {
   const parsed = schema.safeParse(value);
   if (!parsed.success) throw ValidationError.fromZod(`--${name}`, parsed.error);
@@ -186,7 +196,7 @@ async function main(): Promise<void> {
     s3: createAwsClients().s3,
     bucket: option(BucketName, 'bucket', values.bucket),
     prefix: option(ObjectKey, 'prefix', values.prefix ?? DEFAULT_RELEASE_PREFIX),
-    signingKey: await readSigningKey(values['signing-key'], 'private'),
+    signingKey: await readPrivateSigningKey(values['signing-key']),
   };
   if (values.rollback) {
     const version =
