@@ -1,5 +1,11 @@
 import { z } from 'zod';
-import { decimal, EventBusConfig, integer, TablesConfig } from '../../shared/config/index.js';
+import {
+  DataBucketConfig,
+  decimal,
+  EventBusConfig,
+  integer,
+  TablesConfig,
+} from '../../shared/config/index.js';
 import { DEFAULT_RETRY_BASE_SECONDS, DEFAULT_RETRY_MAX_SECONDS } from '../../shared/retry/index.js';
 import { ConsumerQueueConfig } from '../common/index.js';
 
@@ -14,6 +20,7 @@ export const RetryPolicyConfig = z.object({
 export const StatusConfig = z.object({
   ...TablesConfig.shape,
   ...EventBusConfig.shape,
+  ...DataBucketConfig.shape,
   ...ConsumerQueueConfig.shape,
   ...RetryPolicyConfig.shape,
 });

@@ -1,13 +1,27 @@
 /**
  * A pilot's claims and results through the real control plane (the stack's template in the
  * embedded runtime): a failed attempt is retried after its stored backoff and not before, a
- * claim naming its task is accepted, and a pilot declared LOST cannot claim.
+ * claim naming its task is accepted, a pilot declared LOST cannot claim, and a result naming a
+ * file outside its job's place registers nothing.
  */
-import { DeleteMessageCommand, ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
+import {
+  DeleteMessageCommand,
+  type Message,
+  ReceiveMessageCommand,
+  SendMessageCommand,
+} from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ClaimResponse, ErrorResponse, JobMessage, type JobResultMessage } from '../../events/index.js';
+import {
+  ClaimResponse,
+  ErrorResponse,
+  JobMessage,
+  type JobResultMessage,
+  JobView,
+} from '../../events/index.js';
+import { explainJob } from '../../infra/cli/why.js';
 import { awsClients } from '../../shared/aws/index.js';
 import { ERRORS } from '../../shared/errors/index.js';
+import { STORAGE_KEY_PREFIXES } from '../../shared/model/index.js';
 import { createRepositories, type Repositories } from '../../shared/repositories/index.js';
 import {
   type ControlPlane,
@@ -168,5 +182,99 @@ describe('claims and results in the embedded control plane', () => {
       attempt: 1,
       pilotId: 'cp-pilot-live',
     });
+  }, 180_000);
+
+  it('registers nothing from a result whose output is not at its job place, and says why', async () => {
+    // Prepare: a one-file input, a live pilot and a task; the pilot claims the job.
+    const input = 'ds-cp-foreign';
+    await plane.putEvent('file.input', 'spd.dsm', {
+      datasetUid: input,
+      datasetName: input,
+      file: {
+        name: 'only.raw',
+        url: 's3://spd-data/raw/only.raw',
+        size: 1000,
+        checksum: sha256Of('only.raw'),
+      },
+    });
+    await plane.putEvent('dataset.close', 'spd.dsm', { datasetUid: input, files: ['only.raw'] });
+    await registerPilot('cp-pilot-foreign');
+    const spec = taskSpec({
+      inputDatasetUid: input,
+      outputDataset: 'cp-foreign-out',
+      logDataset: 'cp-foreign-logs',
+    });
+    await plane.putEvent('task.submitted', 'spd.wfms', { taskId: 't-cp-foreign', ...spec, maxRetries: 1 });
+    const job = await nextJobMessage();
+    const { claimToken } = ClaimResponse.parse((await claim(job, 'cp-pilot-foreign')).body);
+
+    // Act: a DONE result whose output overwrote a DSM input, its log where it belongs.
+    const inputKey = `${STORAGE_KEY_PREFIXES.inputs}/${input}/only.raw`;
+    const at = new Date().toISOString();
+    const file = (name: string, kind: 'output' | 'log', key: string) => ({
+      name,
+      kind,
+      location: { bucket: job.output.bucket, key },
+      size: 10,
+      checksum: sha256Of(name),
+    });
+    const result: JobResultMessage = {
+      type: 'job.result',
+      jobId: job.jobId,
+      taskId: job.taskId,
+      attempt: job.attempt,
+      pilotId: 'cp-pilot-foreign',
+      claimToken,
+      at,
+      outcome: 'DONE',
+      errorCode: 0,
+      exitCode: 0,
+      outputs: [
+        file('only.raw', 'output', inputKey),
+        file(`${job.jobId}.0.log`, 'log', `${job.log.prefix}/${job.jobId}.0.log`),
+      ],
+      phaseTimes: { CLAIMED: at },
+      wallMs: 5,
+    };
+    await awsClients().sqs.send(
+      new SendMessageCommand({ QueueUrl: plane.queueUrls.status, MessageBody: JSON.stringify(result) }),
+    );
+
+    // Assess: the job is retried with the refusal, nothing is registered, and the refusal is
+    // in wms why and in the status dead-letter queue.
+    const where = `s3://${job.output.bucket}/${inputKey}`;
+    await eventually(
+      async () =>
+        expect(await repos.jobs.get(job.jobId)).toMatchObject({
+          attempt: 1,
+          errorCode: ERRORS.STAGE_OUT_LOCATION_REFUSED.code,
+        }),
+      { timeoutMs: 30_000, intervalMs: 100 },
+    );
+    expect((await repos.files.list(job.output.datasetUid)).items).toEqual([]);
+    expect((await repos.files.list(job.log.datasetUid)).items).toEqual([]);
+    const view = await plane.api('GET', `/jobs/${job.jobId}`);
+    expect(view.status).toBe(200);
+    const why = explainJob(JobView.parse(view.body), new Date());
+    expect(why).toContain(`STAGE_OUT_LOCATION_REFUSED (${ERRORS.STAGE_OUT_LOCATION_REFUSED.code})`);
+    expect(why).toContain(`output "only.raw" is at ${where}`);
+    const dead = await eventually(
+      async () => {
+        const { Messages = [] } = await awsClients().sqs.send(
+          new ReceiveMessageCommand({
+            QueueUrl: plane.deadLetterQueueUrls.status,
+            MaxNumberOfMessages: 10,
+            WaitTimeSeconds: 1,
+            MessageAttributeNames: ['All'],
+          }),
+        );
+        const ours = Messages.find((message: Message) => message.Body?.includes(job.jobId));
+        expect(ours).toBeDefined();
+        return ours!;
+      },
+      { timeoutMs: 30_000, intervalMs: 200 },
+    );
+    expect(dead.MessageAttributes?.['wms-error-code']?.StringValue).toBe('STAGE_OUT_LOCATION_REFUSED');
+    expect(dead.MessageAttributes?.['wms-error-reason']?.StringValue).toContain(where);
   }, 180_000);
 });

@@ -12,6 +12,8 @@ import type { Context, SQSEvent } from 'aws-lambda';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { JobResultMessage } from '../../events/index.js';
 import { toSqsEventRecord } from '../../infra/local/sqs-source.js';
+import { ERRORS } from '../../shared/errors/index.js';
+import { datasetUidFor } from '../../shared/ids/index.js';
 import { planJobs } from '../../shared/jobgen/index.js';
 import type { OutputFile } from '../../shared/model/index.js';
 import { ensureTaskDataset } from '../../shared/services/datasets.js';
@@ -83,16 +85,23 @@ async function capturingBus(): Promise<{ busName: string; capture: string }> {
   return { busName: prefix, capture: target.url };
 }
 
-function deps(metrics: Metrics, busName: string): StatusDeps {
+const DATA_BUCKET = 'spd-data';
+
+function deps(metrics: Metrics, busName: string, deadLetter = queue.deadLetter): StatusDeps {
   return {
-    results: { repos: fixture.repos, eventBusName: busName, taskSpecs: new TaskSpecCache() },
+    results: {
+      repos: fixture.repos,
+      eventBusName: busName,
+      dataBucket: DATA_BUCKET,
+      taskSpecs: new TaskSpecCache(),
+    },
     sqs: fixture.clients.sqs,
     eventBridge: fixture.clients.eventBridge,
     logger: new Logger({ logLevel: 'SILENT' }),
     metrics,
     queue: {
       SOURCE_QUEUE_URL: queue.url,
-      DEAD_LETTER_QUEUE_URL: queue.deadLetter,
+      DEAD_LETTER_QUEUE_URL: deadLetter,
       SOURCE_MAX_RECEIVE_COUNT: 5,
     },
   };
@@ -159,10 +168,12 @@ async function doneResults(count: number): Promise<JobResultMessage[]> {
       outcome: 'DONE',
       errorCode: 0,
       outputs: [
-        outputFile(`${ref.jobId}.root`),
+        outputFile(`${ref.jobId}.root`, {
+          location: { bucket: DATA_BUCKET, key: `outputs/${task.outputDataset}/${ref.jobId}.root` },
+        }),
         outputFile(`${ref.jobId}.0.log`, {
           kind: 'log',
-          location: { bucket: 'spd-logs', key: `l/${ref.jobId}.0.log` },
+          location: { bucket: DATA_BUCKET, key: `outputs/${task.logDataset}/${ref.jobId}.0.log` },
         }),
       ] as OutputFile[],
       phaseTimes: {},
@@ -266,5 +277,57 @@ describe('status handler', () => {
     expect(JSON.parse(JSON.stringify(metrics.serializeMetrics())).JobsDone).toEqual([1, 1]);
     const task = await fixture.repos.tasks.get(first!.taskId);
     expect(task.counts).toMatchObject({ RUNNING: 1, DONE: 2 });
+  });
+
+  it('refuses a result naming a file outside its job place: nothing registered, job retried, dead-letter record kept', async () => {
+    // Prepare: a batch of three results, one of which wrote its output over a DSM input.
+    const [first, foreign, third] = await doneResults(3);
+    const inputKey = 'datasets/raw-run42/in-1.raw';
+    const refused = {
+      ...foreign!,
+      outputs: foreign!.outputs.map((file) =>
+        file.kind === 'output' ? { ...file, location: { bucket: DATA_BUCKET, key: inputKey } } : file,
+      ),
+    };
+    const metrics = new Metrics({ namespace: 'test', serviceName: 'status' });
+    const { busName } = await capturingBus();
+    const event = await deliver([first, refused, third].map((result) => JSON.stringify(result)));
+    // A dead-letter queue of its own, so the records read are this test's.
+    const deadLetter = (await createQueue(uniquePrefix('status-refused-dlq'))).url;
+    const handler = createStatusHandler(deps(metrics, busName, deadLetter));
+
+    // Act: the batch, then its redelivery.
+    const response = await handler(event, context);
+    const redelivered = await handler(event, context);
+
+    // Assess
+    expect(response.batchItemFailures).toEqual([]);
+    expect(redelivered.batchItemFailures).toEqual([]);
+    const job = await fixture.repos.jobs.get(refused.jobId);
+    expect(job).toMatchObject({
+      state: 'READY',
+      attempt: 1,
+      errorCode: ERRORS.STAGE_OUT_LOCATION_REFUSED.code,
+    });
+    expect(job.errorMessage).toContain(`s3://${DATA_BUCKET}/${inputKey}`);
+    const task = await fixture.repos.tasks.get(refused.taskId);
+    const registered = [
+      ...(await fixture.repos.files.list(datasetUidFor(task.outputDataset))).items,
+      ...(await fixture.repos.files.list(datasetUidFor(task.logDataset))).items,
+    ].map((file) => file.name);
+    expect(registered.sort()).toEqual(
+      [first!, third!].flatMap((result) => result.outputs.map((file) => file.name)).sort(),
+    );
+    expect(task.counts).toMatchObject({ RUNNING: 0, DONE: 2, READY: 1 });
+    const dead = await receive(deadLetter, 2);
+    expect(dead.map((message) => message.Body)).toEqual([JSON.stringify(refused), JSON.stringify(refused)]);
+    for (const message of dead) {
+      expect(message.MessageAttributes?.[DEAD_LETTER_ATTRIBUTES.code]?.StringValue).toBe(
+        'STAGE_OUT_LOCATION_REFUSED',
+      );
+      expect(message.MessageAttributes?.[DEAD_LETTER_ATTRIBUTES.reason]?.StringValue).toContain(
+        `is at s3://${DATA_BUCKET}/${inputKey}`,
+      );
+    }
   });
 });

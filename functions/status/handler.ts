@@ -6,13 +6,14 @@ import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { PilotStatusMessage } from '../../events/index.js';
+import { ERRORS } from '../../shared/errors/index.js';
 import {
   applyPilotStatus,
   applyResultsTogether,
   type ResultDeps,
   type StatusOutcome,
 } from '../../shared/services/results.js';
-import { type ConsumerQueueConfig, createSqsConsumer } from '../common/index.js';
+import { type ConsumerQueueConfig, createSqsConsumer, PoisonMessageError } from '../common/index.js';
 import { EventOutbox } from './outbox.js';
 
 export interface StatusDeps {
@@ -68,7 +69,8 @@ async function applyTogether(deps: StatusDeps, event: SQSEvent): Promise<Map<str
 /**
  * The SQS handler of the status queue. The batch's results are applied together in one
  * transaction when they all apply as they are; otherwise each message is applied on its own (a
- * bad one is dead-lettered with its reason, its neighbours go on). The `file.registered`
+ * bad one is dead-lettered with its reason, its neighbours go on; so is a result refused for
+ * the places of its files, once its job is failed or retried). The `file.registered`
  * events of the whole batch are then published together, and a message whose events could not
  * be published is reported failed so its redelivery announces them again.
  */
@@ -98,6 +100,10 @@ export function createStatusHandler(deps: StatusDeps) {
         recordMetrics(deps.metrics, outcome);
         logOutcome(logger, outcome);
         if ('events' in outcome) outbox.add(record.messageId, outcome.events);
+        // A result refused for its files' places is kept as a dead-letter record with the
+        // reason, for the operator, after its job was failed or retried.
+        if ('refusal' in outcome && outcome.refusal !== undefined)
+          throw new PoisonMessageError(ERRORS.STAGE_OUT_LOCATION_REFUSED.name, outcome.refusal);
       },
     });
     const response = await consume(event, context);

@@ -18,6 +18,7 @@ export const handler = middy(
     results: {
       repos,
       eventBusName: config.EVENT_BUS_NAME,
+      dataBucket: config.DATA_BUCKET,
       // Kept across the invocations of this container: a task's spec is read once.
       taskSpecs: new TaskSpecCache(),
       retryPolicy: {

@@ -25,7 +25,9 @@ describe('explainJob', () => {
       );
 
       // Assess
-      const [head, why, pilots] = text.split('\n');
+      const lines = text.split('\n');
+      const [head, why] = lines;
+      const pilots = lines.at(-1);
       expect(head).toBe(
         `Job ${base.jobId} of task ${base.taskId} is QUEUED (attempt ${base.attempt}, ${base.device}).`,
       );
@@ -48,5 +50,38 @@ describe('explainJob', () => {
     // Assess
     expect(running).toContain('It runs on pilot p-7, phase EXECUTING, for 60 s.');
     expect(failed).toContain('It failed for good: error 9999, exit code 3: bad calibration');
+  });
+
+  it('says why the previous attempt of a retried job failed', () => {
+    // Act
+    const retried = explainJob(
+      job({
+        state: 'READY',
+        attempt: 1,
+        errorCode: 1305,
+        errorMessage:
+          'result refused, nothing registered: output "a.root" is at s3://spd-data/datasets/raw/a.root',
+        retryAfter: '2026-01-02T12:00:10.000Z',
+        waiting: { reason: 'retry-backoff', device: 'CPU', taskRank: 5, activePilotsForDevice: 2 },
+      }),
+      now,
+    );
+    const first = explainJob(
+      job({
+        state: 'READY',
+        attempt: 0,
+        waiting: { reason: 'queue-full', device: 'CPU', taskRank: 5, activePilotsForDevice: 2 },
+      }),
+      now,
+    );
+
+    // Assess
+    expect(retried.split('\n')).toEqual([
+      `Job ${base.jobId} of task ${base.taskId} is READY (attempt 1, ${base.device}).`,
+      'A failed attempt waits for its retry delay until 2026-01-02T12:00:10.000Z.',
+      'Its previous attempt failed: STAGE_OUT_LOCATION_REFUSED (1305): result refused, nothing registered: output "a.root" is at s3://spd-data/datasets/raw/a.root',
+      '2 active pilots can run CPU jobs.',
+    ]);
+    expect(first).not.toContain('previous attempt');
   });
 });

@@ -35,9 +35,12 @@ export function explainJob(job: JobView, now: Date): string {
   const head = `Job ${job.jobId} of task ${job.taskId} is ${job.state} (attempt ${job.attempt}, ${job.device}).`;
   if (job.waiting !== undefined) {
     const pilots = job.waiting.activePilotsForDevice;
+    // A retried job keeps the error of its previous attempt: say why it is being run again.
+    const retried = job.attempt > 0 && job.errorCode !== undefined && job.errorCode !== 0;
     return [
       head,
       waitingText(job.waiting, job),
+      ...(retried ? [`Its previous attempt failed:${failureText(job)}`] : []),
       `${pilots} active pilot${pilots === 1 ? '' : 's'} can run ${job.waiting.device} jobs.`,
     ].join('\n');
   }

@@ -123,6 +123,42 @@ describe('WmsStack', () => {
     expect([invoke.Resource].flat()).toHaveLength(pilotRoutes.length);
   });
 
+  it('lets pilots write only the WMS datasets, read inputs, outputs and releases, and only operators publish releases', () => {
+    const policy = (prefix: string) => {
+      const [, found] = ofType('AWS::IAM::ManagedPolicy').find(([id]) => id.startsWith(prefix))!;
+      return (found.Properties!.PolicyDocument as { Statement: Record<string, unknown>[] }).Statement;
+    };
+    // An object ARN of the data bucket renders as Fn::Join of the bucket ARN and "/<key pattern>".
+    const keyPatterns = (statement: Record<string, unknown> | undefined) =>
+      [statement?.Resource].flat().map((resource) => {
+        const [, parts] = (resource as { 'Fn::Join': [string, unknown[]] })['Fn::Join'];
+        return String(parts.at(-1));
+      });
+    const s3Statements = (statements: Record<string, unknown>[], action: string) =>
+      statements.filter((s) => [s.Action].flat().includes(action));
+
+    const pilot = policy('PilotPolicy');
+    const operator = policy('OperatorPolicy');
+
+    expect(s3Statements(pilot, 's3:PutObject').flatMap(keyPatterns)).toEqual(['/outputs/*']);
+    expect(s3Statements(pilot, 's3:GetObject').flatMap(keyPatterns).sort()).toEqual(
+      ['/datasets/*', '/outputs/*', '/pilot/releases/*'].sort(),
+    );
+    expect(s3Statements(operator, 's3:PutObject').flatMap(keyPatterns)).toEqual(['/pilot/releases/*']);
+    for (const [id, other] of ofType('AWS::IAM::ManagedPolicy')) {
+      if (id.startsWith('OperatorPolicy')) continue;
+      const statements = (other.Properties!.PolicyDocument as { Statement: Record<string, unknown>[] })
+        .Statement;
+      const written = s3Statements(statements, 's3:PutObject').flatMap(keyPatterns);
+      expect(written, id).not.toContain('/pilot/releases/*');
+    }
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: {
+        Variables: Match.objectLike({ POWERTOOLS_SERVICE_NAME: 'wms-status', DATA_BUCKET: Match.anyValue() }),
+      },
+    });
+  });
+
   it('routes every inbound detail type to a queue and schedules the dispatcher and the watchdog', () => {
     const rules = ofType('AWS::Events::Rule');
     const patterns = rules.map(([, r]) => r.Properties?.EventPattern).filter(Boolean);

@@ -14,6 +14,8 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { DETAIL_TYPES, EVENT_SOURCES } from '../../events/index.js';
 import { type Caller, ROUTES } from '../../events/routes.js';
+import { DEFAULT_RELEASE_PREFIX } from '../../pilot/daemon/index.js';
+import { STORAGE_KEY_PREFIXES } from '../../shared/model/index.js';
 import type { TableKey } from '../../shared/repositories/tables.js';
 import { buildDashboard } from './dashboard.js';
 import { buildTables, TABLE_ENV } from './tables.js';
@@ -209,6 +211,8 @@ export class WmsStack extends Stack {
     });
 
     const status = bindAllTables(fn('status', 60), 'readWrite').bindBus(this.bus);
+    // The bucket's name only, no grant: a result is accepted only for files in it.
+    status.fn.addEnvironment('DATA_BUCKET', this.bucket.bucketName);
     // No batching window: a result is applied as soon as it is received, so its slot counts as
     // free for the next dispatch pass at once. The pilot's outbox already gathers the results of
     // a quarter second into one message batch.
@@ -336,15 +340,22 @@ export class WmsStack extends Stack {
           actions: ['execute-api:Invoke'],
           resources: methodArns.pilot,
         }),
+        // Storage (shared/model STORAGE_KEY_PREFIXES): the DSM's inputs and the releases are
+        // read-only to pilots; they write only the WMS's datasets, and the status function
+        // registers a file only at its job's own place there.
         new iam.PolicyStatement({
-          sid: 'ReadInputsAndReleases',
+          sid: 'ReadInputsOutputsAndReleases',
           actions: ['s3:GetObject'],
-          resources: [this.bucket.arnForObjects('datasets/*'), this.bucket.arnForObjects('pilot/releases/*')],
+          resources: [
+            this.bucket.arnForObjects(`${STORAGE_KEY_PREFIXES.inputs}/*`),
+            this.bucket.arnForObjects(`${STORAGE_KEY_PREFIXES.wmsDatasets}/*`),
+            this.bucket.arnForObjects(`${DEFAULT_RELEASE_PREFIX}/*`),
+          ],
         }),
         new iam.PolicyStatement({
           sid: 'WriteOutputsAndLogs',
           actions: ['s3:PutObject', 's3:AbortMultipartUpload', 's3:ListMultipartUploadParts'],
-          resources: [this.bucket.arnForObjects('datasets/*')],
+          resources: [this.bucket.arnForObjects(`${STORAGE_KEY_PREFIXES.wmsDatasets}/*`)],
         }),
       ],
     });
@@ -415,7 +426,7 @@ export class WmsStack extends Stack {
     ];
     this.operatorPolicy = new iam.ManagedPolicy(this, 'OperatorPolicy', {
       description:
-        'What an operator may do: every route, operator events, dead-letter inspection and redrive',
+        'What an operator may do: every route, operator events, dead-letter inspection and redrive, pilot releases',
       statements: [
         new iam.PolicyStatement({
           sid: 'AllRoutes',
@@ -443,6 +454,13 @@ export class WmsStack extends Stack {
           sid: 'RedriveTargets',
           actions: ['sqs:SendMessage'],
           resources: redriveSourceArns,
+        }),
+        // Publishing and rolling back signed pilot releases (docs/pilots.md): only operators
+        // write there; pilots and daemons only read.
+        new iam.PolicyStatement({
+          sid: 'PublishPilotReleases',
+          actions: ['s3:GetObject', 's3:PutObject'],
+          resources: [this.bucket.arnForObjects(`${DEFAULT_RELEASE_PREFIX}/*`)],
         }),
       ],
     });

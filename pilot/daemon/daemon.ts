@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import type { KeyObject } from 'node:crypto';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { z } from 'zod';
@@ -11,6 +12,7 @@ import {
   fetchRelease,
   lastGoodRelease,
   ReleaseError,
+  readSigningKey,
 } from './release.js';
 
 export const DaemonConfig = z
@@ -18,6 +20,11 @@ export const DaemonConfig = z
     /** Where releases are published. */
     bucket: BucketName,
     prefix: ObjectKey.default(DEFAULT_RELEASE_PREFIX),
+    /**
+     * The operators' ed25519 public key (PEM file) that every release manifest must be signed
+     * with. Required: without it, whoever can write the release prefix runs code on every node.
+     */
+    releasePublicKey: z.string({ error: 'required: the PEM file of the release signing public key' }).min(1),
     cacheDir: z.string().min(1),
     /** The pilot's configuration file, passed on as `--config`. */
     pilotConfig: z.string().min(1),
@@ -41,6 +48,11 @@ export async function loadDaemonConfig(file: string): Promise<DaemonConfig> {
   );
 }
 
+/** The pinned release public key of a configuration; a missing or non-ed25519 key stops the daemon. */
+export function loadReleasePublicKey(config: DaemonConfig): Promise<KeyObject> {
+  return readSigningKey(config.releasePublicKey, 'public');
+}
+
 /**
  * The wait before the next pilot start. A pilot that ran at least the healthy time restarts at
  * once; after `shortRuns` consecutive short runs the wait doubles from the initial one up to
@@ -61,8 +73,9 @@ export function nextShortRuns(shortRuns: number, runMs: number, minHealthyRunSec
 
 /**
  * Keeps one pilot running: before each start it fetches the current release (falling back to
- * the last verified one when the new one cannot be fetched or fails verification), runs it,
- * and starts the next one whenever it exits, whatever the outcome.
+ * the last verified one when the new one cannot be fetched, is not signed with the pinned key
+ * or does not match its sha256), runs it, and starts the next one whenever it exits, whatever
+ * the outcome.
  */
 export class PilotDaemon {
   readonly #stop = new AbortController();
@@ -72,6 +85,7 @@ export class PilotDaemon {
     private readonly config: DaemonConfig,
     private readonly s3: S3Client,
     private readonly logger: Logger,
+    private readonly releasePublicKey: KeyObject,
   ) {}
 
   /** Stops the daemon; a running pilot gets the signal and the daemon ends after it. */
@@ -100,7 +114,7 @@ export class PilotDaemon {
 
   async #chooseRelease(): Promise<CachedRelease | null> {
     try {
-      return await fetchRelease(this.s3, this.config, this.config.cacheDir);
+      return await fetchRelease(this.s3, this.config, this.config.cacheDir, this.releasePublicKey);
     } catch (error) {
       if (!(error instanceof ReleaseError)) throw error;
       const fallback = await lastGoodRelease(this.config.cacheDir);

@@ -5,7 +5,7 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { createAwsClients } from '../../shared/aws/index.js';
 import { configArgument, runMain } from '../agent/cli.js';
-import { loadDaemonConfig, PilotDaemon } from './daemon.js';
+import { loadDaemonConfig, loadReleasePublicKey, PilotDaemon } from './daemon.js';
 
 const USAGE = 'usage: daemon --config <daemon-config.json>';
 const EXIT = { ok: 0, fatal: 1, usage: 2 } as const;
@@ -14,9 +14,10 @@ async function main(): Promise<number> {
   const configFile = configArgument(process.argv.slice(2), USAGE);
   if (configFile === null) return EXIT.usage;
   const config = await loadDaemonConfig(configFile);
+  const releasePublicKey = await loadReleasePublicKey(config);
   const logger = new Logger({ serviceName: 'spd-wms-pilot-daemon' });
   logger.info('daemon starting', { config });
-  const daemon = new PilotDaemon(config, createAwsClients().s3, logger);
+  const daemon = new PilotDaemon(config, createAwsClients().s3, logger, releasePublicKey);
   for (const signal of ['SIGTERM', 'SIGINT'] as const) process.on(signal, () => daemon.stop(signal));
   await daemon.run();
   return EXIT.ok;

@@ -136,6 +136,16 @@ export const ERRORS = named({
     category: 'stage-out',
   },
 
+  // A result naming a file outside its job's output or log dataset: the pilot's fault (a bug,
+  // or a node not to be trusted), not the job's, so another attempt, likely on another pilot,
+  // may succeed; the task's retry limit bounds a pilot that keeps doing it.
+  STAGE_OUT_LOCATION_REFUSED: {
+    code: 1305,
+    message: "an output or log is not at its job's place in the data bucket; nothing was registered",
+    retryable: true,
+    category: 'stage-out',
+  },
+
   PILOT_SHUTDOWN: {
     code: 1401,
     message: 'pilot shut down and returned the job',

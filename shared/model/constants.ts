@@ -11,6 +11,14 @@ export const JOB_MODES = ['map', 'merge'] as const;
 
 /** Upper bound of a task rank (priority); ranks are integers 1..RANK_MAX. */
 export const RANK_MAX = 100;
+/**
+ * Top-level key prefixes of the data bucket. The DSM stores its input datasets under `inputs`
+ * (`datasets/<name>/<file>`); the WMS keeps the datasets it writes, job outputs and logs, under
+ * `wmsDatasets` (`outputs/<name>/<file>`). Two prefixes let IAM give pilots write access to the
+ * WMS's datasets only, leaving the inputs read-only. Readers never build keys: a file record
+ * carries its location, so an output of one task read as another's input is found wherever it is.
+ */
+export const STORAGE_KEY_PREFIXES = { inputs: 'datasets', wmsDatasets: 'outputs' } as const;
 /** Bounds on what a single message may carry, so a bad producer cannot blow up a consumer. */
 export const LIMITS = {
   fileNameLength: 255,

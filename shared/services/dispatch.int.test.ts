@@ -211,9 +211,9 @@ describe('a dispatch pass', () => {
         dataset: created.outputDataset,
         datasetUid: datasetUidFor(created.outputDataset),
         bucket: 'spd-data',
-        prefix: `datasets/${created.outputDataset}`,
+        prefix: `outputs/${created.outputDataset}`,
       },
-      log: { dataset: created.logDataset, prefix: `datasets/${created.logDataset}` },
+      log: { dataset: created.logDataset, prefix: `outputs/${created.logDataset}` },
     });
     expect((await env.fixture.repos.tasks.get('t')).lastServedAt).toBe(job!.queuedAt);
     const emitted = env.deps.metrics.serializeMetrics() as unknown as Record<string, unknown>;

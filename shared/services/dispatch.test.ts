@@ -146,8 +146,8 @@ describe('jobMessage', () => {
       attempt: 2,
       rank: 7,
       executable: '/opt/spd/bin/reco',
-      output: { dataset: 't-1-out', bucket: 'spd-data', prefix: 'datasets/t-1-out' },
-      log: { dataset: 't-1-logs', prefix: 'datasets/t-1-logs' },
+      output: { dataset: 't-1-out', bucket: 'spd-data', prefix: 'outputs/t-1-out' },
+      log: { dataset: 't-1-logs', prefix: 'outputs/t-1-logs' },
       dispatchedAt: NOW,
     });
   });

@@ -14,7 +14,6 @@ import {
 import { JobMessage } from '../../events/index.js';
 import { sleep } from '../async/index.js';
 import { ConditionFailedError, ValidationError } from '../errors/index.js';
-import { datasetUidFor } from '../ids/index.js';
 import type { Device, JobRecord, PilotRecord, TaskRecord } from '../model/index.js';
 import { type JobRef, listAllPages, type Repositories } from '../repositories/index.js';
 import {
@@ -25,6 +24,7 @@ import {
   type SchedulableTask,
   SchedulerState,
 } from '../scheduler/index.js';
+import { datasetTarget } from './dataset-locations.js';
 import type { ReadyJobBuffer, ReadyJobReader } from './ready-jobs.js';
 
 /** The Control item holding the round-robin cursors between passes, and the pass lease. */
@@ -37,8 +37,6 @@ export const DISPATCH_LEASE_TTL_MS = 75_000;
 /** How long a pass waits for another to end before leaving the work to the next trigger. */
 export const DISPATCH_LEASE_WAIT_MS = 10_000;
 const LEASE_POLL_MS = 100;
-/** Where a dataset's files live in the data bucket: `datasets/<name>/<file>`. */
-export const DATASET_KEY_PREFIX = 'datasets';
 /** SendMessageBatch limits: 10 entries and 256 KiB of bodies per call. */
 export const SEND_BATCH_ENTRIES = 10;
 export const SEND_BATCH_BYTES = 256 * 1024;
@@ -124,11 +122,6 @@ export function schedulableTasks(tasks: readonly TaskRecord[]): SchedulableTask[
       device: task.device,
       readyJobs: task.counts.READY,
     }));
-}
-
-/** Where a job writes into one of its task's datasets; the pilot stores `<prefix>/<file name>`. */
-export function datasetTarget(dataset: string, bucket: string) {
-  return { dataset, datasetUid: datasetUidFor(dataset), bucket, prefix: `${DATASET_KEY_PREFIX}/${dataset}` };
 }
 
 /** The message a pilot receives for one attempt of a job. */

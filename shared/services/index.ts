@@ -5,6 +5,7 @@
 
 export * from './audit.js';
 export * from './completion.js';
+export * from './dataset-locations.js';
 export * from './datasets.js';
 export * from './dispatch.js';
 export { type ExplainServiceDeps, explainJob } from './explain.js';

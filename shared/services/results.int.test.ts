@@ -14,6 +14,7 @@ import { ERRORS, StateConflictError } from '../errors/index.js';
 import { datasetUidFor } from '../ids/index.js';
 import { planJobs } from '../jobgen/index.js';
 import type { JobRecord, OutputFile, TaskRecord, TaskSpec } from '../model/index.js';
+import { datasetTarget } from './dataset-locations.js';
 import { applyPilotStatus, type ResultDeps } from './results.js';
 import { TaskSpecCache } from './task-specs.js';
 
@@ -21,6 +22,7 @@ let fixture: RepositoryFixture;
 let deps: ResultDeps;
 let counter = 0;
 const NOW = new Date('2025-06-01T12:00:00.000Z');
+const DATA_BUCKET = 'spd-data';
 
 beforeAll(async () => {
   fixture = await repositoryFixture('svc-results');
@@ -29,6 +31,7 @@ beforeAll(async () => {
   deps = {
     repos: fixture.repos,
     eventBusName: 'wms-bus',
+    dataBucket: DATA_BUCKET,
     taskSpecs: new TaskSpecCache(),
     retryPolicy: { baseSeconds: 10, maxSeconds: 60 },
     clock: () => NOW,
@@ -65,11 +68,19 @@ async function claimAgain(job: JobRecord): Promise<string> {
   return fixture.repos.jobs.claim({ ...ref, pilotId: 'pilot-b' });
 }
 
+/** Where the job's file `name` of `kind` must be: its dataset's target, as the job message gives it. */
+function placeOf(running: RunningJob, kind: 'output' | 'log', name: string) {
+  const dataset = kind === 'log' ? running.task.logDataset : running.task.outputDataset;
+  return { bucket: DATA_BUCKET, key: `${datasetTarget(dataset, DATA_BUCKET).prefix}/${name}` };
+}
+
+function outputOf(running: RunningJob, name: string): z.input<typeof OutputFile> {
+  return outputFile(name, { location: placeOf(running, 'output', name) });
+}
+
 function logOf(running: RunningJob, attempt = running.job.attempt): z.input<typeof OutputFile> {
-  return outputFile(`${running.job.jobId}.${attempt}.log`, {
-    kind: 'log',
-    location: { bucket: 'spd-logs', key: `logs/${running.job.jobId}.${attempt}.log` },
-  });
+  const name = `${running.job.jobId}.${attempt}.log`;
+  return outputFile(name, { kind: 'log', location: placeOf(running, 'log', name) });
 }
 
 function result(running: RunningJob, overrides: Partial<JobResultMessage> = {}): JobResultMessage {
@@ -84,7 +95,7 @@ function result(running: RunningJob, overrides: Partial<JobResultMessage> = {}):
     outcome: 'DONE',
     errorCode: 0,
     exitCode: 0,
-    outputs: [outputFile(`out-${running.job.jobId}.root`), logOf(running)] as OutputFile[],
+    outputs: [outputOf(running, `out-${running.job.jobId}.root`), logOf(running)] as OutputFile[],
     phaseTimes: { CLAIMED: NOW.toISOString(), EXECUTING: NOW.toISOString() },
     wallMs: 1200,
     ...overrides,
@@ -185,7 +196,7 @@ describe('applyPilotStatus: DONE', () => {
       outputDataset: first.task.outputDataset,
       logDataset: first.task.logDataset,
     });
-    const clash = outputFile('shared-name.root');
+    const clash = outputOf(first, 'shared-name.root');
     await applyPilotStatus(deps, result(first, { outputs: [clash] as OutputFile[] }));
 
     const outcome = await applyPilotStatus(
@@ -379,6 +390,100 @@ describe('applyPilotStatus: cancelled task whose log dataset is closed', () => {
     const outcome = await applyPilotStatus(deps, result(running));
 
     expect(outcome).toEqual({ kind: 'cancelled', events: [] });
+    expect((await fixture.repos.jobs.get(running.job.jobId)).state).toBe('CANCELLED');
+    expect(await fileNames(running.task.logDataset)).toEqual([]);
+  });
+});
+
+describe('applyPilotStatus: files outside their job place', () => {
+  /** Places a pilot might name instead of its job's: each must register nothing. */
+  const foreignPlaces: [string, (running: RunningJob, name: string) => { bucket: string; key: string }][] = [
+    ['a DSM input', (_, name) => ({ bucket: DATA_BUCKET, key: `datasets/raw-run42/${name}` })],
+    [
+      'another task output dataset',
+      (_, name) => ({ bucket: DATA_BUCKET, key: `outputs/other-reco/${name}` }),
+    ],
+    ['another bucket', (running, name) => ({ ...placeOf(running, 'output', name), bucket: 'spd-elsewhere' })],
+    [
+      'a sub-folder of its dataset',
+      (running, name) => ({ bucket: DATA_BUCKET, key: placeOf(running, 'output', `nested/${name}`).key }),
+    ],
+    ['another name in its dataset', (running) => placeOf(running, 'output', 'someone-else.root')],
+  ];
+
+  it.each(foreignPlaces)(
+    'registers nothing from a DONE result naming %s, and retries the job',
+    async (_, place) => {
+      const running = await runningJob({ maxRetries: 2 });
+      const name = `out-${running.job.jobId}.root`;
+      const location = place(running, name);
+      const refused = result(running, {
+        outputs: [{ ...outputOf(running, name), location }, logOf(running)] as OutputFile[],
+      });
+
+      const outcome = await applyPilotStatus(deps, refused);
+      const redelivered = await applyPilotStatus(deps, refused);
+
+      const where = `s3://${location.bucket}/${location.key}`;
+      expect(outcome).toMatchObject({ kind: 'retried', nextAttempt: 1, events: [] });
+      expect((outcome as { refusal: string }).refusal).toContain(where);
+      expect(redelivered).toMatchObject({
+        kind: 'ignored',
+        refusal: (outcome as { refusal: string }).refusal,
+      });
+      const job = await fixture.repos.jobs.get(running.job.jobId);
+      expect(job).toMatchObject({
+        state: 'READY',
+        attempt: 1,
+        errorCode: ERRORS.STAGE_OUT_LOCATION_REFUSED.code,
+      });
+      expect(job.errorMessage).toContain(`output "${name}" is at ${where}`);
+      for (const dataset of [running.task.outputDataset, running.task.logDataset]) {
+        expect(await fileNames(dataset)).toEqual([]);
+        expect(await fixture.repos.datasets.find(datasetUidFor(dataset))).toBeUndefined();
+      }
+      expect((await fixture.repos.tasks.get(running.task.taskId)).counts).toMatchObject({
+        RUNNING: 0,
+        READY: 1,
+        DONE: 0,
+      });
+    },
+  );
+
+  it('refuses a failure whose log is not in its place, keeping the pilot error in the message', async () => {
+    const running = await runningJob({ maxRetries: 0 });
+    const log = { ...logOf(running), location: { bucket: DATA_BUCKET, key: 'datasets/raw-run42/x.log' } };
+    const refused = {
+      ...failure(running, ERRORS.PAYLOAD_NONZERO_EXIT.code),
+      outputs: [log] as OutputFile[],
+    };
+
+    const outcome = await applyPilotStatus(deps, refused);
+    const redelivered = await applyPilotStatus(deps, refused);
+
+    expect(outcome).toMatchObject({
+      kind: 'failed',
+      errorCode: ERRORS.STAGE_OUT_LOCATION_REFUSED.code,
+      reason: 'retries-exhausted',
+      events: [],
+    });
+    expect(redelivered).toMatchObject({ kind: 'ignored', reason: 'the result was refused before' });
+    const job = await fixture.repos.jobs.get(running.job.jobId);
+    expect(job).toMatchObject({ state: 'FAILED', errorCode: ERRORS.STAGE_OUT_LOCATION_REFUSED.code });
+    expect(job.errorMessage).toContain('s3://spd-data/datasets/raw-run42/x.log');
+    expect(job.errorMessage).toContain(`the pilot reported error ${ERRORS.PAYLOAD_NONZERO_EXIT.code}`);
+    expect(await fileNames(running.task.logDataset)).toEqual([]);
+  });
+
+  it('cancels the job of a cancelled task without keeping a log that is not in its place', async () => {
+    const running = await runningJob();
+    await fixture.repos.tasks.transition({ taskId: running.task.taskId, from: 'RUNNING', to: 'CANCELLED' });
+    const log = { ...logOf(running), location: { bucket: 'spd-elsewhere', key: 'x.log' } };
+
+    const outcome = await applyPilotStatus(deps, result(running, { outputs: [log] as OutputFile[] }));
+
+    expect(outcome).toMatchObject({ kind: 'cancelled', events: [] });
+    expect((outcome as { refusal: string }).refusal).toContain('s3://spd-elsewhere/x.log');
     expect((await fixture.repos.jobs.get(running.job.jobId)).state).toBe('CANCELLED');
     expect(await fileNames(running.task.logDataset)).toEqual([]);
   });

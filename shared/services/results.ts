@@ -3,7 +3,9 @@
  * final result of an attempt (outputs and log registered, job DONE; or retried / FAILED /
  * CANCELLED), with the `file.registered` events to publish. A result is applied in one
  * transaction (JobsRepo.endAttempt) built from the message and the task's cached spec, with no
- * read; only a refused transaction is examined.
+ * read; only a refused transaction is examined. A result naming a file anywhere but its job's
+ * place (dataset-locations.ts) registers nothing: the attempt fails with
+ * STAGE_OUT_LOCATION_REFUSED, retried or final by the retry policy.
  */
 import type { PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
 import {
@@ -25,12 +27,15 @@ import {
   TRANSACTION_ITEM_LIMIT,
 } from '../repositories/index.js';
 import { decideRetry, type RetryPolicyInput } from '../retry/index.js';
+import { refusedLocations } from './dataset-locations.js';
 import { ensureTaskDataset, taskDatasetOf } from './datasets.js';
 import type { ImmutableTaskSpec, TaskSpecCache } from './task-specs.js';
 
 export interface ResultDeps {
   repos: Pick<Repositories, 'jobs' | 'tasks' | 'files' | 'datasets'>;
   eventBusName: string;
+  /** The data bucket: the store every job writes its outputs and its log to. */
+  dataBucket: string;
   /** The tasks' immutable fields (datasets, retries), kept across the invocations of a warm container. */
   taskSpecs: TaskSpecCache;
   retryPolicy?: RetryPolicyInput;
@@ -38,17 +43,30 @@ export interface ResultDeps {
   clock?: () => Date;
 }
 
+/**
+ * Why a result was refused for the places of its files (nothing of it registered); the
+ * status consumer keeps a dead-letter record of it, whatever became of the job.
+ */
+export interface LocationRefusal {
+  refusal?: string;
+}
+
 /** What applying one status message did, and the events it leaves to publish. */
 export type StatusOutcome =
   | { kind: 'progress'; advanced: boolean }
   | { kind: 'done'; events: PutEventsRequestEntry[] }
-  | { kind: 'retried'; nextAttempt: number; retryAfter: string; events: PutEventsRequestEntry[] }
-  | { kind: 'failed'; errorCode: number; reason: string; events: PutEventsRequestEntry[] }
-  | { kind: 'cancelled'; events: PutEventsRequestEntry[] }
+  | ({
+      kind: 'retried';
+      nextAttempt: number;
+      retryAfter: string;
+      events: PutEventsRequestEntry[];
+    } & LocationRefusal)
+  | ({ kind: 'failed'; errorCode: number; reason: string; events: PutEventsRequestEntry[] } & LocationRefusal)
+  | ({ kind: 'cancelled'; events: PutEventsRequestEntry[] } & LocationRefusal)
   /** The result was applied before (a redelivery): its registered files are announced again. */
   | { kind: 'repeated'; events: PutEventsRequestEntry[] }
   /** Stale, foreign or for a job that moved on: nothing changes. */
-  | { kind: 'ignored'; reason: string };
+  | ({ kind: 'ignored'; reason: string } & LocationRefusal);
 
 export type ResultVerdict =
   | { verdict: 'apply' }
@@ -163,6 +181,8 @@ interface Settlement {
   files: OutputFile[];
   /** True for a task no longer RUNNING: its job is cancelled whatever it reports. */
   taskEnded: boolean;
+  /** Set when the result names a file outside its job's place: none of its files is registered. */
+  refusal?: string;
   outcome(events: PutEventsRequestEntry[]): StatusOutcome;
 }
 
@@ -179,10 +199,10 @@ async function applyResult(deps: ResultDeps, result: JobResultMessage): Promise<
         return settlement.outcome(fileEvents(deps, task, result.jobId, [...created, ...existing]));
       }
       case 'job-refused':
-        return judgeRefusal(deps, task, result, outcome.current);
+        return judgeRefusal(deps, task, result, outcome.current, settlement.refusal);
       case 'task-refused':
         if (!outcome.current) return { kind: 'ignored', reason: `task ${result.taskId} does not exist` };
-        settlement = cancellation(result);
+        settlement = cancellation(result, settlement.refusal);
         break;
       case 'files-refused':
         settlement = await afterRefusedFiles(
@@ -255,14 +275,24 @@ function endRequestOf(
   };
 }
 
-/** What a refused job says about the result: applied before (announce again), or stale and ignored. */
+/**
+ * What a refused job says about the result: applied before (announce again), or stale and
+ * ignored. A result refused for its files' places registered nothing, so it announces nothing.
+ */
 async function judgeRefusal(
   deps: ResultDeps,
   task: ImmutableTaskSpec,
   result: JobResultMessage,
   current: JobRecord | undefined,
+  refusal: string | undefined,
 ): Promise<StatusOutcome> {
   const judged = judgeResult(current, result);
+  if (refusal !== undefined && judged.verdict !== 'apply')
+    return {
+      kind: 'ignored',
+      reason: judged.verdict === 'ignore' ? judged.reason : 'the result was refused before',
+      refusal,
+    };
   if (judged.verdict === 'ignore') return { kind: 'ignored', reason: judged.reason };
   if (judged.verdict === 'repeat')
     return { kind: 'repeated', events: await announceRegistered(deps, task, result) };
@@ -299,9 +329,16 @@ async function afterRefusedFiles(
   return { ...settlement, files: settlement.files.filter((file) => !dropped.has(file.name)) };
 }
 
-/** How a result ends its attempt as reported: DONE with its files, or a failure retried or final. */
+/**
+ * How a result ends its attempt: DONE with its files, or a failure retried or final; a result
+ * naming any file outside its job's place fails with STAGE_OUT_LOCATION_REFUSED, registering
+ * nothing, not even a log that is in its place.
+ */
 function settlementOf(deps: ResultDeps, task: ImmutableTaskSpec, result: JobResultMessage): Settlement {
-  return result.outcome === 'DONE' ? completion(result) : failure(deps, task, result);
+  const refusals = refusedLocations(task, deps.dataBucket, result.outputs);
+  if (refusals.length > 0) return locationRefused(deps, task, result, refusals);
+  if (result.outcome === 'DONE') return completion(result);
+  return failure(deps, task, result, result, logsOf(result.outputs));
 }
 
 /** The job DONE with all its outputs and its log. */
@@ -314,36 +351,77 @@ function completion(result: JobResultMessage): Settlement {
   };
 }
 
-/** A failed attempt retried with its backoff, or FAILED; its log kept either way. */
-function failure(deps: ResultDeps, task: ImmutableTaskSpec, result: JobResultMessage): Settlement {
+/** A failed attempt retried with its backoff, or FAILED, with `files` (its log) kept either way. */
+function failure(
+  deps: ResultDeps,
+  task: ImmutableTaskSpec,
+  result: JobResultMessage,
+  error: { errorCode: number; errorMessage?: string | undefined },
+  files: OutputFile[],
+  refusal?: string,
+): Settlement {
   const details = {
-    errorCode: result.errorCode,
-    errorMessage: result.errorMessage,
+    errorCode: error.errorCode,
+    errorMessage: error.errorMessage,
     exitCode: result.exitCode,
     phaseTimes: result.phaseTimes,
   };
   const decision = decideRetry({
-    errorCode: result.errorCode,
+    errorCode: error.errorCode,
     attempt: result.attempt,
     maxRetries: task.maxRetries,
     policy: deps.retryPolicy,
   });
-  const files = logsOf(result.outputs);
+  const refused = refusal === undefined ? {} : { refusal };
   if (decision.action === 'retry') {
     const retryAfter = retryAfterOf(deps.clock?.() ?? new Date(), decision.delaySeconds);
     return {
       end: { to: 'READY', ...details, retryAfter },
       files,
       taskEnded: false,
-      outcome: (events) => ({ kind: 'retried', nextAttempt: decision.nextAttempt, retryAfter, events }),
+      ...refused,
+      outcome: (events) => ({
+        kind: 'retried',
+        nextAttempt: decision.nextAttempt,
+        retryAfter,
+        events,
+        ...refused,
+      }),
     };
   }
   return {
     end: { to: 'FAILED', ...details },
     files,
     taskEnded: false,
-    outcome: (events) => ({ kind: 'failed', errorCode: result.errorCode, reason: decision.reason, events }),
+    ...refused,
+    outcome: (events) => ({
+      kind: 'failed',
+      errorCode: error.errorCode,
+      reason: decision.reason,
+      events,
+      ...refused,
+    }),
   };
+}
+
+/**
+ * A result naming files outside its job's place: none registered, the attempt failed with
+ * STAGE_OUT_LOCATION_REFUSED and the places named. The pilot's own error, if it reported one,
+ * stays in the message.
+ */
+function locationRefused(
+  deps: ResultDeps,
+  task: ImmutableTaskSpec,
+  result: JobResultMessage,
+  refusals: readonly string[],
+): Settlement {
+  const reported = result.outcome === 'FAILED' ? ` (the pilot reported error ${result.errorCode})` : '';
+  const refusal = `result refused, nothing registered: ${refusals.join('; ')}${reported}`;
+  const error = {
+    errorCode: ERRORS.STAGE_OUT_LOCATION_REFUSED.code,
+    errorMessage: refusal.slice(0, MAX_ERROR_MESSAGE_LENGTH),
+  };
+  return failure(deps, task, result, error, [], refusal);
 }
 
 /** A DONE result whose outputs take names registered with other content: FAILED, log kept. */
@@ -365,13 +443,18 @@ function nameConflict(result: JobResultMessage, conflicts: readonly FileRefusal[
   };
 }
 
-/** The result of a job whose task is no longer RUNNING (cancelled): CANCELLED, log kept. */
-function cancellation(result: JobResultMessage): Settlement {
+/**
+ * The result of a job whose task is no longer RUNNING (cancelled): CANCELLED, log kept unless
+ * the result was refused for its files' places.
+ */
+function cancellation(result: JobResultMessage, refusal?: string): Settlement {
+  const refused = refusal === undefined ? {} : { refusal };
   return {
     end: { to: 'CANCELLED' },
-    files: logsOf(result.outputs),
+    files: refusal === undefined ? logsOf(result.outputs) : [],
     taskEnded: true,
-    outcome: (events) => ({ kind: 'cancelled', events }),
+    ...refused,
+    outcome: (events) => ({ kind: 'cancelled', events, ...refused }),
   };
 }
 

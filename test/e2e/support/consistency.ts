@@ -8,7 +8,7 @@ import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { expect } from 'vitest';
 import { datasetUidFor } from '../../../shared/ids/index.js';
 import { JOB_STATES, type JobCounts } from '../../../shared/model/index.js';
-import { runAudit } from '../../../shared/services/index.js';
+import { runAudit, wmsDatasetPrefix } from '../../../shared/services/index.js';
 import { isTerminal } from '../../../shared/states/index.js';
 import { eventually } from '../../support/index.js';
 import type { System } from './system.js';
@@ -71,7 +71,7 @@ export async function expectNothingLost(system: System, taskIds: readonly string
       const registered = (await wms.files(taskId, kind)).filter(
         (file) => file.datasetUid === datasetUidFor(datasetName),
       );
-      const stored = await storedObjects(system, `datasets/${datasetName}/`);
+      const stored = await storedObjects(system, `${wmsDatasetPrefix(datasetName)}/`);
       for (const file of registered)
         expect(stored.get(file.location.key), `${kind} ${file.location.key} in storage`).toBe(file.size);
       const registeredKeys = new Set(registered.map((file) => file.location.key));
