@@ -3,7 +3,7 @@
  * bucket of their own), and the API stage's access log (caller, route, status, latency) and
  * error-level execution log. Retention is fixed here; docs/operations.md describes both.
  */
-import { Duration, type RemovalPolicy, type Stack } from 'aws-cdk-lib';
+import { CfnOutput, Duration, type RemovalPolicy, type Stack } from 'aws-cdk-lib';
 import * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
@@ -32,6 +32,10 @@ export function buildDataBucket(scope: Construct, removalPolicy: RemovalPolicy):
     objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
     lifecycleRules: [{ expiration: BUCKET_ACCESS_LOG_EXPIRY }],
     removalPolicy,
+  });
+  new CfnOutput(scope, 'AccessLogBucketName', {
+    value: accessLogs.bucketName,
+    description: `Server access logs of the data bucket, under ${DATA_ACCESS_LOG_PREFIX}`,
   });
   acknowledge(
     accessLogs,
@@ -85,6 +89,10 @@ export function apiLoggingOptions(
   const accessLogs = new logs.LogGroup(scope, 'ApiAccessLogs', {
     retention: ACCESS_LOG_RETENTION,
     removalPolicy,
+  });
+  new CfnOutput(scope, 'ApiAccessLogGroupName', {
+    value: accessLogs.logGroupName,
+    description: 'API access log: one JSON line per request (docs/operations.md)',
   });
   return {
     accessLogDestination: new apigateway.LogGroupLogDestination(accessLogs),
