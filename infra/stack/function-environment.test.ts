@@ -19,6 +19,7 @@ import { TaskCommandsConfig } from '../../functions/task-commands/config.js';
 import { TaskLifecycleConfig } from '../../functions/task-lifecycle/config.js';
 import { WatchdogConfig } from '../../functions/watchdog/config.js';
 import { loadConfig } from '../../shared/config/index.js';
+import { statementsOfRole } from './grants.js';
 import { FUNCTION_METADATA_KEY } from './wms-function.js';
 import { WmsStack } from './wms-stack.js';
 
@@ -106,16 +107,9 @@ function environmentOf(fn: Resource): Record<string, string> {
   );
 }
 
-/** Inline policies and the managed policies CDK adds when a role's grants overflow. */
-function statementsOfRole(fn: Resource): Statement[] {
+function statementsOfFunction(fn: Resource): Statement[] {
   const [roleId] = (fn.Properties.Role as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'];
-  return Object.values(resources)
-    .filter(
-      (resource) =>
-        (resource.Type === 'AWS::IAM::Policy' || resource.Type === 'AWS::IAM::ManagedPolicy') &&
-        ((resource.Properties.Roles ?? []) as { Ref: string }[]).some((role) => role.Ref === roleId),
-    )
-    .flatMap((policy) => (policy.Properties.PolicyDocument as { Statement: Statement[] }).Statement);
+  return statementsOfRole(resources, roleId);
 }
 
 const actionsOf = (statement: Statement) => [statement.Action].flat();
@@ -139,7 +133,7 @@ describe('the environment the stack gives each function', () => {
 
 describe('the watchdog role', () => {
   it('may list queues (SQS authorizes that only on `*`) and read the attributes of pilot control queues', () => {
-    const statements = statementsOfRole(functionsByName().get('watchdog')!);
+    const statements = statementsOfFunction(functionsByName().get('watchdog')!);
     const listing = statements.filter((statement) => actionsOf(statement).includes('sqs:ListQueues'));
     expect(listing).toEqual([{ Action: 'sqs:ListQueues', Effect: 'Allow', Resource: '*' }]);
     const controlQueues = statements.find(
@@ -159,7 +153,7 @@ describe('the watchdog role', () => {
   it('is the only role with an SQS action on every resource', () => {
     const withWildcard = [...functionsByName()]
       .filter(([, fn]) =>
-        statementsOfRole(fn).some(
+        statementsOfFunction(fn).some(
           (statement) =>
             statement.Resource === '*' && actionsOf(statement).some((action) => action.startsWith('sqs:')),
         ),

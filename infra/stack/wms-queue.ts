@@ -64,7 +64,7 @@ export class WmsQueue extends Construct {
         reportBatchItemFailures: true,
       }),
     );
-    consumer.bindQueue('DEAD_LETTER_QUEUE_URL', this.deadLetterQueue, 'send');
+    consumer.bindQueue('DEAD_LETTER_QUEUE_URL', this.deadLetterQueue, ['send']);
     // Deferral changes the message's visibility; the mapping itself only needs consume rights.
     this.queue.grant(consumer.fn, 'sqs:ChangeMessageVisibility');
     consumer.fn.addEnvironment('SOURCE_QUEUE_URL', this.queue.queueUrl);

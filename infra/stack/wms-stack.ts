@@ -17,8 +17,16 @@ import { type Caller, ROUTES } from '../../events/routes.js';
 import { DEFAULT_RELEASE_PREFIX } from '../../pilot/daemon/index.js';
 import { STORAGE_KEY_PREFIXES } from '../../shared/model/index.js';
 import type { TableKey } from '../../shared/repositories/tables.js';
+import {
+  apiExecutionLogs,
+  apiLoggingOptions,
+  buildDataBucket,
+  deliverAccessLogsByBucketPolicy,
+} from './audit-trail.js';
 import { buildDashboard } from './dashboard.js';
-import { buildTables, TABLE_ENV } from './tables.js';
+import { FUNCTION_ACCESS, type FunctionName, type QueueAccess, type QueueKey } from './function-access.js';
+import { acknowledge, acknowledgeWildcardResources, acknowledgeWildcardsBySid } from './nag.js';
+import { buildTables } from './tables.js';
 import { WmsFunction } from './wms-function.js';
 import { WmsQueue } from './wms-queue.js';
 
@@ -38,6 +46,7 @@ export interface WmsStackProps extends StackProps {
 }
 
 const PILOT_CONTROL_SUFFIX = 'pilot-';
+const API_STAGE = 'v1';
 
 /** The WMS control plane: tables, queues, bus, functions, API, policies and dashboard. */
 export class WmsStack extends Stack {
@@ -53,19 +62,15 @@ export class WmsStack extends Stack {
 
   constructor(scope: Construct, id: string, props: WmsStackProps = {}) {
     super(scope, id, props);
+    deliverAccessLogsByBucketPolicy(this);
     const removalPolicy = props.retainData === false ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN;
-    const alarmTopic = new sns.Topic(this, 'AlarmTopic', { displayName: 'SPD WMS alarms' });
+    const alarmTopic = new sns.Topic(this, 'AlarmTopic', { displayName: 'SPD WMS alarms', enforceSSL: true });
 
     this.tables = buildTables(this, removalPolicy);
     this.bus = new events.EventBus(this, 'Bus', { eventBusName: `${this.stackName}-bus` });
     this.bucket = props.externalBucketName
       ? s3.Bucket.fromBucketName(this, 'Data', props.externalBucketName)
-      : new s3.Bucket(this, 'Data', {
-          blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
-          encryption: s3.BucketEncryption.S3_MANAGED,
-          enforceSSL: true,
-          removalPolicy,
-        });
+      : buildDataBucket(this, removalPolicy);
 
     const queue = (id: string, name: string, visibilitySeconds: number, maxReceiveCount: number) =>
       new WmsQueue(this, id, {
@@ -89,6 +94,11 @@ export class WmsStack extends Stack {
       retentionPeriod: Duration.days(14),
       enforceSSL: true,
     });
+    acknowledge(
+      pilotControlDeadLetter,
+      'AwsSolutions-SQS3',
+      'It is the dead-letter queue of the pilot control queues, which name it in the redrive policy they are created with at run time',
+    );
     const pilotControlAlarm = new cloudwatch.Alarm(this, 'PilotControlDeadLetterAlarm', {
       alarmDescription: 'Undeliverable pilot control commands',
       metric: pilotControlDeadLetter.metricApproximateNumberOfMessagesVisible({
@@ -104,142 +114,161 @@ export class WmsStack extends Stack {
     const pilotControlPrefix = `${this.bus.eventBusName}-${PILOT_CONTROL_SUFFIX}`;
     const pilotControlQueueArns = `arn:${Aws.PARTITION}:sqs:${Aws.REGION}:${Aws.ACCOUNT_ID}:${pilotControlPrefix}*`;
 
-    const fn = (name: string, timeoutSeconds: number, extra: { reservedConcurrency?: number } = {}) =>
-      new WmsFunction(this, `${pascal(name)}Function`, {
+    const queueKeys: Record<QueueKey, { env: string; queue: sqs.IQueue }> = {
+      jobsCpu: { env: 'JOBS_CPU_QUEUE_URL', queue: this.queues.jobsCpu!.queue },
+      jobsGpu: { env: 'JOBS_GPU_QUEUE_URL', queue: this.queues.jobsGpu!.queue },
+      jobGeneration: { env: 'JOB_GENERATION_QUEUE_URL', queue: this.queues.jobGeneration!.queue },
+    };
+    // Each function with the access FUNCTION_ACCESS lists for it, bound where it is defined.
+    const fn = (name: FunctionName, timeoutSeconds: number, extra: { reservedConcurrency?: number } = {}) => {
+      const f = new WmsFunction(this, `${pascal(name)}Function`, {
         name,
         timeout: Duration.seconds(timeoutSeconds),
         environment: { ...props.tunables },
         ...extra,
       });
-    const bindAllTables = (f: WmsFunction, access: 'read' | 'readWrite') => {
-      for (const key of Object.keys(this.tables) as TableKey[])
-        f.bindTable(TABLE_ENV[key], this.tables[key], access);
+      const access = FUNCTION_ACCESS[name];
+      f.bindTables(this.tables, access.tables);
+      for (const [key, queueAccess] of Object.entries(access.queues ?? {}) as [QueueKey, QueueAccess[]][])
+        f.bindQueue(queueKeys[key].env, queueKeys[key].queue, queueAccess);
+      if (access.putEvents) f.bindBus(this.bus);
+      if (access.pilotControl) {
+        f.fn.addEnvironment('PILOT_CONTROL_QUEUE_PREFIX', pilotControlPrefix);
+        f.fn.addToRolePolicy(
+          new iam.PolicyStatement({
+            actions: access.pilotControl.map((action) => `sqs:${action}`),
+            resources: [pilotControlQueueArns],
+          }),
+        );
+        acknowledgeWildcardResources(
+          f.fn.role!,
+          [pilotControlQueueArns],
+          "Pilot control queues are created at run time, one per pilot, under the deployment's name prefix",
+        );
+      }
+      if (access.readObjects) {
+        f.bindBucket(this.bucket, access.readObjects);
+        acknowledgeWildcardResources(
+          f.fn.role!,
+          access.readObjects.map((pattern) => this.bucket.arnForObjects(pattern)),
+          'The storage audit reads the objects that file records name, anywhere under the inputs and outputs prefixes',
+        );
+      }
       return f;
     };
-    const bindPilotControl = (f: WmsFunction, manage: boolean) => {
-      f.fn.addEnvironment('PILOT_CONTROL_QUEUE_PREFIX', pilotControlPrefix);
-      const actions = ['sqs:SendMessage', 'sqs:GetQueueUrl'];
-      if (manage)
-        actions.push('sqs:CreateQueue', 'sqs:DeleteQueue', 'sqs:SetQueueAttributes', 'sqs:TagQueue');
-      f.fn.addToRolePolicy(new iam.PolicyStatement({ actions, resources: [pilotControlQueueArns] }));
-    };
 
-    const api = bindAllTables(fn('api', 29), 'readWrite').bindBus(this.bus);
-    api.bindQueue('JOBS_CPU_QUEUE_URL', this.queues.jobsCpu!.queue, 'sendAndInspect');
-    api.bindQueue('JOBS_GPU_QUEUE_URL', this.queues.jobsGpu!.queue, 'sendAndInspect');
-    api.bindQueue('JOB_GENERATION_QUEUE_URL', this.queues.jobGeneration!.queue, 'send');
+    const api = fn('api', 29);
     api.fn.addEnvironment('PILOT_CONTROL_DEAD_LETTER_ARN', pilotControlDeadLetter.queueArn);
-    bindPilotControl(api, true);
 
-    const fileInput = bindAllTables(fn('file-input', 60), 'readWrite');
+    const fileInput = fn('file-input', 60);
     this.queues.inboundFiles!.consumeWith(fileInput, {
       batchSize: 10,
       maxBatchingWindow: Duration.seconds(1),
     });
 
-    const datasetClose = bindAllTables(fn('dataset-close', 60), 'readWrite');
-    datasetClose.bindQueue('JOB_GENERATION_QUEUE_URL', this.queues.jobGeneration!.queue, 'send');
+    const datasetClose = fn('dataset-close', 60);
     this.queues.datasetClose!.consumeWith(datasetClose, { batchSize: 5 });
 
-    const datasetAdmin = bindAllTables(fn('dataset-admin', 30), 'readWrite');
+    const datasetAdmin = fn('dataset-admin', 30);
     this.queues.datasetAdmin!.consumeWith(datasetAdmin, { batchSize: 10 });
 
-    const taskCommands = bindAllTables(fn('task-commands', 60), 'readWrite').bindBus(this.bus);
-    taskCommands.bindQueue('JOB_GENERATION_QUEUE_URL', this.queues.jobGeneration!.queue, 'send');
-    bindPilotControl(taskCommands, false);
+    const taskCommands = fn('task-commands', 60);
     this.queues.taskCommands!.consumeWith(taskCommands, { batchSize: 10 });
 
-    const jobGenerator = bindAllTables(fn('job-generator', 300), 'readWrite');
-    jobGenerator.bindQueue('JOB_GENERATION_QUEUE_URL', this.queues.jobGeneration!.queue, 'send');
+    const jobGenerator = fn('job-generator', 300);
     this.queues.jobGeneration!.consumeWith(jobGenerator, { batchSize: 1 });
 
     // One dispatcher at a time: the scheduler state is a single item.
-    const dispatcher = bindAllTables(fn('dispatcher', 60, { reservedConcurrency: 1 }), 'readWrite');
-    dispatcher.bindQueue('JOBS_CPU_QUEUE_URL', this.queues.jobsCpu!.queue, 'sendAndInspect');
-    dispatcher.bindQueue('JOBS_GPU_QUEUE_URL', this.queues.jobsGpu!.queue, 'sendAndInspect');
-    dispatcher.bindBucket(this.bucket, 'read');
+    const dispatcher = fn('dispatcher', 60, { reservedConcurrency: 1 });
+    // Job messages name the bucket; the dispatcher reads no object.
+    dispatcher.bindBucket(this.bucket);
     const streamFailures = new WmsQueue(this, 'StreamFailures', {
       name: 'stream-failures',
       visibilityTimeout: Duration.seconds(60),
       maxReceiveCount: 5,
       alarmTopic,
     });
-    const streamSource = (
+    // The stream read grant CDK adds includes dynamodb:ListStreams on resource `*`.
+    const consumeStream = (
+      consumer: WmsFunction,
       table: dynamodb.Table,
       filters: Record<string, unknown>[],
       batchingWindow = Duration.seconds(1),
-    ) =>
-      new sources.DynamoEventSource(table, {
-        startingPosition: lambda.StartingPosition.TRIM_HORIZON,
-        batchSize: 100,
-        maxBatchingWindow: batchingWindow,
-        retryAttempts: 5,
-        bisectBatchOnError: true,
-        reportBatchItemFailures: true,
-        onFailure: new sources.SqsDlq(streamFailures.queue),
-        // An empty filter list is refused at deploy time; no filters means every record.
-        ...(filters.length > 0 && {
-          filters: filters.map((pattern) => lambda.FilterCriteria.filter(pattern)),
+    ) => {
+      consumer.fn.addEventSource(
+        new sources.DynamoEventSource(table, {
+          startingPosition: lambda.StartingPosition.TRIM_HORIZON,
+          batchSize: 100,
+          maxBatchingWindow: batchingWindow,
+          retryAttempts: 5,
+          bisectBatchOnError: true,
+          reportBatchItemFailures: true,
+          onFailure: new sources.SqsDlq(streamFailures.queue),
+          // An empty filter list is refused at deploy time; no filters means every record.
+          ...(filters.length > 0 && {
+            filters: filters.map((pattern) => lambda.FilterCriteria.filter(pattern)),
+          }),
         }),
-      });
+      );
+      acknowledgeWildcardResources(
+        consumer.fn.role!,
+        ['*'],
+        'A DynamoDB stream event source needs dynamodb:ListStreams, which DynamoDB authorizes only on resource *',
+      );
+    };
     // A slot frees or a job becomes dispatchable: dispatch. QUEUED/RUNNING changes are its own
     // writes and claims, so they do not re-trigger it. No batching window: a READY job waits for
     // the next stream poll, not a window more; passes never overlap (one at a time), so what
     // changes during a pass is batched into the next one anyway.
     const dispatchWindow = Duration.seconds(0);
-    dispatcher.fn.addEventSource(
-      streamSource(
-        this.tables.jobs,
-        [
-          {
-            dynamodb: {
-              NewImage: {
-                state: { S: lambda.FilterRule.or('READY', 'DONE', 'FAILED', 'CANCELLED', 'LOST') },
-              },
+    consumeStream(
+      dispatcher,
+      this.tables.jobs,
+      [
+        {
+          dynamodb: {
+            NewImage: {
+              state: { S: lambda.FilterRule.or('READY', 'DONE', 'FAILED', 'CANCELLED', 'LOST') },
             },
           },
-        ],
-        dispatchWindow,
-      ),
+        },
+      ],
+      dispatchWindow,
     );
-    dispatcher.fn.addEventSource(
-      streamSource(this.tables.pilots, [{ eventName: lambda.FilterRule.isEqual('INSERT') }], dispatchWindow),
+    consumeStream(
+      dispatcher,
+      this.tables.pilots,
+      [{ eventName: lambda.FilterRule.isEqual('INSERT') }],
+      dispatchWindow,
     );
     new events.Rule(this, 'DispatchSchedule', {
       schedule: events.Schedule.rate(Duration.minutes(1)),
       targets: [new targets.LambdaFunction(dispatcher.fn)],
     });
 
-    const status = bindAllTables(fn('status', 60), 'readWrite').bindBus(this.bus);
     // The bucket's name only, no grant: a result is accepted only for files in it.
-    status.fn.addEnvironment('DATA_BUCKET', this.bucket.bucketName);
+    const status = fn('status', 60).bindBucket(this.bucket);
     // No batching window: a result is applied as soon as it is received, so its slot counts as
     // free for the next dispatch pass at once. The pilot's outbox already gathers the results of
     // a quarter second into one message batch.
     this.queues.status!.consumeWith(status, { batchSize: 10 });
 
-    const taskLifecycle = bindAllTables(fn('task-lifecycle', 60), 'readWrite').bindBus(this.bus);
-    taskLifecycle.fn.addEventSource(streamSource(this.tables.tasks, []));
+    const taskLifecycle = fn('task-lifecycle', 60);
+    consumeStream(taskLifecycle, this.tables.tasks, []);
 
-    const rankUpdater = bindAllTables(fn('rank-updater', 60), 'readWrite');
-    rankUpdater.fn.addEventSource(
-      streamSource(this.tables.jobs, [
-        // Stream images carry numbers as strings, so `numeric` never matches: "not 0" means a retry.
-        { dynamodb: { NewImage: { state: { S: ['READY'] }, attempt: { N: [{ 'anything-but': ['0'] }] } } } },
-      ]),
-    );
+    const rankUpdater = fn('rank-updater', 60);
+    consumeStream(rankUpdater, this.tables.jobs, [
+      // Stream images carry numbers as strings, so `numeric` never matches: "not 0" means a retry.
+      { dynamodb: { NewImage: { state: { S: ['READY'] }, attempt: { N: [{ 'anything-but': ['0'] }] } } } },
+    ]);
 
-    const watchdog = bindAllTables(fn('watchdog', 300, { reservedConcurrency: 1 }), 'readWrite').bindBus(
-      this.bus,
-    );
-    watchdog.bindBucket(this.bucket, 'read');
-    watchdog.bindQueue('JOBS_CPU_QUEUE_URL', this.queues.jobsCpu!.queue, 'sendAndInspect');
-    watchdog.bindQueue('JOBS_GPU_QUEUE_URL', this.queues.jobsGpu!.queue, 'sendAndInspect');
-    bindPilotControl(watchdog, true);
+    const watchdog = fn('watchdog', 300, { reservedConcurrency: 1 });
     // Orphan control queues are found by listing: SQS authorizes ListQueues only on resource `*`.
     watchdog.fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['sqs:ListQueues'], resources: ['*'] }));
-    watchdog.fn.addToRolePolicy(
-      new iam.PolicyStatement({ actions: ['sqs:GetQueueAttributes'], resources: [pilotControlQueueArns] }),
+    acknowledgeWildcardResources(
+      watchdog.fn.role!,
+      ['*'],
+      'SQS authorizes ListQueues only on resource *; the watchdog lists the pilot control queues by name prefix',
     );
     new events.Rule(this, 'WatchdogSchedule', {
       schedule: events.Schedule.rate(Duration.minutes(1)),
@@ -293,13 +322,38 @@ export class WmsStack extends Stack {
       description: 'SPD WMS REST API (IAM authorization)',
       defaultMethodOptions: { authorizationType: apigateway.AuthorizationType.IAM },
       deployOptions: {
-        stageName: 'v1',
+        stageName: API_STAGE,
         metricsEnabled: true,
         throttlingRateLimit: 1000,
         throttlingBurstLimit: 2000,
+        ...apiLoggingOptions(this, removalPolicy),
       },
-      cloudWatchRole: false,
+      // API Gateway writes logs through the account's logging role; kept when the stack goes,
+      // as every API of the account and region uses it.
+      cloudWatchRole: true,
+      cloudWatchRoleRemovalPolicy: RemovalPolicy.RETAIN,
     });
+    apiExecutionLogs(this, this.api, API_STAGE, removalPolicy);
+    acknowledge(
+      this.api,
+      'AwsSolutions-COG4',
+      'Every method requires IAM (SigV4) authorization; callers are IAM principals, not Cognito users',
+    );
+    acknowledge(
+      this.api,
+      'AwsSolutions-APIG2',
+      'The api function validates every request with the zod schemas of events/ and answers 400 naming the field',
+    );
+    acknowledge(
+      this.api,
+      'AwsSolutions-APIG3',
+      "Only SigV4-signed requests of IAM principals reach the integration and the stage is throttled; a WAF web ACL is the deployer's choice (docs/deploy-aws.md)",
+    );
+    acknowledge(
+      this.api,
+      'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]',
+      'The account-level role API Gateway writes logs with; AWS maintains this policy for exactly that',
+    );
     const integration = new apigateway.LambdaIntegration(api.fn, { proxy: true });
     const methodArns: Record<Caller, string[]> = { wfms: [], operator: [], pilot: [] };
     for (const spec of ROUTES) {
@@ -375,11 +429,9 @@ export class WmsStack extends Stack {
         }),
       ],
     });
-    // The api function's operator routes: the audit reads storage; dead letters are inspected
-    // and redriven by name, each DLQ with the queue its messages go back to (none for the
+    // The api function's operator routes: dead letters are inspected and redriven by name, each DLQ with the queue its messages go back to (none for the
     // streams' failure records and for undeliverable pilot commands). Queue names, not URLs:
     // Lambda allows 4 KB of environment.
-    api.bindBucket(this.bucket, 'read');
     const operatorDeadLetters: Record<string, { deadLetter: sqs.IQueue; source?: sqs.IQueue }> = {
       ...Object.fromEntries(
         [...Object.values(this.queues), streamFailures].map((q) => [
@@ -463,6 +515,22 @@ export class WmsStack extends Stack {
           resources: [this.bucket.arnForObjects(`${DEFAULT_RELEASE_PREFIX}/*`)],
         }),
       ],
+    });
+
+    const pathParameters =
+      'Method ARNs hold * in place of each path parameter ({taskId}, {jobId}, ...); method and route are fixed';
+    acknowledgeWildcardsBySid(this.pilotPolicy, {
+      PilotRoutes: pathParameters,
+      ReadOwnControlQueue:
+        'Pilot control queues are created at run time, one per pilot, under the deployment name prefix',
+      ReadInputsOutputsAndReleases:
+        'Inputs, outputs and releases are read by key under their prefixes, which hold objects written at run time',
+      WriteOutputsAndLogs: 'Outputs and logs are written at run time under the prefix of the datasets the WMS writes',
+    });
+    acknowledgeWildcardsBySid(this.wfmsPolicy, { TaskRoutes: pathParameters });
+    acknowledgeWildcardsBySid(this.operatorPolicy, {
+      AllRoutes: pathParameters,
+      PublishPilotReleases: 'Each published release and its signed manifest is a new object under the release prefix',
     });
 
     buildDashboard(this, {

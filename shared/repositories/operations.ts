@@ -1,0 +1,98 @@
+/**
+ * The DynamoDB calls behind each repository method, as IAM sees them: `<table>:<action>` on a
+ * table, `<table>/<index>:Query` on an index. A transaction needs the action of each of its
+ * items (Put → PutItem, Update → UpdateItem, ConditionCheck → ConditionCheckItem) on the
+ * item's table. The stack's grant tests check each function's grants against the methods its
+ * code reaches; a test here checks every public method is listed.
+ */
+import type { TableKey } from './tables.js';
+
+export type ItemAction =
+  | 'GetItem'
+  | 'BatchGetItem'
+  | 'Query'
+  | 'PutItem'
+  | 'UpdateItem'
+  | 'ConditionCheckItem';
+
+export type TableOperation = `${TableKey}:${ItemAction}` | `${TableKey}/${string}:Query`;
+
+const JOB_TRANSITION = ['jobs:UpdateItem', 'tasks:UpdateItem'] as const;
+const ATTEMPT_END_WITH_FILES = [
+  'jobs:UpdateItem',
+  'jobs:ConditionCheckItem',
+  'tasks:UpdateItem',
+  'tasks:ConditionCheckItem',
+  'files:PutItem',
+  'datasets:UpdateItem',
+] as const;
+
+export const REPOSITORY_OPERATIONS = {
+  tasks: {
+    find: ['tasks:GetItem'],
+    get: ['tasks:GetItem'],
+    create: ['tasks:PutItem'],
+    listByState: ['tasks/byState:Query'],
+    listByInputDataset: ['tasks/byInputDataset:Query'],
+    transition: ['tasks:UpdateItem'],
+    setRank: ['tasks:UpdateItem'],
+    markGenerationComplete: ['tasks:UpdateItem'],
+    markServed: ['tasks:UpdateItem'],
+    recountJobs: ['tasks:UpdateItem'],
+  },
+  jobs: {
+    find: ['jobs:GetItem'],
+    get: ['jobs:GetItem'],
+    getMany: ['jobs:BatchGetItem'],
+    listByTask: ['jobs/byTask:Query'],
+    listReady: ['jobs/byTask:Query'],
+    listInFlight: ['jobs/inFlight:Query'],
+    listByPilot: ['jobs/byPilot:Query'],
+    createJobs: ['jobs:PutItem', 'tasks:UpdateItem'],
+    markQueued: JOB_TRANSITION,
+    claim: [...JOB_TRANSITION, 'pilots:ConditionCheckItem'],
+    updatePhase: ['jobs:UpdateItem'],
+    complete: JOB_TRANSITION,
+    completeWithOutputs: ATTEMPT_END_WITH_FILES,
+    endAttempt: ATTEMPT_END_WITH_FILES,
+    endAttemptsTogether: ['jobs:UpdateItem', 'tasks:UpdateItem', 'files:PutItem', 'datasets:UpdateItem'],
+    fail: JOB_TRANSITION,
+    retry: JOB_TRANSITION,
+    markLost: JOB_TRANSITION,
+    cancel: JOB_TRANSITION,
+    requeue: JOB_TRANSITION,
+  },
+  files: {
+    find: ['files:GetItem'],
+    getMany: ['files:BatchGetItem'],
+    list: ['files:Query'],
+    register: ['files:PutItem', 'datasets:UpdateItem'],
+    registerMany: ['files:PutItem', 'datasets:UpdateItem'],
+  },
+  datasets: {
+    find: ['datasets:GetItem'],
+    get: ['datasets:GetItem'],
+    findByName: ['datasets/byName:Query'],
+    getByName: ['datasets/byName:Query'],
+    create: ['datasets:PutItem'],
+    close: ['datasets:UpdateItem'],
+    markToUpload: ['datasets:UpdateItem'],
+    markToDelete: ['datasets:UpdateItem'],
+    transition: ['datasets:UpdateItem'],
+  },
+  pilots: {
+    find: ['pilots:GetItem'],
+    get: ['pilots:GetItem'],
+    register: ['pilots:PutItem'],
+    heartbeat: ['pilots:UpdateItem'],
+    transition: ['pilots:UpdateItem'],
+    setUnreportedJobs: ['pilots:UpdateItem'],
+    listByState: ['pilots/byState:Query'],
+  },
+  control: {
+    get: ['control:GetItem'],
+    lease: ['control:UpdateItem'],
+    release: ['control:UpdateItem'],
+    put: ['control:PutItem'],
+  },
+} as const satisfies Record<TableKey, Record<string, readonly TableOperation[]>>;
