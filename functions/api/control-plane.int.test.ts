@@ -1,8 +1,10 @@
 import { ReceiveMessageCommand, SendMessageCommand, SQSServiceException } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ErrorResponse, RegisterTaskResponse, TaskView } from '../../events/api.js';
-import { PilotRegistrationResponse } from '../../events/pilot.js';
+import { PilotHeartbeat, PilotRegistrationResponse } from '../../events/pilot.js';
 import { ROUTES } from '../../events/routes.js';
+import { ApiClient } from '../../pilot/agent/api-client.js';
+import { PilotLostError } from '../../pilot/agent/errors.js';
 import { awsClients, createAwsClients, createSignedHttp } from '../../shared/aws/index.js';
 import { type ControlPlane, eventually, startControlPlane, taskSpec } from '../../test/support/index.js';
 
@@ -96,6 +98,11 @@ describe('the api function in the embedded control plane', () => {
     const readByA = await sqsA.send(
       new ReceiveMessageCommand({ QueueUrl: controlQueueUrl, WaitTimeSeconds: 1 }),
     );
+    // B's pilot client takes the refusal as losing the pilot: it stops instead of working on.
+    const clientOfB = new ApiClient({ apiUrl: plane.apiUrl, region: plane.region, credentials: keyB });
+    const disowned = await clientOfB
+      .heartbeat(PilotHeartbeat.parse(beat('IDLE')))
+      .catch((error: unknown) => error);
 
     // Assess
     expect([takenOver.status, ErrorResponse.parse(takenOver.body).error.code]).toEqual([
@@ -110,6 +117,8 @@ describe('the api function in the embedded control plane', () => {
     expect((readByB as SQSServiceException).$metadata.httpStatusCode).toBe(403);
     expect(beatByA).toMatchObject({ status: 200, body: { pilotId: 'cp-owned-a', state: 'ACTIVE' } });
     expect(readByA.Messages?.map((message) => message.Body)).toEqual(['{"command":"drain"}']);
+    expect((readByB as SQSServiceException).name).toBe('AccessDenied');
+    expect(disowned).toBeInstanceOf(PilotLostError);
   });
 
   it('serves the OpenAPI document of every route, with the URL it was reached at', async () => {
