@@ -108,7 +108,18 @@ describe('buildOpenApiDocument', () => {
     expect(claim.requestBody?.content['application/json'].schema.$ref).toBe(
       '#/components/schemas/pilot.claim-request',
     );
-    expect(Object.keys(claim.responses).sort()).toEqual(['200', '400', '404', '409']);
+    expect(Object.keys(claim.responses).sort()).toEqual(['200', '400', '403', '404', '409', '415']);
+  });
+
+  it('declares 415 on every route that takes a body, and only there', () => {
+    // Act
+    const operations = Object.values(document.paths).flatMap((item) => Object.values(item));
+
+    // Assess
+    for (const operation of operations) {
+      expect(operation.responses['415'] !== undefined).toBe(operation.requestBody !== undefined);
+    }
+    expect(operations.some((operation) => operation.requestBody !== undefined)).toBe(true);
   });
 
   it('names the server only when given one', () => {

@@ -4,7 +4,7 @@ import { Identifier } from '../shared/model/index.js';
 import { jsonSchemaOf, type SchemaName } from './catalog.js';
 import { ROUTES, type RouteSpec } from './routes.js';
 
-export type ErrorStatus = 400 | 404 | 409;
+export type ErrorStatus = 400 | 403 | 404 | 409 | 415;
 
 /** What one route takes and returns, by catalog name. */
 export interface RouteContract {
@@ -41,23 +41,24 @@ export const ROUTE_CONTRACTS: Readonly<Record<string, RouteContract>> = {
   getDataset: { responses: { 200: 'api.dataset-view' }, errors: [400, 404] },
   listPilots: { query: 'api.pilot-list-query', responses: { 200: 'api.pilot-list' }, errors: [400] },
   // A pilot re-registering after a restart under the same id is answered like a first registration.
-  // 409: a pilot id that was declared LOST or EXITED registers again.
+  // 403: another principal registered the pilot id. 409: a pilot id that was declared LOST or EXITED registers again.
   registerPilot: {
     body: 'pilot.registration',
     responses: { 200: 'pilot.registration-response' },
-    errors: [400, 409],
+    errors: [400, 403, 409],
   },
-  // 409: the pilot was declared LOST; it must stop and register again.
+  // 403: the caller is not the pilot's registering principal. 409: the pilot was declared LOST; it must stop and register again.
   pilotHeartbeat: {
     body: 'pilot.heartbeat',
     responses: { 200: 'pilot.heartbeat-response' },
-    errors: [400, 404, 409],
+    errors: [400, 403, 404, 409],
   },
+  // 403: the caller is not the registering principal of the pilot it claims for.
   // 409: already claimed, or no longer QUEUED (cancelled, re-queued under another attempt).
   claimJob: {
     body: 'pilot.claim-request',
     responses: { 200: 'pilot.claim-response' },
-    errors: [400, 404, 409],
+    errors: [400, 403, 404, 409],
   },
   getOpenApi: { responses: { 200: 'openapi' }, errors: [] },
   runAudit: { body: 'api.audit-request', responses: { 200: 'api.audit-report' }, errors: [400, 404] },
@@ -81,8 +82,10 @@ export function contractOf(route: RouteSpec): RouteContract {
 
 const ERROR_DESCRIPTIONS: Record<ErrorStatus, string> = {
   400: 'Invalid request; `error.issues` names each bad field.',
+  403: 'The caller may not act for this pilot: another principal registered it (PILOT_IDENTITY_MISMATCH).',
   404: 'No such resource.',
   409: 'The resource is not in a state that allows this change.',
+  415: 'The body is not sent as application/json (UNSUPPORTED_MEDIA_TYPE).',
 };
 
 const SUCCESS_DESCRIPTIONS = { 200: 'OK', 201: 'Created' } as const;
@@ -131,7 +134,9 @@ function operation(route: RouteSpec) {
           : { 'application/json': { schema: body === 'openapi' ? { type: 'object' } : componentRef(body) } },
     };
   }
-  for (const status of contract.errors) {
+  // Every route that takes a body refuses one of another media type.
+  const errors: ErrorStatus[] = contract.body ? [...contract.errors, 415] : [...contract.errors];
+  for (const status of errors) {
     responses[status] = {
       description: ERROR_DESCRIPTIONS[status],
       content: { 'application/json': { schema: componentRef('api.error-response') } },

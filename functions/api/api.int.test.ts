@@ -1,4 +1,5 @@
 import { Logger } from '@aws-lambda-powertools/logger';
+import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { PilotList } from '../../events/api.js';
@@ -380,7 +381,142 @@ describe('jobs and pilots', () => {
   });
 });
 
+describe('pilot identity', () => {
+  const PILOT_A_KEY = 'AKIAPILOTNODEA';
+  const PILOT_B_KEY = 'AKIAPILOTNODEB';
+
+  function heartbeatOf(pilotId: string, accessKey: string, state: 'ACTIVE' | 'IDLE' | 'EXITED') {
+    return call({
+      method: 'POST',
+      path: `/pilots/${pilotId}/heartbeat`,
+      resource: '/pilots/{pilotId}/heartbeat',
+      accessKey,
+      body: { pilotId, state, busySlots: 0, jobs: [], at: new Date().toISOString() },
+    });
+  }
+
+  async function registeredByA() {
+    const pilotId = `api-owned-${counter++}`;
+    const registered = await call({
+      method: 'POST',
+      path: '/pilots',
+      accessKey: PILOT_A_KEY,
+      body: { pilotId, host: 'node-a', device: 'CPU', slots: 2, version: '1.0.0' },
+    });
+    expect(registered.status).toBe(200);
+    return { pilotId, controlQueueUrl: (registered.body as { controlQueueUrl: string }).controlQueueUrl };
+  }
+
+  it('records the verified caller at registration and refuses another principal registering the id with 403', async () => {
+    // Prepare
+    const { pilotId } = await registeredByA();
+
+    // Act
+    const again = await call({
+      method: 'POST',
+      path: '/pilots',
+      accessKey: PILOT_A_KEY,
+      body: { pilotId, host: 'node-a', device: 'CPU', slots: 2, version: '1.0.0' },
+    });
+    const taken = await call({
+      method: 'POST',
+      path: '/pilots',
+      accessKey: PILOT_B_KEY,
+      body: { pilotId, host: 'node-b', device: 'GPU', slots: 1, version: '1.0.0' },
+    });
+
+    // Assess
+    expect(again.status).toBe(200);
+    expect([taken.status, errorOf(taken).code]).toEqual([403, 'PILOT_IDENTITY_MISMATCH']);
+    expect(await repos.pilots.get(pilotId)).toMatchObject({
+      host: 'node-a',
+      device: 'CPU',
+      callerId: PILOT_A_KEY,
+      callerArn: `arn:aws:iam::123456789012:user/${PILOT_A_KEY}`,
+    });
+  });
+
+  it("refuses B's heartbeats for A with 403, and A goes on as if nothing happened", async () => {
+    // Prepare
+    const { pilotId, controlQueueUrl } = await registeredByA();
+    const before = await repos.pilots.get(pilotId);
+
+    // Act
+    const exited = await heartbeatOf(pilotId, PILOT_B_KEY, 'EXITED');
+    const idle = await heartbeatOf(pilotId, PILOT_B_KEY, 'IDLE');
+    const after = await repos.pilots.get(pilotId);
+    const own = await heartbeatOf(pilotId, PILOT_A_KEY, 'ACTIVE');
+
+    // Assess
+    expect([exited.status, errorOf(exited).code]).toEqual([403, 'PILOT_IDENTITY_MISMATCH']);
+    expect([idle.status, errorOf(idle).code]).toEqual([403, 'PILOT_IDENTITY_MISMATCH']);
+    expect(after).toEqual(before);
+    expect(own).toMatchObject({ status: 200, body: { pilotId, state: 'ACTIVE' } });
+    // Its control queue is still there, readable only by A.
+    const { Attributes } = await clients.sqs.send(
+      new GetQueueAttributesCommand({ QueueUrl: controlQueueUrl, AttributeNames: ['Policy'] }),
+    );
+    expect(JSON.parse(Attributes?.Policy ?? '{}').Statement).toEqual([
+      expect.objectContaining({
+        Effect: 'Deny',
+        Condition: { StringNotEquals: { 'aws:userid': PILOT_A_KEY } },
+      }),
+    ]);
+  });
+
+  it("refuses B's claim of a queued job for A with 403 and leaves the job to A", async () => {
+    // Prepare
+    const { ids, jobIds } = await runningTask(1);
+    const jobId = jobIds[0]!;
+    await repos.jobs.markQueued([{ jobId, taskId: ids.taskId, attempt: 0 }]);
+    const { pilotId } = await registeredByA();
+    const claim = { method: 'POST', path: `/jobs/${jobId}/claim`, resource: '/jobs/{jobId}/claim' };
+
+    // Act
+    const stolen = await call({
+      ...claim,
+      accessKey: PILOT_B_KEY,
+      body: { pilotId, attempt: 0, taskId: ids.taskId },
+    });
+    const queued = await repos.jobs.get(jobId);
+    const won = await call({
+      ...claim,
+      accessKey: PILOT_A_KEY,
+      body: { pilotId, attempt: 0, requestId: 'claim-a-0000000001' },
+    });
+    const replayed = await call({
+      ...claim,
+      accessKey: PILOT_B_KEY,
+      body: { pilotId, attempt: 0, taskId: ids.taskId, requestId: 'claim-a-0000000001' },
+    });
+
+    // Assess
+    expect([stolen.status, errorOf(stolen).code]).toEqual([403, 'PILOT_IDENTITY_MISMATCH']);
+    expect(queued).toMatchObject({ state: 'QUEUED', attempt: 0 });
+    expect(won).toMatchObject({ status: 200, body: { jobId, claimToken: expect.any(String) } });
+    // Even B replaying A's claim gets no token.
+    expect([replayed.status, errorOf(replayed).code]).toEqual([403, 'PILOT_IDENTITY_MISMATCH']);
+    expect(await repos.jobs.get(jobId)).toMatchObject({ state: 'RUNNING', pilotId });
+  });
+});
+
 describe('client mistakes', () => {
+  it('answers a body sent as text/plain, or with no Content-Type, with 415 and creates nothing', async () => {
+    for (const contentType of ['text/plain', null]) {
+      const ids = nextIds();
+      const answer = await call({ method: 'POST', path: '/tasks', contentType, body: taskBody(ids) });
+      expect([answer.status, errorOf(answer).code]).toEqual([415, 'UNSUPPORTED_MEDIA_TYPE']);
+      expect(await repos.tasks.find(ids.taskId)).toBeUndefined();
+    }
+    const withCharset = await call({
+      method: 'POST',
+      path: '/tasks',
+      contentType: 'application/json; charset=utf-8',
+      body: taskBody(nextIds()),
+    });
+    expect(withCharset.status).toBe(201);
+  });
+
   it('answers malformed JSON with 400 at the root', async () => {
     const answer = await call({ method: 'POST', path: '/tasks', body: '{"name": "reco",' });
     expect(answer.status).toBe(400);

@@ -7,6 +7,7 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { SCHEMA_CATALOG } from '../../events/catalog.js';
 import { contractOf } from '../../events/openapi.js';
 import type { RouteSpec } from '../../events/routes.js';
+import { callerIdentityOf } from '../../shared/identity/index.js';
 import { errorBody, httpErrorOf } from './errors.js';
 import { type ApiDeps, type Invocation, OPERATIONS, type OperationResult } from './operations.js';
 import { bodyOf, pathParams, queryOf } from './request.js';
@@ -85,6 +86,7 @@ export async function handleApiRequest(
         params: pathParams(match.params),
         query: queryOf(event, operation.query),
         body: bodyOf(event, operation.body),
+        caller: callerIdentityOf(event.requestContext.identity),
       };
       response = successResponse(route, await operation.run(request, deps, invocation));
     } catch (error) {

@@ -1,7 +1,11 @@
+import { ReceiveMessageCommand, SendMessageCommand, SQSServiceException } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ErrorResponse, RegisterTaskResponse, TaskView } from '../../events/api.js';
-import { PilotRegistrationResponse } from '../../events/pilot.js';
+import { PilotHeartbeat, PilotRegistrationResponse } from '../../events/pilot.js';
 import { ROUTES } from '../../events/routes.js';
+import { ApiClient } from '../../pilot/agent/api-client.js';
+import { PilotLostError } from '../../pilot/agent/errors.js';
+import { awsClients, createAwsClients, createSignedHttp } from '../../shared/aws/index.js';
 import { type ControlPlane, eventually, startControlPlane, taskSpec } from '../../test/support/index.js';
 
 let plane: ControlPlane;
@@ -57,6 +61,64 @@ describe('the api function in the embedded control plane', () => {
     });
     expect(registered.status).toBe(200);
     expect(PilotRegistrationResponse.parse(registered.body).controlQueueUrl).toMatch(/pilot-cp-pilot-1$/);
+  });
+
+  it("lets only the pilot's own key act for it or read its control queue, and the pilot goes on unaffected", async () => {
+    // Prepare: two pilots, each with the key the runtime minted for it
+    const keyA = plane.runtime.mintCredentials();
+    const keyB = plane.runtime.mintCredentials();
+    const apiAs = (credentials: typeof keyA) =>
+      createSignedHttp({ baseUrl: plane.apiUrl, region: plane.region, credentials, timeoutMs: 60_000 });
+    const [pilotA, pilotB] = [apiAs(keyA), apiAs(keyB)];
+    const sqsA = createAwsClients({ credentials: keyA }).sqs;
+    const sqsB = createAwsClients({ credentials: keyB }).sqs;
+    const registration = { host: 'node01', device: 'CPU', slots: 2, version: '1.0.0' };
+    const registered = await pilotA('POST', '/pilots', { body: { pilotId: 'cp-owned-a', ...registration } });
+    await pilotB('POST', '/pilots', { body: { pilotId: 'cp-owned-b', ...registration } });
+    const { controlQueueUrl } = PilotRegistrationResponse.parse(registered.body);
+    const beat = (state: string) => ({
+      pilotId: 'cp-owned-a',
+      state,
+      busySlots: 0,
+      jobs: [],
+      at: new Date().toISOString(),
+    });
+    // A kill command for A, sent by the control plane
+    await awsClients().sqs.send(
+      new SendMessageCommand({ QueueUrl: controlQueueUrl, MessageBody: '{"command":"drain"}' }),
+    );
+
+    // Act
+    const takenOver = await pilotB('POST', '/pilots', { body: { pilotId: 'cp-owned-a', ...registration } });
+    const exitedByB = await pilotB('POST', '/pilots/cp-owned-a/heartbeat', { body: beat('EXITED') });
+    const readByB = await sqsB
+      .send(new ReceiveMessageCommand({ QueueUrl: controlQueueUrl, WaitTimeSeconds: 0 }))
+      .catch((error: unknown) => error);
+    const beatByA = await pilotA('POST', '/pilots/cp-owned-a/heartbeat', { body: beat('ACTIVE') });
+    const readByA = await sqsA.send(
+      new ReceiveMessageCommand({ QueueUrl: controlQueueUrl, WaitTimeSeconds: 1 }),
+    );
+    // B's pilot client takes the refusal as losing the pilot: it stops instead of working on.
+    const clientOfB = new ApiClient({ apiUrl: plane.apiUrl, region: plane.region, credentials: keyB });
+    const disowned = await clientOfB
+      .heartbeat(PilotHeartbeat.parse(beat('IDLE')))
+      .catch((error: unknown) => error);
+
+    // Assess
+    expect([takenOver.status, ErrorResponse.parse(takenOver.body).error.code]).toEqual([
+      403,
+      'PILOT_IDENTITY_MISMATCH',
+    ]);
+    expect([exitedByB.status, ErrorResponse.parse(exitedByB.body).error.code]).toEqual([
+      403,
+      'PILOT_IDENTITY_MISMATCH',
+    ]);
+    expect(readByB).toBeInstanceOf(SQSServiceException);
+    expect((readByB as SQSServiceException).$metadata.httpStatusCode).toBe(403);
+    expect(beatByA).toMatchObject({ status: 200, body: { pilotId: 'cp-owned-a', state: 'ACTIVE' } });
+    expect(readByA.Messages?.map((message) => message.Body)).toEqual(['{"command":"drain"}']);
+    expect((readByB as SQSServiceException).name).toBe('AccessDenied');
+    expect(disowned).toBeInstanceOf(PilotLostError);
   });
 
   it('serves the OpenAPI document of every route, with the URL it was reached at', async () => {

@@ -6,6 +6,7 @@ import {
   ConditionFailedError,
   NotClaimableError,
   NotFoundError,
+  PilotIdentityMismatchError,
   PilotNotLiveError,
   StaleAttemptError,
   StateConflictError,
@@ -25,8 +26,20 @@ export class PayloadTooLargeError extends WmsError {
   }
 }
 
+/** A body sent as anything but JSON: the API reads only `application/json`. */
+export class UnsupportedMediaTypeError extends WmsError {
+  override readonly name: string = 'UnsupportedMediaTypeError';
+  constructor(readonly contentType: string | undefined) {
+    super(
+      contentType === undefined
+        ? 'the request has a body but no Content-Type; send it as application/json'
+        : `Content-Type ${JSON.stringify(contentType)} is not accepted; send the body as application/json`,
+    );
+  }
+}
+
 export interface HttpError {
-  status: 400 | 404 | 409 | 413;
+  status: 400 | 403 | 404 | 409 | 413 | 415;
   body: ErrorResponse;
 }
 
@@ -36,6 +49,8 @@ type ErrorClass = abstract new (...args: never[]) => Error;
 const CLIENT_ERRORS: readonly [ErrorClass, HttpError['status'], string][] = [
   [ValidationError, 400, 'VALIDATION_FAILED'],
   [PayloadTooLargeError, 413, 'PAYLOAD_TOO_LARGE'],
+  [UnsupportedMediaTypeError, 415, 'UNSUPPORTED_MEDIA_TYPE'],
+  [PilotIdentityMismatchError, 403, 'PILOT_IDENTITY_MISMATCH'],
   [NotFoundError, 404, 'NOT_FOUND'],
   [AlreadyClaimedError, 409, 'ALREADY_CLAIMED'],
   [StaleAttemptError, 409, 'STALE_ATTEMPT'],

@@ -19,7 +19,8 @@ import { EVENT_SOURCES } from '../../events/constants.js';
 import { buildOpenApiDocument } from '../../events/openapi.js';
 import { ClaimRequest, PilotHeartbeat, PilotRegistration } from '../../events/pilot.js';
 import { DASHBOARD_HEADERS, DASHBOARD_HTML } from '../../infra/dashboard/page.js';
-import { ValidationError } from '../../shared/errors/index.js';
+import { PilotIdentityMismatchError, ValidationError } from '../../shared/errors/index.js';
+import type { CallerIdentity } from '../../shared/identity/index.js';
 import { datasetUidFor } from '../../shared/ids/index.js';
 import { PILOT_STATES, TASK_STATES, type TaskRecord } from '../../shared/model/index.js';
 import type { Repositories } from '../../shared/repositories/index.js';
@@ -67,6 +68,8 @@ export interface OperationRequest<Query, Body> {
   params: Readonly<Record<string, string>>;
   query: Query;
   body: Body;
+  /** The principal API Gateway verified; undefined for an unsigned request. */
+  caller: CallerIdentity | undefined;
 }
 
 /** `status` defaults to the route's one success status in ROUTE_CONTRACTS. */
@@ -123,6 +126,12 @@ function explainDeps(deps: ApiDeps): ExplainServiceDeps {
     deviceQueueUrls: { CPU: deps.config.JOBS_CPU_QUEUE_URL, GPU: deps.config.JOBS_GPU_QUEUE_URL },
     clock: deps.clock,
   };
+}
+
+/** The caller a pilot route acts as: every pilot route is signed, and an unsigned one acts for nobody. */
+function pilotCaller(request: OperationRequest<unknown, unknown>, pilotId: string): CallerIdentity {
+  if (request.caller === undefined) throw new PilotIdentityMismatchError(pilotId);
+  return request.caller;
 }
 
 function param(request: OperationRequest<unknown, unknown>, name: string): string {
@@ -266,8 +275,9 @@ export const OPERATIONS: Readonly<Record<string, Operation<unknown, unknown>>> =
 
   registerPilot: operation({
     body: PilotRegistration,
-    async run({ body }, deps) {
-      return { body: await registerPilot(pilotDeps(deps), body) };
+    async run(request, deps) {
+      const { body } = request;
+      return { body: await registerPilot(pilotDeps(deps), body, pilotCaller(request, body.pilotId)) };
     },
   }),
 
@@ -279,14 +289,21 @@ export const OPERATIONS: Readonly<Record<string, Operation<unknown, unknown>>> =
           { path: 'pilotId', message: 'must be the pilot of the path' },
         ]);
       }
-      return { body: await recordHeartbeat(pilotDeps(deps), request.body) };
+      return {
+        body: await recordHeartbeat(
+          pilotDeps(deps),
+          request.body,
+          pilotCaller(request, request.body.pilotId),
+        ),
+      };
     },
   }),
 
   claimJob: operation({
     body: ClaimRequest,
     async run(request, deps) {
-      return { body: await claimJob(pilotDeps(deps), param(request, 'jobId'), request.body) };
+      const caller = pilotCaller(request, request.body.pilotId);
+      return { body: await claimJob(pilotDeps(deps), param(request, 'jobId'), request.body, caller) };
     },
   }),
 

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { CancelTaskRequest, RegisterTaskRequest, TaskListQuery } from '../../events/api.js';
 import { ValidationError } from '../../shared/errors/index.js';
-import { PayloadTooLargeError } from './errors.js';
+import { PayloadTooLargeError, UnsupportedMediaTypeError } from './errors.js';
 import { bodyOf, MAX_BODY_BYTES, pathParams, queryOf, serverUrlOf } from './request.js';
 
 function issuesOf(action: () => unknown) {
@@ -24,31 +24,66 @@ const task = {
   logDataset: 'logs',
 };
 
+const JSON_HEADERS = { 'Content-Type': 'application/json' };
+
 describe('bodyOf', () => {
+  it('takes application/json with parameters, in any case of the header and media type', () => {
+    for (const headers of [
+      { 'content-type': 'application/json; charset=utf-8' },
+      { 'CONTENT-TYPE': 'Application/JSON' },
+    ]) {
+      expect(
+        bodyOf({ body: '{"reason":"obsolete"}', isBase64Encoded: false, headers }, CancelTaskRequest),
+      ).toEqual({
+        reason: 'obsolete',
+      });
+    }
+  });
+
+  it('refuses a body of another media type, or of none, before reading it', () => {
+    const body = '{"reason":"obsolete"}';
+    for (const headers of [{ 'Content-Type': 'text/plain' }, { 'Content-Type': 'application/jsonx' }, {}]) {
+      expect(() => bodyOf({ body, isBase64Encoded: false, headers }, CancelTaskRequest)).toThrow(
+        UnsupportedMediaTypeError,
+      );
+    }
+  });
+
   it('parses a JSON body with the schema, defaults filled in', () => {
-    const body = bodyOf({ body: JSON.stringify(task), isBase64Encoded: false }, RegisterTaskRequest);
+    const body = bodyOf(
+      { body: JSON.stringify(task), isBase64Encoded: false, headers: JSON_HEADERS },
+      RegisterTaskRequest,
+    );
     expect(body).toMatchObject({ ...task, args: [], mode: 'map', rank: 1 });
   });
 
   it('decodes a base64-encoded body', () => {
     const encoded = Buffer.from(JSON.stringify({ reason: 'obsolete' })).toString('base64');
-    expect(bodyOf({ body: encoded, isBase64Encoded: true }, CancelTaskRequest)).toEqual({
+    expect(
+      bodyOf({ body: encoded, isBase64Encoded: true, headers: JSON_HEADERS }, CancelTaskRequest),
+    ).toEqual({
       reason: 'obsolete',
     });
   });
 
   it('names malformed JSON and a missing body at the root', () => {
     expect(
-      issuesOf(() => bodyOf({ body: '{"reason": ', isBase64Encoded: false }, CancelTaskRequest)),
+      issuesOf(() =>
+        bodyOf({ body: '{"reason": ', isBase64Encoded: false, headers: JSON_HEADERS }, CancelTaskRequest),
+      ),
     ).toEqual([{ path: '(root)', message: expect.stringMatching(/^is not valid JSON: /) }]);
-    expect(issuesOf(() => bodyOf({ body: null, isBase64Encoded: false }, CancelTaskRequest))).toEqual([
-      { path: '(root)', message: 'a JSON body is required' },
-    ]);
+    expect(
+      issuesOf(() =>
+        bodyOf({ body: null, isBase64Encoded: false, headers: JSON_HEADERS }, CancelTaskRequest),
+      ),
+    ).toEqual([{ path: '(root)', message: 'a JSON body is required' }]);
   });
 
   it('names each bad field, and an unknown one as such', () => {
     const body = JSON.stringify({ ...task, device: 'TPU', args: ['ok', 'bad\u0007'], shell: 'bash' });
-    const issues = issuesOf(() => bodyOf({ body, isBase64Encoded: false }, RegisterTaskRequest));
+    const issues = issuesOf(() =>
+      bodyOf({ body, isBase64Encoded: false, headers: JSON_HEADERS }, RegisterTaskRequest),
+    );
     expect(issues).toHaveLength(3);
     expect(issues).toEqual(
       expect.arrayContaining([
@@ -61,18 +96,22 @@ describe('bodyOf', () => {
 
   it('refuses a body larger than the limit before parsing it', () => {
     const body = JSON.stringify({ reason: 'x'.repeat(MAX_BODY_BYTES) });
-    expect(() => bodyOf({ body, isBase64Encoded: false }, CancelTaskRequest)).toThrow(PayloadTooLargeError);
+    expect(() => bodyOf({ body, isBase64Encoded: false, headers: JSON_HEADERS }, CancelTaskRequest)).toThrow(
+      PayloadTooLargeError,
+    );
   });
 
   it('ignores a body the route does not take', () => {
-    expect(bodyOf({ body: 'not json', isBase64Encoded: false }, undefined)).toBeUndefined();
+    expect(
+      bodyOf({ body: 'not json', isBase64Encoded: false, headers: JSON_HEADERS }, undefined),
+    ).toBeUndefined();
   });
 
   it('turns any text into a parsed body or a ValidationError, never anything else', () => {
     fc.assert(
       fc.property(fc.oneof(fc.string(), fc.json()), (text) => {
         try {
-          bodyOf({ body: text, isBase64Encoded: false }, CancelTaskRequest);
+          bodyOf({ body: text, isBase64Encoded: false, headers: JSON_HEADERS }, CancelTaskRequest);
         } catch (error) {
           expect(error).toBeInstanceOf(ValidationError);
         }

@@ -3,7 +3,7 @@ import type { APIGatewayProxyEvent } from 'aws-lambda';
 import type { z } from 'zod';
 import { formatIssues, ValidationError, type ValidationIssue } from '../../shared/errors/index.js';
 import { Identifier } from '../../shared/model/index.js';
-import { PayloadTooLargeError } from './errors.js';
+import { PayloadTooLargeError, UnsupportedMediaTypeError } from './errors.js';
 
 /** Enough for the largest valid task (256 arguments of 4 KiB) with room to spare; Lambda allows 6 MB. */
 export const MAX_BODY_BYTES = 2 * 1024 * 1024;
@@ -51,12 +51,31 @@ export function queryOf<Schema extends z.ZodType>(
   return undefined;
 }
 
-/** The JSON body against the route's schema; issues name the body's own fields. Ignored without a schema. */
+/** The only media type of a request body; parameters such as `charset=utf-8` may follow it. */
+const JSON_MEDIA_TYPE = 'application/json';
+
+function headerOf(event: Pick<APIGatewayProxyEvent, 'headers'>, name: string): string | undefined {
+  const entry = Object.entries(event.headers ?? {}).find(([key]) => key.toLowerCase() === name);
+  return entry?.[1] ?? undefined;
+}
+
+/** Refuses a body that is not declared `application/json` (UnsupportedMediaTypeError, 415). */
+export function requireJsonBody(event: Pick<APIGatewayProxyEvent, 'headers'>): void {
+  const contentType = headerOf(event, 'content-type');
+  const mediaType = contentType?.split(';')[0]?.trim().toLowerCase();
+  if (mediaType !== JSON_MEDIA_TYPE) throw new UnsupportedMediaTypeError(contentType);
+}
+
+/**
+ * The JSON body against the route's schema; issues name the body's own fields. Ignored without
+ * a schema; a body of another Content-Type is refused before it is read.
+ */
 export function bodyOf<Schema extends z.ZodType>(
-  event: Pick<APIGatewayProxyEvent, 'body' | 'isBase64Encoded'>,
+  event: Pick<APIGatewayProxyEvent, 'body' | 'isBase64Encoded' | 'headers'>,
   schema: Schema | undefined,
 ): z.output<Schema> | undefined {
   if (schema === undefined) return undefined;
+  requireJsonBody(event);
   const raw = event.body ?? '';
   const bytes = Buffer.from(raw, event.isBase64Encoded ? 'base64' : 'utf8');
   if (bytes.length > MAX_BODY_BYTES) throw new PayloadTooLargeError(bytes.length, MAX_BODY_BYTES);
@@ -84,8 +103,7 @@ export function bodyOf<Schema extends z.ZodType>(
 export function serverUrlOf(
   event: Pick<APIGatewayProxyEvent, 'headers' | 'requestContext'>,
 ): string | undefined {
-  const header = (name: string) =>
-    Object.entries(event.headers ?? {}).find(([key]) => key.toLowerCase() === name)?.[1] ?? undefined;
+  const header = (name: string) => headerOf(event, name);
   const host = event.requestContext.domainName ?? header('host');
   if (host === undefined) return undefined;
   const scheme = header('x-forwarded-proto')?.split(',')[0]?.trim() || 'https';

@@ -27,6 +27,10 @@ export interface ProxyRequest {
   /** An object is sent as JSON; a string as it is. */
   body?: unknown;
   headers?: Record<string, string>;
+  /** The body's Content-Type; application/json by default, none when null. */
+  contentType?: string | null;
+  /** The access key the request is signed with (API Gateway's caller); one fixed key by default. */
+  accessKey?: string;
 }
 
 const ACCOUNT = '123456789012';
@@ -41,12 +45,14 @@ export function proxyEvent(request: ProxyRequest): APIGatewayProxyEvent {
       : typeof request.body === 'string'
         ? request.body
         : JSON.stringify(request.body);
+  const contentType = request.contentType === undefined ? 'application/json' : request.contentType;
   const headers = {
     Host: `${API_ID}.execute-api.us-east-1.amazonaws.com`,
-    'Content-Type': 'application/json',
+    ...(contentType !== null && { 'Content-Type': contentType }),
     'X-Forwarded-Proto': 'https',
     ...request.headers,
   };
+  const accessKey = request.accessKey ?? ACCESS_KEY;
   const resource = request.resource ?? request.path;
   return {
     resource,
@@ -76,11 +82,11 @@ export function proxyEvent(request: ProxyRequest): APIGatewayProxyEvent {
       domainPrefix: API_ID,
       authorizer: null,
       identity: {
-        accessKey: ACCESS_KEY,
+        accessKey,
         accountId: ACCOUNT,
-        caller: ACCESS_KEY,
-        user: ACCESS_KEY,
-        userArn: `arn:aws:iam::${ACCOUNT}:user/wms-test`,
+        caller: accessKey,
+        user: accessKey,
+        userArn: `arn:aws:iam::${ACCOUNT}:user/${accessKey}`,
         sourceIp: '127.0.0.1',
         userAgent: 'wms-tests',
         apiKey: null,

@@ -129,7 +129,8 @@ async function setUp(closeAttempts: number) {
   });
   counter += 1;
   const datasetUid = `ds-close-${counter}`;
-  const announce = async (name: string) =>
+  /** Announces `name` with the content of the file `content` names (the same by default). */
+  const announce = async (name: string, content = name) =>
     fileInput(
       await deliver(
         filesQueue!,
@@ -139,8 +140,8 @@ async function setUp(closeAttempts: number) {
           file: {
             name,
             url: `s3://spd-data/raw/${name}`,
-            size: fileRef(name).size,
-            checksum: fileRef(name).checksum,
+            size: fileRef(content).size,
+            checksum: fileRef(content).checksum,
           },
         }),
       ),
@@ -203,6 +204,36 @@ describe('dataset-close handler', () => {
       `dataset ${flow.datasetUid} does not match its checklist: missing: b.raw; extra: stray.raw`,
     );
     expect((await fixture.repos.datasets.get(flow.datasetUid)).state).toBe('OPEN');
+  });
+
+  it('takes a file name in NFC and in NFD as one file, and closes with a checklist in either spelling', async () => {
+    const flow = await setUp(1);
+    const nfc = 'caf\u00e9.raw';
+    const nfd = 'cafe\u0301.raw';
+    await flow.announce(nfc);
+    await flow.announce(nfd, nfc);
+
+    const response = await flow.close(await deliver(flow.closeQueue, flow.closeEvent([nfd])), context);
+
+    expect(response.batchItemFailures).toEqual([]);
+    expect(await fixture.repos.datasets.get(flow.datasetUid)).toMatchObject({
+      state: 'CLOSED',
+      fileCount: 1,
+    });
+    const { items } = await fixture.repos.files.list(flow.datasetUid);
+    expect(items.map((file) => file.name)).toEqual([nfc]);
+  });
+
+  it('shows names outside ASCII as escaped code points in a mismatch, so look-alikes read differently', async () => {
+    const flow = await setUp(1);
+    await flow.announce('caf\u00e9.raw');
+
+    await flow.close(await deliver(flow.closeQueue, flow.closeEvent(['caf\u00e8.raw'])), context);
+
+    const [dead] = await receive(flow.closeDeadLetter.url, 1);
+    expect(dead?.MessageAttributes?.[DEAD_LETTER_ATTRIBUTES.reason]?.StringValue).toBe(
+      `dataset ${flow.datasetUid} does not match its checklist: missing: caf\\u00e8.raw; extra: caf\\u00e9.raw`,
+    );
   });
 
   it('changes nothing on a repeated close, and dead-letters a close that contradicts a closed dataset', async () => {

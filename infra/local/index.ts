@@ -11,6 +11,7 @@ export {
   type LocalResource,
   type LocalRuntime,
   type LocalRuntimeOptions,
+  type MintedCredentials,
   type RuntimeStats,
   startLocalRuntime,
 } from './runtime.js';

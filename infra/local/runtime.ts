@@ -111,8 +111,29 @@ export interface LocalRuntime {
   /** What runs, read back from the pollers, schedules, routes and the emulator's rules. */
   wiring(): Promise<Wiring>;
   stats(): RuntimeStats;
+  /**
+   * A new access key the local API accepts, for one pilot: each pilot signs with its own, so
+   * the API records it as the pilot's principal and only it may act for the pilot or read its
+   * control queue (the emulator applies the queue's policy to the key).
+   */
+  mintCredentials(): MintedCredentials;
   /** Ends pollers, schedules, workers and the API; the emulator and its resources stay. */
   stop(): Promise<void>;
+}
+
+export interface MintedCredentials {
+  accessKeyId: string;
+  secretAccessKey: string;
+}
+
+const ACCESS_KEY_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+
+/** An access key id shaped like IAM's (`AKIA` + 16 of A–Z, 2–7) and a 40-character secret. */
+function newCredentials(): MintedCredentials {
+  const id = [...randomBytes(16)]
+    .map((byte) => ACCESS_KEY_ALPHABET[byte % ACCESS_KEY_ALPHABET.length])
+    .join('');
+  return { accessKeyId: `AKIA${id}`, secretAccessKey: randomBytes(30).toString('base64') };
 }
 
 interface Credentials {
@@ -324,10 +345,15 @@ function scheduledRules(context: Context, pool: FunctionPool, scale: number): Sc
   });
 }
 
-function localApi(context: Context, options: LocalRuntimeOptions, pool: FunctionPool): LocalApi | null {
+function localApi(
+  context: Context,
+  credentials: ReadonlyMap<string, string>,
+  pool: FunctionPool,
+  port: number,
+): LocalApi | null {
   const api = describeApi(context.template);
   if (api === null) return null;
-  const { credentials, environment } = context;
+  const { environment } = context;
   return new LocalApi({
     routes: context.wiring.routes,
     stageName: api.stageName,
@@ -336,10 +362,8 @@ function localApi(context: Context, options: LocalRuntimeOptions, pool: Function
     region: environment.region,
     accountId: environment.accountId,
     partition: environment.partition,
-    credentials: new Map(
-      Object.entries(options.credentials ?? { [credentials.accessKeyId]: credentials.secretAccessKey }),
-    ),
-    port: options.apiPort ?? 0,
+    credentials,
+    port,
     pool,
     log: context.log,
   });
@@ -390,7 +414,11 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
   const sources = eventSources(context, pool);
   const pollers = [...sources.sqs, ...sources.streams];
   const schedules = scheduledRules(context, pool, scheduleScale);
-  const api = localApi(context, options, pool);
+  // Read by the local API at each request, so keys minted later are accepted at once.
+  const apiCredentials = new Map(
+    Object.entries(options.credentials ?? { [credentials.accessKeyId]: credentials.secretAccessKey }),
+  );
+  const api = localApi(context, apiCredentials, pool, options.apiPort ?? 0);
 
   const stop = async (): Promise<void> => {
     for (const poller of pollers) poller.abort();
@@ -455,6 +483,11 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       api: api === null ? null : { ...api.stats },
       awsCalls: counter.snapshot(),
     }),
+    mintCredentials() {
+      const minted = newCredentials();
+      apiCredentials.set(minted.accessKeyId, minted.secretAccessKey);
+      return minted;
+    },
     stop,
   };
 }

@@ -25,6 +25,16 @@ import {
 
 /** The claim refusal that is about the pilot, not the job (it was declared LOST or EXITED). */
 const PILOT_NOT_LIVE = 'PILOT_NOT_LIVE';
+/** The refusal of a caller that did not register the pilot (403): this pilot is not its own. */
+const PILOT_IDENTITY_MISMATCH = 'PILOT_IDENTITY_MISMATCH';
+
+/**
+ * Whether the control plane refuses this process the pilot: another principal registered it
+ * (e.g. the node's credentials changed with a renewed certificate), so its jobs are not its own.
+ */
+function isPilotDisowned(response: SignedResponse): boolean {
+  return response.status === 403 && errorCodeOf(response).code === PILOT_IDENTITY_MISMATCH;
+}
 
 /** How long one API call may take before it counts as the control plane being unreachable. */
 const REQUEST_TIMEOUT_MS = 10_000;
@@ -34,7 +44,7 @@ const API_SERVICE = 'ApiGateway';
 /** The pilot's routes of the control plane's REST API. */
 export interface PilotApi {
   register(registration: PilotRegistration, signal?: AbortSignal): Promise<PilotRegistrationResponse>;
-  /** Throws PilotLostError when the control plane has declared the pilot LOST. */
+  /** Throws PilotLostError when the control plane has declared the pilot LOST, or it is another principal's. */
   heartbeat(heartbeat: PilotHeartbeat, signal?: AbortSignal): Promise<PilotHeartbeatResponse>;
   /** Throws ClaimRefusedError when the job is not (or no longer) this pilot's to run. */
   claim(jobId: string, request: ClaimRequest, signal?: AbortSignal): Promise<ClaimResponse>;
@@ -110,6 +120,7 @@ export class ApiClient implements PilotApi {
     const response = await this.#post('pilotHeartbeat', path, PilotHeartbeat.parse(heartbeat), signal);
     // 409: declared LOST (or EXITED); 404: unknown. Either way its jobs are not its own.
     if (response.status === 409 || response.status === 404) throw new PilotLostError(heartbeat.pilotId);
+    if (isPilotDisowned(response)) throw new PilotLostError(heartbeat.pilotId);
     if (response.status !== 200) throw this.#unexpected(response);
     const reply = parseBody(PilotHeartbeatResponse, response, 'heartbeat response');
     if (reply.state === 'LOST') throw new PilotLostError(heartbeat.pilotId);
@@ -128,6 +139,7 @@ export class ApiClient implements PilotApi {
       if (code === PILOT_NOT_LIVE) throw new PilotLostError(request.pilotId);
       throw new ClaimRefusedError(jobId, code, message);
     }
+    if (isPilotDisowned(response)) throw new PilotLostError(request.pilotId);
     if (response.status !== 200) throw this.#unexpected(response);
     const claim = parseBody(ClaimResponse, response, 'claim response');
     if (claim.jobId !== jobId || claim.attempt !== request.attempt) {

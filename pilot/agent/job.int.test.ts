@@ -190,6 +190,27 @@ describe('RunningJob', () => {
     expect(log).toContain('failing');
   });
 
+  it('registers and stores an output named in NFD under its NFC name, and fails two spellings of one name', async () => {
+    const nfd = 'cafe\u0301.raw';
+    const nfc = 'caf\u00e9.raw';
+    const one = await prepareJob(`printf x > "$WMS_OUTPUT_DIR/${nfd}"`);
+    const both = await prepareJob(`printf x > "$WMS_OUTPUT_DIR/${nfd}"; printf y > "$WMS_OUTPUT_DIR/${nfc}"`);
+
+    await one.running.run();
+    await both.running.run();
+
+    expect(one.results[0]?.outputs[0]).toMatchObject({
+      name: nfc,
+      location: { bucket, key: `${one.job.output.prefix}/${nfc}` },
+    });
+    expect((await getObjectBytes(s3, bucket, `${one.job.output.prefix}/${nfc}`)).toString()).toBe('x');
+    expect(both.results[0]).toMatchObject({
+      outcome: 'FAILED',
+      errorCode: ERRORS.STAGE_OUT_INVALID_OUTPUT.code,
+      errorMessage: expect.stringContaining('caf\\u00e9.raw'),
+    });
+  });
+
   it('fails a payload that produced no output file', async () => {
     const { running, results } = await prepareJob('exit 0');
 

@@ -10,7 +10,14 @@ import {
   type PayloadKillReason,
 } from '../../shared/errors/index.js';
 import { compareNames } from '../../shared/ids/index.js';
-import { FileName, type JobPhase, LIMITS, ObjectKey, type OutputFile } from '../../shared/model/index.js';
+import {
+  FileName,
+  type JobPhase,
+  LIMITS,
+  ObjectKey,
+  type OutputFile,
+  printableName,
+} from '../../shared/model/index.js';
 import { expandArgs } from './args.js';
 import type { PilotConfig } from './config.js';
 import { ERROR_MESSAGE_MAX_LENGTH, JOB_DIRS, JOB_LOG_FILE } from './constants.js';
@@ -227,15 +234,24 @@ export class RunningJob {
     }
     const outputs: OutputFile[] = [];
     for (const file of files) {
-      if (!FileName.safeParse(file.name).success) {
+      const parsed = FileName.safeParse(file.name);
+      if (!parsed.success) {
         throw new StageOutError(
           ERRORS.STAGE_OUT_INVALID_OUTPUT,
           `output name ${JSON.stringify(file.name)} is invalid`,
         );
       }
+      // Registered and stored under its NFC spelling, the one the control plane keeps.
+      const name = parsed.data;
+      if (outputs.some((output) => output.name === name)) {
+        throw new StageOutError(
+          ERRORS.STAGE_OUT_INVALID_OUTPUT,
+          `two output files are named ${printableName(name)} in different Unicode spellings`,
+        );
+      }
       const location = {
         bucket: this.job.output.bucket,
-        key: objectKeyFor(this.job.output.prefix, file.name),
+        key: objectKeyFor(this.job.output.prefix, name),
       };
       const uploaded = await uploadFile(s3, outputDir, file.name, location, {
         partBytes: config.staging.uploadPartBytes,
@@ -246,7 +262,7 @@ export class RunningJob {
       // Replaced by something other than a regular file since it was listed.
       if (uploaded === null)
         throw new StageOutError(ERRORS.STAGE_OUT_INVALID_OUTPUT, `${file.name} changed type`);
-      outputs.push({ name: file.name, kind: 'output', location, ...uploaded });
+      outputs.push({ name, kind: 'output', location, ...uploaded });
     }
     return outputs;
   }

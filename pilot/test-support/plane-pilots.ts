@@ -143,7 +143,12 @@ export class PilotFleet {
         ...options.settings,
       }),
     );
-    const env: NodeJS.ProcessEnv = {};
+    // Each pilot signs with its own key, as each node does with its own identity.
+    const key = plane.runtime.mintCredentials();
+    const env: NodeJS.ProcessEnv = {
+      AWS_ACCESS_KEY_ID: key.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: key.secretAccessKey,
+    };
     if (options.gpus !== undefined) {
       env.PATH = `${await fakeNvidiaSmi(path.join(home, 'bin'), options.gpus)}:${process.env.PATH}`;
     }

@@ -6,6 +6,7 @@ import {
   type JobCounts,
   type JobRecord,
   type OutputFile,
+  printableName,
 } from '../model/index.js';
 import { TERMINAL_TASK_STATES } from '../states/index.js';
 import { CLOSED_DATASET_STATES, INVARIANTS, LIVE_PILOT_STATES, SHA256_PREFIX } from './constants.js';
@@ -286,9 +287,13 @@ function checkClosedDataset(
     );
     if (match.status === 'mismatch') {
       const parts = [
-        ...(match.missing.length > 0 ? [`missing ${match.missing.join(', ')}`] : []),
-        ...(match.extra.length > 0 ? [`not produced by a DONE job ${match.extra.join(', ')}`] : []),
-        ...(match.duplicates.length > 0 ? [`produced twice ${match.duplicates.join(', ')}`] : []),
+        ...(match.missing.length > 0 ? [`missing ${match.missing.map(printableName).join(', ')}`] : []),
+        ...(match.extra.length > 0
+          ? [`not produced by a DONE job ${match.extra.map(printableName).join(', ')}`]
+          : []),
+        ...(match.duplicates.length > 0
+          ? [`produced twice ${match.duplicates.map(printableName).join(', ')}`]
+          : []),
       ];
       problems.push(`files differ from the outputs of task ${producer.task.taskId}: ${parts.join('; ')}`);
     }

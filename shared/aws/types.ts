@@ -2,7 +2,7 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import type { S3Client } from '@aws-sdk/client-s3';
-import type { SQSClient } from '@aws-sdk/client-sqs';
+import type { SQSClient, SQSClientConfig } from '@aws-sdk/client-sqs';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { CallCounter } from './callCounter.js';
 
@@ -23,6 +23,8 @@ export interface AwsClientsOptions {
   callCounter?: CallCounter;
   /** Where `AWS_S3_FORCE_PATH_STYLE` is read; process.env by default. */
   env?: Readonly<Record<string, string | undefined>>;
+  /** Whom the clients sign as; the SDK's default credential chain when absent. */
+  credentials?: SQSClientConfig['credentials'];
 }
 
 /** Calls made to one operation of one service, e.g. DynamoDB TransactWriteItems. */

@@ -168,3 +168,16 @@ export class ConfigError extends WmsError {
     super(`${variable}: ${message}`, options);
   }
 }
+
+// --- Pilot identity -------------------------------------------------------------------------
+
+/** A caller acting for a pilot that another identity registered: it may not act for it. */
+export class PilotIdentityMismatchError extends WmsError {
+  override readonly name: string = 'PilotIdentityMismatchError';
+  constructor(
+    readonly pilotId: string,
+    options?: ErrorOptions,
+  ) {
+    super(`pilot ${pilotId} was registered by another identity; only that identity may act for it`, options);
+  }
+}

@@ -9,6 +9,7 @@ export {
   InvalidTransitionError,
   NotClaimableError,
   NotFoundError,
+  PilotIdentityMismatchError,
   PilotNotLiveError,
   StaleAttemptError,
   StateConflictError,

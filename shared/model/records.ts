@@ -168,6 +168,13 @@ export const PilotRecord = z.object({
   state: PilotStateSchema,
   version: z.string().max(64),
   controlQueueUrl: z.string().url().optional(),
+  /**
+   * Who registered it, as the API verified the caller (see shared/identity): only this
+   * principal may act for the pilot. Absent on records written before identities were kept.
+   */
+  callerId: z.string().min(1).max(256).optional(),
+  /** The same caller's ARN, shown to operators. */
+  callerArn: z.string().min(1).max(2048).optional(),
   startedAt: Timestamp,
   lastHeartbeatAt: Timestamp,
   /** The job attempts its last heartbeat said it holds (none before its first heartbeat). */

@@ -12,14 +12,19 @@ import {
   RANK_MAX,
   TASK_STATES,
 } from './constants.js';
+import { NAME_NORMALIZATION } from './names.js';
 
 // Printable characters only: no control characters anywhere in names, keys or args.
 // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point.
 const CONTROL_CHARS = /[\u0000-\u001f\u007f]/;
 
-/** A plain file name: no directory part, no traversal, no control characters. */
+/**
+ * A plain file name: no directory part, no traversal, no control characters; kept in Unicode
+ * NFC (see names.ts), so every boundary that takes a file name takes one spelling of it.
+ */
 export const FileName = z
   .string()
+  .normalize(NAME_NORMALIZATION)
   .min(1)
   .max(LIMITS.fileNameLength)
   .refine((s) => !CONTROL_CHARS.test(s), 'must not contain control characters')

@@ -5,6 +5,7 @@ import {
   ConditionFailedError,
   NotClaimableError,
   NotFoundError,
+  PilotIdentityMismatchError,
   PilotNotLiveError,
   StaleAttemptError,
   StateConflictError,
@@ -97,6 +98,8 @@ export interface JobClaim extends JobRef {
   pilotId: string;
   /** The pilot's id for this claim, the same in its retries. */
   requestId?: string;
+  /** The verified caller; when given, it must be the principal that registered the pilot. */
+  callerId?: string;
 }
 
 /** A report from the pilot holding the job's claim. */
@@ -644,7 +647,8 @@ export class JobsRepo {
    * on; the same transaction checks that the pilot is ACTIVE or IDLE. Exactly one claim of an
    * attempt wins; the others get AlreadyClaimedError. A claim for an older attempt gets
    * StaleAttemptError, for a job neither QUEUED nor RUNNING NotClaimableError, for an unknown
-   * job NotFoundError, from a pilot that is LOST, EXITED or unknown PilotNotLiveError.
+   * job NotFoundError, from a pilot that is LOST, EXITED or unknown PilotNotLiveError, from a
+   * caller other than the pilot's registering principal PilotIdentityMismatchError.
    */
   async claim(request: JobClaim): Promise<string> {
     assertTransition('job', 'QUEUED', 'RUNNING');
@@ -674,7 +678,10 @@ export class JobsRepo {
         ConditionCheck: {
           TableName: this.#deps.tables.pilots,
           Key: { pilotId: request.pilotId },
-          ConditionExpression: pilotCheck.oneOf('state', LIVE_PILOT_STATES),
+          ConditionExpression:
+            request.callerId === undefined
+              ? pilotCheck.oneOf('state', LIVE_PILOT_STATES)
+              : `${pilotCheck.oneOf('state', LIVE_PILOT_STATES)} AND ${pilotCheck.name('callerId')} = ${pilotCheck.value(request.callerId)}`,
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
           ...pilotCheck.attributes(),
         },
@@ -682,6 +689,15 @@ export class JobsRepo {
     ]);
     if (!reasons) return claimToken;
     const [jobReason, taskReason, pilotReason] = reasons;
+    // Before anything else: a caller acting for another's pilot learns nothing, not even a claim token.
+    if (
+      refused(pilotReason) &&
+      request.callerId !== undefined &&
+      pilotReason.item !== undefined &&
+      pilotReason.item.callerId !== request.callerId
+    ) {
+      throw new PilotIdentityMismatchError(request.pilotId);
+    }
     if (refused(jobReason)) {
       const current = jobReason.item ? parseStored(JobRecord, jobReason.item, 'job') : undefined;
       const error = refusalError(entry, current);

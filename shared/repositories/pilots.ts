@@ -1,6 +1,12 @@
 import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { z } from 'zod';
-import { ConditionFailedError, NotFoundError, StateConflictError, ValidationError } from '../errors/index.js';
+import {
+  ConditionFailedError,
+  NotFoundError,
+  PilotIdentityMismatchError,
+  StateConflictError,
+  ValidationError,
+} from '../errors/index.js';
 import { PilotRecord, type PilotState, type UnreportedJob } from '../model/index.js';
 import { assertTransition } from '../states/index.js';
 import { conditionalWrite, parseStored, queryPage, timestamp } from './dynamo.js';
@@ -14,7 +20,7 @@ const LIVE_PILOT_STATES = ['ACTIVE', 'IDLE'] as const;
 
 export type PilotRegistrationInput = Pick<
   z.input<typeof PilotRecord>,
-  'pilotId' | 'host' | 'device' | 'slots' | 'version' | 'controlQueueUrl'
+  'pilotId' | 'host' | 'device' | 'slots' | 'version' | 'controlQueueUrl' | 'callerId' | 'callerArn'
 >;
 
 export interface PilotHeartbeatInput {
@@ -25,6 +31,8 @@ export interface PilotHeartbeatInput {
   at: string;
   /** The job attempts the pilot holds; stored as `reportedJobs` when given. */
   jobs?: readonly { jobId: string; attempt: number }[];
+  /** The verified caller; when given, only the principal that registered the pilot may heartbeat. */
+  callerId?: string;
 }
 
 export interface PilotTransition {
@@ -73,6 +81,8 @@ export class PilotsRepo {
   /**
    * Registers a pilot ACTIVE with no busy slots, or registers a live pilot again (a restart
    * under the same id starts afresh). A LOST or EXITED pilot cannot come back: StateConflictError.
+   * With a `callerId`, only the principal that registered a live pilot may register it again
+   * (PilotIdentityMismatchError otherwise).
    */
   async register(registration: PilotRegistrationInput): Promise<PilotRecord> {
     const now = timestamp(this.#deps.clock);
@@ -85,24 +95,41 @@ export class PilotsRepo {
     });
     if (!parsed.success) throw ValidationError.fromZod('pilot registration', parsed.error);
     const expression = new Expression();
+    const live = expression.oneOf('state', LIVE_PILOT_STATES);
+    const sameCaller =
+      registration.callerId === undefined
+        ? ''
+        : ` AND ${expression.name('callerId')} = ${expression.value(registration.callerId)}`;
     const result = await conditionalWrite(() =>
       this.#deps.doc.send(
         new PutCommand({
           TableName: this.#table,
           Item: parsed.data,
-          ConditionExpression: `attribute_not_exists(${expression.name('pilotId')}) OR ${expression.oneOf('state', LIVE_PILOT_STATES)}`,
+          ConditionExpression: `attribute_not_exists(${expression.name('pilotId')}) OR (${live}${sameCaller})`,
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
           ...expression.attributes(),
         }),
       ),
     );
-    if (!result.ok) throw new StateConflictError('pilot', registration.pilotId, LIVE_PILOT_STATES);
+    if (!result.ok) {
+      const current = result.current ? this.#parse(result.current) : undefined;
+      if (
+        registration.callerId !== undefined &&
+        current !== undefined &&
+        current.callerId !== registration.callerId
+      ) {
+        throw new PilotIdentityMismatchError(registration.pilotId);
+      }
+      throw new StateConflictError('pilot', registration.pilotId, LIVE_PILOT_STATES);
+    }
     return parsed.data;
   }
 
   /**
    * Records a heartbeat: lastHeartbeatAt, busySlots, ACTIVE/IDLE and the jobs it holds. Refused with
-   * StateConflictError for a LOST or EXITED pilot (it must stop); a heartbeat older than the
-   * stored one changes nothing (`applied: false`).
+   * StateConflictError for a LOST or EXITED pilot (it must stop), with PilotIdentityMismatchError
+   * for a caller other than the registering one; a heartbeat older than the stored one changes
+   * nothing (`applied: false`).
    */
   async heartbeat(heartbeat: PilotHeartbeatInput): Promise<PilotChange> {
     const busySlots = PilotRecord.shape.busySlots.safeParse(heartbeat.busySlots);
@@ -113,6 +140,10 @@ export class PilotsRepo {
     if (!reportedJobs.success) throw ValidationError.fromZod('pilot heartbeat', reportedJobs.error);
     const expression = new Expression();
     const lastHeartbeatAt = expression.name('lastHeartbeatAt');
+    const sameCaller =
+      heartbeat.callerId === undefined
+        ? ''
+        : ` AND ${expression.name('callerId')} = ${expression.value(heartbeat.callerId)}`;
     const result = await conditionalWrite(() =>
       this.#deps.doc.send(
         new UpdateCommand({
@@ -126,7 +157,7 @@ export class PilotsRepo {
               reportedJobs: reportedJobs.data,
             },
           }),
-          ConditionExpression: `${expression.oneOf('state', LIVE_PILOT_STATES)} AND ${lastHeartbeatAt} <= ${expression.value(heartbeat.at)}`,
+          ConditionExpression: `${expression.oneOf('state', LIVE_PILOT_STATES)} AND ${lastHeartbeatAt} <= ${expression.value(heartbeat.at)}${sameCaller}`,
           ReturnValues: 'ALL_NEW',
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
           ...expression.attributes(),
@@ -136,6 +167,9 @@ export class PilotsRepo {
     if (result.ok) return { pilot: this.#parse(result.value.Attributes ?? {}), applied: true };
     if (!result.current) throw new NotFoundError('pilot', heartbeat.pilotId);
     const current = this.#parse(result.current);
+    if (heartbeat.callerId !== undefined && current.callerId !== heartbeat.callerId) {
+      throw new PilotIdentityMismatchError(heartbeat.pilotId);
+    }
     if (!(LIVE_PILOT_STATES as readonly string[]).includes(current.state)) {
       throw new StateConflictError('pilot', heartbeat.pilotId, LIVE_PILOT_STATES);
     }

@@ -5,6 +5,17 @@ import type { FileRecord } from '../model/index.js';
 import { describeFileConflict, describeMismatch, taskDatasetOf } from './datasets.js';
 
 describe('describeMismatch', () => {
+  it('escapes names outside printable ASCII, so an NFC and an NFD spelling read differently', () => {
+    expect(
+      describeMismatch({
+        status: 'mismatch',
+        missing: ['caf\u00e9.raw'],
+        extra: ['cafe\u0301.raw'],
+        duplicates: [],
+      }),
+    ).toBe('missing: caf\\u00e9.raw; extra: cafe\\u0301.raw');
+  });
+
   it('lists the missing, extra and duplicated names, leaving out empty lists', () => {
     expect(describeMismatch({ status: 'mismatch', missing: ['a', 'b'], extra: ['c'], duplicates: [] })).toBe(
       'missing: a,b; extra: c',

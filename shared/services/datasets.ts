@@ -5,13 +5,14 @@
 import { type ChecklistMatch, matchChecklist } from '../checklist/index.js';
 import { NotFoundError, StateConflictError } from '../errors/index.js';
 import { datasetUidFor } from '../ids/index.js';
-import type {
-  DatasetKind,
-  DatasetRecord,
-  FileRecord,
-  FileRef,
-  TaskRecord,
-  TaskState,
+import {
+  type DatasetKind,
+  type DatasetRecord,
+  type FileRecord,
+  type FileRef,
+  printableName,
+  type TaskRecord,
+  type TaskState,
 } from '../model/index.js';
 import {
   type DatasetsRepo,
@@ -81,7 +82,7 @@ export function describeFileConflict(registered: FileRecord, announced: FileRef)
       ? []
       : [`checksum ${registered.checksum} registered, ${announced.checksum} announced`]),
   ];
-  return `file ${registered.datasetUid}/${registered.name} is registered with different content: ${differences.join('; ')}`;
+  return `file ${registered.datasetUid}/${printableName(registered.name)} is registered with different content: ${differences.join('; ')}`;
 }
 
 /** Every file name of a dataset, reading pages of LIST_PAGE_SIZE. */
@@ -155,7 +156,10 @@ export async function closeDataset(
   return { status: 'closed', dataset: change.dataset, applied: change.applied };
 }
 
-/** `missing: a,b; extra: c; duplicated: d`, naming only the non-empty lists. */
+/**
+ * `missing: a,b; extra: c; duplicated: d`, naming only the non-empty lists; names outside
+ * printable ASCII are escaped (`caf\u00e9.raw`) so that look-alikes read differently.
+ */
 export function describeMismatch(mismatch: Extract<ChecklistMatch, { status: 'mismatch' }>): string {
   const parts = [
     ['missing', mismatch.missing],
@@ -164,7 +168,7 @@ export function describeMismatch(mismatch: Extract<ChecklistMatch, { status: 'mi
   ] as const;
   return parts
     .filter(([, names]) => names.length > 0)
-    .map(([label, names]) => `${label}: ${names.join(',')}`)
+    .map(([label, names]) => `${label}: ${names.map(printableName).join(',')}`)
     .join('; ');
 }
 

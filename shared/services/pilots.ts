@@ -27,10 +27,17 @@ import { CONTROL_QUEUE_HASH_LENGTH, QUEUE_NAME_MAX_LENGTH } from '../config/inde
 import {
   AlreadyClaimedError,
   NotClaimableError,
+  PilotIdentityMismatchError,
   PilotNotLiveError,
   StaleAttemptError,
   StateConflictError,
 } from '../errors/index.js';
+import {
+  type CallerIdentity,
+  controlQueuePolicy,
+  mayActForPilot,
+  mayRegisterPilot,
+} from '../identity/index.js';
 import type { PilotState } from '../model/index.js';
 import type { Repositories } from '../repositories/index.js';
 
@@ -70,7 +77,16 @@ function now(deps: PilotServiceDeps): string {
   return (deps.clock?.() ?? new Date()).toISOString();
 }
 
-async function ensureControlQueue(deps: PilotServiceDeps, pilotId: string): Promise<string> {
+/** The ARN of a queue of the same account and region as the queue `siblingArn` names. */
+function queueArnBeside(siblingArn: string, queueName: string): string {
+  return `${siblingArn.slice(0, siblingArn.lastIndexOf(':') + 1)}${queueName}`;
+}
+
+async function ensureControlQueue(
+  deps: PilotServiceDeps,
+  pilotId: string,
+  caller: CallerIdentity | undefined,
+): Promise<string> {
   const queueName = controlQueueName(deps.controlQueuePrefix, pilotId);
   const attributes = {
     RedrivePolicy: JSON.stringify({
@@ -78,6 +94,10 @@ async function ensureControlQueue(deps: PilotServiceDeps, pilotId: string): Prom
       maxReceiveCount: CONTROL_MAX_RECEIVE_COUNT,
     }),
     MessageRetentionPeriod: String(CONTROL_RETENTION_SECONDS),
+    // Only the registering principal reads the pilot's commands (the pilot policy grants every control queue).
+    ...(caller !== undefined && {
+      Policy: controlQueuePolicy(queueArnBeside(deps.controlDeadLetterArn, queueName), caller),
+    }),
   };
   try {
     const created = await deps.sqs.send(
@@ -106,21 +126,32 @@ async function deleteControlQueue(deps: PilotServiceDeps, pilotId: string, queue
 
 /**
  * Registers a pilot ACTIVE with its control queue (dead-lettered after a few deliveries,
- * short retention). Registering again under the same live id answers the same way; a LOST
- * or EXITED id is refused (PilotNotLiveError): its jobs were given away, it must start anew.
+ * short retention, readable only by `caller`). Registering again under the same live id
+ * answers the same way; a LOST or EXITED id is refused (PilotNotLiveError): its jobs were
+ * given away, it must start anew. With a `caller` (every API request), the pilot belongs to
+ * that principal: another one registering the id is refused (PilotIdentityMismatchError)
+ * before anything changes. Without one (the control plane's own calls) no principal is kept.
  */
 export async function registerPilot(
   deps: PilotServiceDeps,
   registration: z.input<typeof PilotRegistration>,
+  caller?: CallerIdentity,
 ): Promise<PilotRegistrationResponse> {
   const pilot = parseOrThrow(PilotRegistration, registration, 'pilot registration');
   const existing = await deps.repos.pilots.find(pilot.pilotId);
+  if (caller !== undefined && existing !== undefined && !mayRegisterPilot(existing, caller)) {
+    throw new PilotIdentityMismatchError(pilot.pilotId);
+  }
   if (existing !== undefined && !LIVE_PILOT_STATES.includes(existing.state)) {
     throw new PilotNotLiveError(pilot.pilotId, existing.state);
   }
-  const controlQueueUrl = await ensureControlQueue(deps, pilot.pilotId);
+  const controlQueueUrl = await ensureControlQueue(deps, pilot.pilotId, caller);
   try {
-    await deps.repos.pilots.register({ ...pilot, controlQueueUrl });
+    await deps.repos.pilots.register({
+      ...pilot,
+      controlQueueUrl,
+      ...(caller !== undefined && { callerId: caller.id, callerArn: caller.arn }),
+    });
   } catch (error) {
     if (error instanceof StateConflictError) throw new PilotNotLiveError(pilot.pilotId, undefined);
     throw error;
@@ -143,9 +174,10 @@ export async function registerPilot(
 export async function recordHeartbeat(
   deps: PilotServiceDeps,
   heartbeat: z.input<typeof PilotHeartbeat>,
+  caller?: CallerIdentity,
 ): Promise<PilotHeartbeatResponse> {
   const beat = parseOrThrow(PilotHeartbeat, heartbeat, 'heartbeat');
-  if (beat.state === 'EXITED') return markExited(deps, beat.pilotId);
+  if (beat.state === 'EXITED') return markExited(deps, beat.pilotId, caller);
   try {
     const { pilot } = await deps.repos.pilots.heartbeat({
       pilotId: beat.pilotId,
@@ -153,6 +185,7 @@ export async function recordHeartbeat(
       state: beat.state,
       at: now(deps),
       jobs: beat.jobs,
+      ...(caller !== undefined && { callerId: caller.id }),
     });
     return { pilotId: pilot.pilotId, state: pilot.state };
   } catch (error) {
@@ -168,9 +201,17 @@ export async function recordHeartbeat(
   }
 }
 
-async function markExited(deps: PilotServiceDeps, pilotId: string): Promise<PilotHeartbeatResponse> {
+async function markExited(
+  deps: PilotServiceDeps,
+  pilotId: string,
+  caller: CallerIdentity | undefined,
+): Promise<PilotHeartbeatResponse> {
   for (let attempt = 1; ; attempt += 1) {
     const pilot = await deps.repos.pilots.get(pilotId);
+    // The principal is written once, at the first registration, so checking the read is enough.
+    if (caller !== undefined && !mayActForPilot(pilot.callerId, caller)) {
+      throw new PilotIdentityMismatchError(pilotId);
+    }
     try {
       if (pilot.state !== 'EXITED')
         await deps.repos.pilots.transition({ pilotId, from: pilot.state, to: 'EXITED' });
@@ -193,12 +234,14 @@ async function markExited(deps: PilotServiceDeps, pilotId: string): Promise<Pilo
  * (same request id) gets its token again. Refusals: StaleAttemptError
  * (the job moved to another attempt), AlreadyClaimedError (it runs already), NotClaimableError
  * (cancelled, finished, back to READY), PilotNotLiveError (the pilot is LOST, EXITED or
- * unknown); unknown job: NotFoundError.
+ * unknown), PilotIdentityMismatchError (`caller` did not register the pilot); unknown job:
+ * NotFoundError.
  */
 export async function claimJob(
   deps: PilotServiceDeps,
   jobId: string,
   request: z.input<typeof ClaimRequest>,
+  caller?: CallerIdentity,
 ): Promise<ClaimResponse> {
   const claim = parseOrThrow(ClaimRequest, request, 'claim');
   const taskId = claim.taskId ?? (await taskOfQueuedJob(deps, jobId, claim.attempt));
@@ -208,6 +251,7 @@ export async function claimJob(
     attempt: claim.attempt,
     pilotId: claim.pilotId,
     ...(claim.requestId !== undefined && { requestId: claim.requestId }),
+    ...(caller !== undefined && { callerId: caller.id }),
   });
   deps.logger.info('job claimed', { jobId, taskId, attempt: claim.attempt, pilotId: claim.pilotId });
   return { jobId, attempt: claim.attempt, claimToken };

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type EmbeddedControlPlane, startEmbeddedControlPlane } from '../embedded.js';
 import { type Emulator, startEmulator, useEmulatorEndpoint } from '../emulator.js';
+import type { MintedCredentials } from '../runtime.js';
 
 const PROJECT_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const PILOT_MAIN = join(PROJECT_ROOT, 'pilot/agent/main.ts');
@@ -106,7 +107,7 @@ export async function startEmbeddedSystem(options: EmbeddedSystemOptions): Promi
 
 /** What a pilot is started against, and where its files go. */
 export interface PilotHost {
-  plane: Pick<EmbeddedControlPlane, 'apiUrl' | 'region' | 'queueUrls'>;
+  plane: Pick<EmbeddedControlPlane, 'apiUrl' | 'region' | 'queueUrls' | 'runtime'>;
   /** The pilot's log goes to `<logDir>/pilot-<name>.log`. */
   logDir: string;
   /** The pilot's configuration, work and spool directories go under `<workDir>/pilots/<name>`. */
@@ -155,6 +156,11 @@ function registeredPilotId(line: string): string | undefined {
   return undefined;
 }
 
+/** The environment that makes a pilot sign with `key`: each pilot has its own, as each node its own identity. */
+function pilotKeyEnvironment(key: MintedCredentials): NodeJS.ProcessEnv {
+  return { AWS_ACCESS_KEY_ID: key.accessKeyId, AWS_SECRET_ACCESS_KEY: key.secretAccessKey };
+}
+
 /** Starts a pilot as its own process, exactly as on a node (from source, through tsx). */
 export function startPilot(host: PilotHost, options: PilotOptions): PilotProcess {
   const home = join(host.workDir, 'pilots', options.name);
@@ -183,7 +189,7 @@ export function startPilot(host: PilotHost, options: PilotOptions): PilotProcess
   const log = createWriteStream(join(host.logDir, `pilot-${options.name}.log`));
   const child = spawn(process.execPath, ['--import', 'tsx', PILOT_MAIN, '--config', configFile], {
     cwd: PROJECT_ROOT,
-    env: { ...process.env, PATH: path },
+    env: { ...process.env, PATH: path, ...pilotKeyEnvironment(plane.runtime.mintCredentials()) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   child.stdout?.pipe(log, { end: false });

@@ -14,6 +14,11 @@ behave like AWS where the WMS depends on it:
   the table and each index queried, in moto's order, and moto's own query is given just the
   items that can be on the page (check_partition_queries.py compares the two).
 - EventBridge rule targets receive the event's `account`, as on AWS.
+- SQS queue policies deny: moto evaluates no resource policy, so a pilot could read another
+  pilot's control queue. A queue policy's Deny statements are now applied to receiving,
+  deleting and changing the visibility of messages, with the request's access key as
+  `aws:userid` (the principal the local API records for the key), the key's other access
+  untouched and moto's IAM enforcement still off.
 - Cost per request, with the same answers (moto's CPU bounds the benchmark): DynamoDB
   attribute values in requests are parsed, and in responses serialized, directly instead of by
   moto's model walk (check_attribute_values.py compares the parse with moto's);
@@ -50,6 +55,7 @@ import moto.dynamodb.parsing.validators as validators
 import moto.events.utils as events_utils
 import moto.sqs.models as sqs_models
 from moto.core.parse import BaseJSONParser
+from moto.core.exceptions import AccessDeniedError
 from moto.core.serialize import JSONSerializer
 from moto.core.utils import (
     camelcase_to_underscores,
@@ -73,7 +79,10 @@ from moto.dynamodb.parsing.validators import (
 from moto.moto_api._internal import mock_random
 from moto.moto_api._internal.moto_random import MotoRandom
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication
+from moto.sqs.exceptions import QueueDoesNotExist
 from moto.sqs.models import SQSBackend
+from moto.sqs.responses import SQSResponse
+from werkzeug.exceptions import HTTPException
 from werkzeug.serving import WSGIRequestHandler
 
 _dynamodb_lock = threading.Lock()
@@ -878,6 +887,99 @@ def _dump_profiles():
                 _profilers.put(profiler)
 
 
+# The SQS actions a control queue's policy keeps to the pilot that registered it.
+_QUEUE_POLICY_ACTIONS = {
+    "ReceiveMessage",
+    "DeleteMessage",
+    "DeleteMessageBatch",
+    "ChangeMessageVisibility",
+    "ChangeMessageVisibilityBatch",
+}
+# Batch actions are authorized as their single-message action, as on AWS.
+_POLICY_ACTION_OF = {"DeleteMessageBatch": "DeleteMessage", "ChangeMessageVisibilityBatch": "ChangeMessageVisibility"}
+_authorize_sqs_action = SQSResponse._authenticate_and_authorize_normal_action
+
+
+class _JsonAccessDenied(HTTPException):
+    """SQS's refusal in its JSON protocol (what the AWS SDK for JavaScript speaks): 403, AccessDenied."""
+
+    code = 403
+
+    def __init__(self, user_arn, action, resource):
+        super().__init__(
+            description=json.dumps(
+                {
+                    "__type": "com.amazon.coral.service#AccessDeniedException",
+                    "message": f"User: {user_arn} is not authorized to perform: {action} on resource: {resource}"
+                    " with an explicit deny in a resource-based policy",
+                }
+            )
+        )
+
+    HEADERS = {"Content-Type": "application/x-amz-json-1.0", "x-amzn-query-error": "AccessDenied;Sender"}
+
+
+def _listed(value):
+    return value if isinstance(value, list) else [value]
+
+
+def _statement_names_action(statement, action):
+    names = {name.lower() for name in _listed(statement.get("Action", []))}
+    return bool(names & {"*", "sqs:*", f"sqs:{action}".lower()})
+
+
+def _statement_names_everyone(statement):
+    principal = statement.get("Principal")
+    return principal == "*" or (isinstance(principal, dict) and _listed(principal.get("AWS")) == ["*"])
+
+
+def _conditions_hold(conditions, user_id):
+    """StringEquals/StringNotEquals on aws:userid; any other condition holds (a Deny fails closed)."""
+    for operator, tests in (conditions or {}).items():
+        for key, expected in tests.items():
+            if key.lower() != "aws:userid" or operator not in ("StringEquals", "StringNotEquals"):
+                continue
+            matches = user_id in _listed(expected)
+            if matches != (operator == "StringEquals"):
+                return False
+    return True
+
+
+def _access_key_of(headers):
+    authorization = headers.get("Authorization") or ""
+    start = authorization.find("Credential=")
+    if start < 0:
+        return ""
+    return authorization[start + len("Credential="):].split("/", 1)[0]
+
+
+def _authorize_with_queue_policy(self, resource="*"):
+    _authorize_sqs_action(self, resource)
+    action = self._get_action()
+    if action not in _QUEUE_POLICY_ACTIONS or resource == "*":
+        return
+    try:
+        queue = self.sqs_backend.get_queue(resource.rsplit(":", 1)[-1])
+    except QueueDoesNotExist:
+        return
+    statements = _listed(queue._policy_json.get("Statement") or [])
+    policy_action = _POLICY_ACTION_OF.get(action, action)
+    access_key = _access_key_of(self.headers)
+    for statement in statements:
+        if (
+            statement.get("Effect") == "Deny"
+            and _statement_names_action(statement, policy_action)
+            and _statement_names_everyone(statement)
+            and _conditions_hold(statement.get("Condition"), access_key)
+        ):
+            user_arn = f"arn:aws:iam::{self.current_account}:user/{access_key}"
+            if self.headers.get("X-Amz-Target"):
+                # moto answers an authorization failure with its response headers and the description.
+                self.response_headers.update(_JsonAccessDenied.HEADERS)
+                raise _JsonAccessDenied(user_arn, f"sqs:{policy_action}", resource)
+            raise AccessDeniedError(user_arn=user_arn, action=f"sqs:{policy_action}")
+
+
 if _PROFILE_FILE:
     DomainDispatcherApplication.__call__ = _profiled_dispatch
     threading.Thread(target=_dump_profiles, name="spd-wms-profile", daemon=True).start()
@@ -911,5 +1013,6 @@ MotoRandom.get_random_string = _random_string
 sqs_models.generate_receipt_handle = _receipt_handle
 Item.__init__ = _item_init
 WSGIRequestHandler.log_request = _log_failed_request
+SQSResponse._authenticate_and_authorize_normal_action = _authorize_with_queue_policy
 DynamoType.size = _dynamo_type_size
 sys.stderr.write("spd-wms: moto dynamodb patched\n")
