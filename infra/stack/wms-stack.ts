@@ -525,12 +525,14 @@ export class WmsStack extends Stack {
         'Pilot control queues are created at run time, one per pilot, under the deployment name prefix',
       ReadInputsOutputsAndReleases:
         'Inputs, outputs and releases are read by key under their prefixes, which hold objects written at run time',
-      WriteOutputsAndLogs: 'Outputs and logs are written at run time under the prefix of the datasets the WMS writes',
+      WriteOutputsAndLogs:
+        'Outputs and logs are written at run time under the prefix of the datasets the WMS writes',
     });
     acknowledgeWildcardsBySid(this.wfmsPolicy, { TaskRoutes: pathParameters });
     acknowledgeWildcardsBySid(this.operatorPolicy, {
       AllRoutes: pathParameters,
-      PublishPilotReleases: 'Each published release and its signed manifest is a new object under the release prefix',
+      PublishPilotReleases:
+        'Each published release and its signed manifest is a new object under the release prefix',
     });
 
     buildDashboard(this, {
