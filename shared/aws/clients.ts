@@ -59,14 +59,15 @@ export function addCallCounter(clients: AwsClients, counter: CallCounter): void 
 export function createAwsClients(options: AwsClientsOptions = {}): AwsClients {
   const forcePathStyle =
     options.forcePathStyle ?? loadConfig(AwsClientConfig, options.env ?? process.env).AWS_S3_FORCE_PATH_STYLE;
-  const dynamo = new DynamoDBClient({});
+  const common = options.credentials ? { credentials: options.credentials } : {};
+  const dynamo = new DynamoDBClient(common);
   const clients: AwsClients = {
     dynamo,
     doc: DynamoDBDocumentClient.from(dynamo, { marshallOptions: { removeUndefinedValues: true } }),
-    streams: new DynamoDBStreamsClient({}),
-    sqs: new SQSClient({}),
-    s3: new S3Client({ forcePathStyle }),
-    eventBridge: new EventBridgeClient({}),
+    streams: new DynamoDBStreamsClient(common),
+    sqs: new SQSClient(common),
+    s3: new S3Client({ ...common, forcePathStyle }),
+    eventBridge: new EventBridgeClient(common),
   };
   // No client is given a logger, yet the SDK's logger middleware would still filter every
   // input and output for a log line it throws away: a walk of each response (a stream
