@@ -1,4 +1,4 @@
-import { mkdir, readFile, rmdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rmdir, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 
 /** A cgroup directory and the version of the hierarchy it belongs to. */
@@ -84,7 +84,8 @@ async function canMakeChild(dir: string, file: string): Promise<boolean> {
     return false;
   }
   try {
-    await readFile(path.join(probe, file));
+    // Some files (cgroup.kill) are write-only: their existence is what counts.
+    await stat(path.join(probe, file));
     return true;
   } catch {
     return false;

@@ -105,6 +105,8 @@ export class RunningJob {
   readonly #abort = new AbortController();
   #stopReason: JobStopReason | null = null;
   #payload: PayloadProcess | null = null;
+  /** What the work directory used when the payload was killed for its quota. */
+  #diskUsedAtKill: number | null = null;
   readonly #logger: Logger;
 
   constructor(
@@ -164,7 +166,7 @@ export class RunningJob {
         detail = `${exit.oomKills} process(es) killed at the memory limit of ${this.#memoryLimit()} bytes`;
       }
       if (exit.killedFor === 'disk-quota') {
-        detail = `work directory used more than ${config.limits.workDirBytes} bytes beyond its inputs`;
+        detail = `work directory used ${this.#diskUsedAtKill} bytes, more than its quota of ${config.limits.workDirBytes} bytes beyond its inputs`;
       }
       if (exit.spawnError !== null) detail = `cannot start ${this.job.executable}: ${exit.spawnError}`;
       this.#enterPhase('STAGE_OUT');
@@ -273,7 +275,8 @@ export class RunningJob {
       measuring = true;
       try {
         const used = await diskUsage(root);
-        if (used > allowed) {
+        if (used > allowed && this.#diskUsedAtKill === null) {
+          this.#diskUsedAtKill = used;
           this.#logger.warn('work directory over its quota', { used, allowed });
           payload.kill('disk-quota');
         }
