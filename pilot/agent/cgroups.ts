@@ -94,16 +94,31 @@ async function canMakeChild(dir: string, file: string): Promise<boolean> {
   }
 }
 
-/** Enables the memory controller for the children of `dir` if it is available there. */
+/** The leaf the pilot (and its daemon) move into so that their cgroup may enable controllers. */
+const SUPERVISOR_CGROUP = 'spd-wms-supervisor';
+
+/**
+ * Enables the memory controller for the children of `dir` if it is available there. cgroup v2
+ * enables controllers only in a cgroup without processes of its own, so when the pilot's
+ * cgroup (a systemd unit's, with `Delegate=yes`) holds the daemon and the pilot, they move
+ * into a leaf of it first, as systemd asks of a delegated unit; payload cgroups are its siblings.
+ */
 async function enableV2Memory(dir: string): Promise<boolean> {
   try {
     if (!(await readText(path.join(dir, 'cgroup.controllers'))).split(' ').includes('memory')) return false;
-    const enabled = await readText(path.join(dir, 'cgroup.subtree_control'));
-    if (!enabled.split(' ').includes('memory'))
-      await writeFile(path.join(dir, 'cgroup.subtree_control'), '+memory');
+    const control = path.join(dir, 'cgroup.subtree_control');
+    if ((await readText(control)).split(' ').includes('memory')) return true;
+    const own = (await readText(path.join(dir, 'cgroup.procs'))).split('\n').filter(Boolean);
+    if (own.length > 0) {
+      const leaf = path.join(dir, SUPERVISOR_CGROUP);
+      await mkdir(leaf).catch((error: NodeJS.ErrnoException) => {
+        if (error.code !== 'EEXIST') throw error;
+      });
+      for (const pid of own) await writeFile(path.join(leaf, 'cgroup.procs'), pid).catch(() => undefined);
+    }
+    await writeFile(control, '+memory');
     return true;
   } catch {
-    // EBUSY: the cgroup holds processes itself (cgroup v2 allows controllers only without them).
     return false;
   }
 }

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { chmod, readFile, stat } from 'node:fs/promises';
+import { chmod, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { ConfigError } from '../../shared/errors/index.js';
@@ -17,18 +17,6 @@ export interface PayloadIsolation {
   degraded: DegradedCapability[];
   /** Why, one line per degraded capability, for the pilot's warning. */
   warnings: string[];
-}
-
-/** The capability bits of CAP_SETGID and CAP_SETUID. */
-const CAP_SETGID = 6n;
-const CAP_SETUID = 7n;
-
-/** Whether this process may change its children's user and group (root, or both capabilities). */
-export async function canSwitchUser(): Promise<boolean> {
-  if (process.getuid?.() === 0) return true;
-  const match = /^CapEff:\s+([0-9a-f]+)$/m.exec(await readFile('/proc/self/status', 'utf8'));
-  const effective = match ? BigInt(`0x${match[1]}`) : 0n;
-  return ((effective >> CAP_SETUID) & 1n) === 1n && ((effective >> CAP_SETGID) & 1n) === 1n;
 }
 
 /** A user's ids from the node's user database (files, LDAP, …: whatever NSS is set up with). */
@@ -114,11 +102,13 @@ export async function setUpIsolation(settings: IsolationSettings, slots: number)
         );
       }
     }
-    if (!(await canSwitchUser())) {
+    // Only root: a pilot of another user given CAP_SETUID would keep its capabilities through
+    // the switch to the payload's user and hand them on (ambient set) to the payload.
+    if (pilotUid !== 0) {
       throw new ConfigError(
         'payloadUser',
-        `the pilot (uid ${pilotUid}) cannot run payloads as ${users.join(', ')}: it needs to be root or ` +
-          'to have CAP_SETUID and CAP_SETGID (AmbientCapabilities= in its systemd unit)',
+        `the pilot runs as uid ${pilotUid} and cannot run payloads as ${users.join(', ')}: it must run ` +
+          'as root, which it gives up for each payload (setgroups, setgid, setuid before exec)',
       );
     }
     identities = Array.from({ length: slots }, (_, index) => known[known.length === 1 ? 0 : index]!);
