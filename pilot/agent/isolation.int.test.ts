@@ -281,6 +281,17 @@ describe('isolated payloads', () => {
     expect(hogEnded - started).toBeLessThan(20_000);
   });
 
+  it("fails an output larger than S3's 5 TiB object limit with its code before uploading any of it", async () => {
+    const host = await node();
+    // Sparse: 5 TiB + 1 byte of file without the disk.
+    const { running: job, results } = await prepareJob(host, `truncate -s ${5 * 1024 ** 4 + 1} "$2/huge"`);
+
+    await job.run();
+
+    expect(results[0]).toMatchObject({ outcome: 'FAILED', errorCode: ERRORS.PAYLOAD_OUTPUT_TOO_LARGE.code });
+    expect(results[0]?.outputs.map((output) => output.kind)).toEqual(['log']);
+  });
+
   it.each([
     ['its output directory', 'rmdir "$2" && ln -s /etc "$2"'],
     ['an output file', 'echo fine > "$2/fine"; ln -s /etc/shadow "$2/shadow"'],
