@@ -1,4 +1,4 @@
-import { mkdir, readFile, rmdir, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rmdir, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 
 /** A cgroup directory and the version of the hierarchy it belongs to. */
@@ -176,6 +176,39 @@ export async function detectCgroups(preference: CgroupPreference = 'auto'): Prom
   return { tracking, memory, problems };
 }
 
+/** The name of a payload's cgroup: its pilot's pid first, so what a dead pilot left is found. */
+export function payloadCgroupName(jobId: string, attempt: number, pilotPid = process.pid): string {
+  return `spd-wms-${pilotPid}-${jobId}.${attempt}`;
+}
+
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Kills and removes the payload cgroups of pilots that no longer run (a pilot killed with
+ * SIGKILL leaves its payloads running in them). Returns the names of those removed.
+ */
+export async function reapOrphanedCgroups(support: CgroupSupport): Promise<string[]> {
+  if (support.tracking === null) return [];
+  const reaped: string[] = [];
+  for (const entry of await readdir(support.tracking.dir, { withFileTypes: true })) {
+    const owner = /^spd-wms-(\d+)-/.exec(entry.name);
+    if (!entry.isDirectory() || !owner || isRunning(Number(owner[1]))) continue;
+    const cgroup = PayloadCgroup.existing(support, entry.name);
+    if (await cgroup.kill()) {
+      await cgroup.remove().catch(() => undefined);
+      reaped.push(entry.name);
+    }
+  }
+  return reaped;
+}
+
 /** Milliseconds between looks at a cgroup that is being emptied. */
 const EMPTY_POLL_MS = 10;
 
@@ -190,6 +223,18 @@ export class PayloadCgroup {
     readonly tracking: CgroupDir,
     readonly memory: CgroupDir | null,
   ) {}
+
+  /** The payload cgroup(s) named `name` that exist already (a dead pilot's). */
+  static existing(support: CgroupSupport, name: string): PayloadCgroup {
+    const tracking = { version: support.tracking!.version, dir: path.join(support.tracking!.dir, name) };
+    const memory =
+      support.memory === null
+        ? null
+        : support.memory.dir === support.tracking!.dir
+          ? tracking
+          : { version: support.memory.version, dir: path.join(support.memory.dir, name) };
+    return new PayloadCgroup(tracking, memory);
+  }
 
   /** Makes the payload's cgroup(s) named `name`, with its memory limit when there is one. */
   static async create(

@@ -4,14 +4,23 @@
  * finds none; a pilot refuses to start where payloads would run as itself, or with credentials
  * in its environment; one allowed to run them as itself says so in its record.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { chmod, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { awsClients } from '../../shared/aws/index.js';
 import { ensureTestPayloadUsers, TEST_PAYLOAD_USERS } from '../test-support/isolation.js';
 import { LoggingProcess, PILOT_MAIN } from '../test-support/pilot-process.js';
-import { fleet, plane, registerTask, repos, root, usePilotPlane, wms } from '../test-support/plane-suite.js';
+import {
+  fleet,
+  HANG,
+  plane,
+  registerTask,
+  repos,
+  root,
+  usePilotPlane,
+  wms,
+} from '../test-support/plane-suite.js';
 import { announceDataset, shellTask, waitForTask } from '../test-support/plane-tasks.js';
 import { getObjectBytes } from '../test-support/storage.js';
 
@@ -78,6 +87,26 @@ describe('an isolated pilot', () => {
     expect(record.degraded).toBeUndefined();
     pilot.process.kill('SIGTERM');
     expect(await pilot.process.exit()).toEqual({ code: 0, signal: null });
+  });
+
+  it('kills at its start the payloads a pilot killed with SIGKILL left running in their cgroups', async () => {
+    const input = await announceDataset(plane, s3, { 'orphan.raw': 'anything\n' });
+    const task = shellTask(input, `setsid ${HANG}`);
+    await registerTask(task, 1);
+    const settings = { payloadUser: [...TEST_PAYLOAD_USERS], allowSameUserPayloads: false };
+    const killed = await fleet.start({ name: 'killed', slots: 1, settings });
+    const started = await killed.waitFor('payload started', { taskId: task.taskId });
+    killed.process.kill('SIGKILL');
+    await killed.process.exited;
+    const cgroup = path.basename(String(started.cgroup));
+    const cgroupProcs = path.join(String(started.cgroup), 'cgroup.procs');
+    expect(readFileSync(cgroupProcs, 'utf8').trim().split('\n').length).toBeGreaterThanOrEqual(2);
+
+    const next = await fleet.start({ name: 'next', slots: 1, settings: { ...settings, maxJobs: 1 } });
+    const reaped = await next.waitFor('payloads left by a pilot that died were killed');
+
+    expect(reaped.cgroups).toContain(cgroup);
+    expect(existsSync(String(started.cgroup))).toBe(false);
   });
 
   it('refuses to start when payloads would run as the pilot, unless allowed, which its record then shows', async () => {

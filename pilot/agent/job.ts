@@ -12,7 +12,7 @@ import {
 import { compareNames } from '../../shared/ids/index.js';
 import { FileName, type JobPhase, LIMITS, ObjectKey, type OutputFile } from '../../shared/model/index.js';
 import { expandArgs } from './args.js';
-import { PayloadCgroup } from './cgroups.js';
+import { PayloadCgroup, payloadCgroupName } from './cgroups.js';
 import type { PilotConfig } from './config.js';
 import { ERROR_MESSAGE_MAX_LENGTH, JOB_DIRS, JOB_LOG_FILE } from './constants.js';
 import { errorForSpawnFailure, JobFailure, StageOutError } from './errors.js';
@@ -228,7 +228,7 @@ export class RunningJob {
     const memoryLimit = this.#memoryLimit();
     const cgroup = await PayloadCgroup.create(
       this.services.isolation.cgroups,
-      `spd-wms-${process.pid}-${this.job.jobId}.${this.job.attempt}`,
+      payloadCgroupName(this.job.jobId, this.job.attempt),
       memoryLimit,
     );
     try {

@@ -9,6 +9,7 @@ import { hostname } from 'node:os';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { CallCounter, createAwsClients } from '../../shared/aws/index.js';
 import { ApiClient } from './api-client.js';
+import { reapOrphanedCgroups } from './cgroups.js';
 import { configArgument, runMain } from './cli.js';
 import { defaultPilotId, loadPilotConfig, printableConfig, resolveRegion } from './config.js';
 import { PILOT_EXIT, PILOT_VERSION } from './constants.js';
@@ -68,6 +69,8 @@ async function main(): Promise<number> {
     cgroups: { tracking: isolation.cgroups.tracking, memory: isolation.cgroups.memory },
   });
   for (const warning of isolation.warnings) logger.warn(`degraded isolation: ${warning}`);
+  const reaped = await reapOrphanedCgroups(isolation.cgroups);
+  if (reaped.length > 0) logger.warn('payloads left by a pilot that died were killed', { cgroups: reaped });
 
   const callCounter = new CallCounter();
   const apiCallCounter = new CallCounter();
