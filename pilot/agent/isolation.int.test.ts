@@ -147,6 +147,12 @@ async function escapedPids(outDir: string): Promise<number[]> {
   return (await readFile(file, 'utf8')).trim().split('\n').map(Number);
 }
 
+const EXPECTED_CODE = {
+  cancel: ERRORS.KILLED_CANCELLED,
+  shutdown: ERRORS.PILOT_SHUTDOWN,
+  walltime: ERRORS.PAYLOAD_WALLTIME_EXCEEDED,
+};
+
 describe('isolated payloads', () => {
   it("run as their slot's user, not the pilot's, without the pilot's supplementary groups", async () => {
     const host = await node();
@@ -169,6 +175,7 @@ describe('isolated payloads', () => {
 
   it.each([
     ['cancel', 'v2'],
+    ['shutdown', 'v2'],
     ['walltime', 'v2'],
     ['cancel', 'v1'],
     ['walltime', 'v1'],
@@ -189,7 +196,7 @@ describe('isolated payloads', () => {
       expect(pids.every(running)).toBe(true);
 
       let stoppedAt = Date.now();
-      if (stop === 'cancel') job.stop('cancel');
+      if (stop !== 'walltime') job.stop(stop);
       await msUntil(() => !pids.some(running), 20_000);
       const goneAt = Date.now();
       await done;
@@ -203,7 +210,7 @@ describe('isolated payloads', () => {
       expect(seconds).toBeLessThan(10);
       expect(results[0]).toMatchObject({
         outcome: 'FAILED',
-        errorCode: (stop === 'cancel' ? ERRORS.KILLED_CANCELLED : ERRORS.PAYLOAD_WALLTIME_EXCEEDED).code,
+        errorCode: EXPECTED_CODE[stop].code,
       });
     },
   );
@@ -216,8 +223,12 @@ describe('isolated payloads', () => {
       { memoryBytes: 64 * MIB },
     );
 
+    const started = performance.now();
     await job.run();
 
+    console.log(
+      `memory: ${results[0]?.errorMessage}, job ended after ${((performance.now() - started) / 1000).toFixed(2)} s`,
+    );
     expect(results[0]).toMatchObject({ outcome: 'FAILED', errorCode: ERRORS.PAYLOAD_MEMORY_LIMIT.code });
     expect(results[0]?.errorMessage).toContain(`${64 * MIB} bytes`);
     expect((await logText(results[0]!)).toString()).toContain('1221 PAYLOAD_MEMORY_LIMIT');
