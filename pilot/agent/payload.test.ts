@@ -170,6 +170,7 @@ describe('payloadEnvironment', () => {
     AWS_SECRET_ACCESS_KEY: 'secret',
     AWS_SESSION_TOKEN: 'token',
     WMS_PILOT_API_URL: 'https://api',
+    CREDENTIALS_DIRECTORY: '/run/credentials/spd-wms-pilot.service',
     CUDA_VISIBLE_DEVICES: '0,1',
     UNSET: undefined,
   };

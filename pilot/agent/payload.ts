@@ -71,8 +71,9 @@ export function groupExists(pgid: number): boolean {
   }
 }
 
-// Variables the pilot itself is configured by; a payload must not see the pilot's credentials.
-const PILOT_ONLY_ENV = /^(AWS_|WMS_PILOT_)/;
+// Variables the pilot itself is configured by; a payload must not see where the pilot's
+// credentials are (systemd's CREDENTIALS_DIRECTORY) nor its AWS and pilot settings.
+const PILOT_ONLY_ENV = /^(AWS_|WMS_PILOT_|CREDENTIALS_DIRECTORY$)/;
 
 /**
  * The payload's environment: the pilot's own minus its credentials and settings, plus the
