@@ -35,7 +35,8 @@ beforeAll(async () => {
 
 /**
  * A payload that walks up its ancestors (the pilot, what started it, … up to init) and copies
- * each one's environment, then the pilot's credentials file, into `out/stolen`; it lists the
+ * each one's environment, then the pilot's credentials file and what its spool and work
+ * directories list, into `out/stolen`; it lists the
  * ancestors it found in `out/ancestors`.
  */
 function stealing(credentialsFile: string): string {
@@ -46,6 +47,8 @@ function stealing(credentialsFile: string): string {
     'cat "/proc/$p/environ" >> "$2/stolen" 2>/dev/null',
     "p=$(sed 's/.*) //' \"/proc/$p/stat\" | cut -d' ' -f2); done",
     `cat '${credentialsFile}' >> "$2/stolen" 2>/dev/null`,
+    // The pilot's spool (results, claim tokens) and its work directory (other jobs) are closed.
+    `ls -A '${path.dirname(credentialsFile)}/spool' '${path.dirname(credentialsFile)}/work' >> "$2/stolen" 2>/dev/null`,
     'tr "\\0" "\\n" < /proc/self/environ | grep -c "^AWS_" > "$2/own-aws-variables" || true',
   ].join('; ');
 }
