@@ -367,6 +367,7 @@ const pilot: InvalidPayload[] = [
   invalid('pilot.registration', 'no slots', ['slots'], 0, 'slots'),
   invalid('pilot.registration', 'unknown device', ['device'], 'FPGA', 'device'),
   invalid('pilot.registration', 'empty host', ['host'], '', 'host'),
+  invalid('pilot.registration', 'unknown degraded capability', ['degraded'], ['no-seatbelt'], 'degraded[0]'),
   invalid(
     'pilot.registration-response',
     'control queue that is not a URL',

@@ -7,6 +7,7 @@ import {
   Args,
   BucketName,
   DatasetName,
+  DegradedCapabilitySchema,
   DeviceSchema,
   Executable,
   FileRef,
@@ -42,6 +43,8 @@ export const JobMessage = z
     log: DatasetTarget,
     wallTimeSeconds: z.number().int().min(1),
     coresPerJob: z.number().int().min(1),
+    /** The task's memory limit in bytes; the pilot's default (and at most its maximum) applies. */
+    memoryBytes: z.number().int().min(1).optional(),
     dispatchedAt: Timestamp,
   })
   .strict();
@@ -111,6 +114,8 @@ export const PilotRegistration = z
     device: DeviceSchema,
     slots: z.number().int().min(1).max(1024),
     version: z.string().min(1).max(64),
+    /** What it cannot do to isolate payloads here: operators see a degraded pilot. */
+    degraded: z.array(DegradedCapabilitySchema).max(8).optional(),
   })
   .strict();
 export type PilotRegistration = z.infer<typeof PilotRegistration>;

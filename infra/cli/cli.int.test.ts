@@ -155,6 +155,16 @@ describe('wms status, jobs, why, rank, pilots and watch on a live task', () => {
     await plane.api('POST', '/pilots', {
       body: { pilotId: 'cli-pilot-1', host: 'node07', device: 'GPU', slots: 4, version: '1.2.0' },
     });
+    await plane.api('POST', '/pilots', {
+      body: {
+        pilotId: 'cli-pilot-2',
+        host: 'node08',
+        device: 'CPU',
+        slots: 2,
+        version: '1.2.0',
+        degraded: ['no-cgroups', 'no-memory-limit'],
+      },
+    });
 
     // Act
     const pilots = PilotList.shape.items.parse(jsonOf(await wms('pilots', '--json', '--state', 'ACTIVE')));
@@ -165,7 +175,9 @@ describe('wms status, jobs, why, rank, pilots and watch on a live task', () => {
       device: 'GPU',
       slots: 4,
     });
-    expect(table.stdout).toMatch(/cli-pilot-1\s+node07\s+GPU\s+ACTIVE/);
+    expect(table.stdout).toMatch(/cli-pilot-1\s+node07\s+GPU\s+ACTIVE.*\s-\n/);
+    // What a pilot cannot do to isolate its payloads is for operators to see.
+    expect(table.stdout).toMatch(/cli-pilot-2\s+node08\s+CPU\s+ACTIVE.*no-cgroups,no-memory-limit/);
   });
 
   it('changes the rank, and refuses one out of range with exit 2', async () => {

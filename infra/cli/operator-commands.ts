@@ -100,7 +100,7 @@ export function registerOperatorCommands(program: Command, register: Register): 
           : pilots.length === 0
             ? 'No pilots.'
             : table(
-                ['PILOT', 'HOST', 'DEVICE', 'STATE', '>BUSY', '>SLOTS', 'VERSION', '>HEARTBEAT'],
+                ['PILOT', 'HOST', 'DEVICE', 'STATE', '>BUSY', '>SLOTS', 'VERSION', '>HEARTBEAT', 'DEGRADED'],
                 pilots.map((pilot) => [
                   pilot.pilotId,
                   pilot.host,
@@ -110,6 +110,7 @@ export function registerOperatorCommands(program: Command, register: Register): 
                   String(pilot.slots),
                   pilot.version,
                   `${age(pilot.lastHeartbeatAt, now)} ago`,
+                  pilot.degraded?.join(',') ?? '-',
                 ]),
               ),
       );

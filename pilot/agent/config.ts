@@ -32,6 +32,24 @@ export const StagingConfig = z
   })
   .strict();
 
+const bytes = (min: number) => z.number().int().min(min);
+
+/** Limits on each payload; memory and disk are per job. */
+export const LimitsConfig = z
+  .object({
+    /** A job's memory limit when its task sets none; none when absent. */
+    memoryBytes: bytes(16 * MIB).optional(),
+    /** The most memory a task may ask for; a larger request is lowered to this. */
+    maxMemoryBytes: bytes(16 * MIB).optional(),
+    /** The most of the payload's stdout and stderr kept in its log. */
+    logBytes: bytes(64 * 1024).default(DEFAULTS.logCapBytes),
+    /** Disk a job's work directory may use beyond its inputs; unlimited when absent. */
+    workDirBytes: bytes(1024 ** 2).optional(),
+    /** How often a running job's work directory is measured against its quota. */
+    diskCheckIntervalSeconds: z.number().min(0.1).max(3600).default(DEFAULTS.diskCheckIntervalSeconds),
+  })
+  .strict();
+
 /** The pilot's configuration file (JSON), after environment overrides. */
 export const PilotConfig = z
   .object({
@@ -65,6 +83,23 @@ export const PilotConfig = z
     shutdownGraceSeconds: seconds.default(DEFAULTS.shutdownGraceSeconds),
     pollWaitSeconds: z.number().int().min(0).max(SQS_MAX_WAIT_SECONDS).default(DEFAULTS.pollWaitSeconds),
     staging: StagingConfig.default(StagingConfig.parse({})),
+    /**
+     * The unprivileged user payloads run as (never the pilot's own), or one per slot: slot N
+     * runs as the Nth, so payloads of different slots cannot touch each other's files.
+     */
+    payloadUser: z.union([z.string().min(1), z.array(z.string().min(1)).min(1).max(1024)]).optional(),
+    /** Without `payloadUser`, run payloads as the pilot itself (they can read its credentials). */
+    allowSameUserPayloads: z.boolean().default(false),
+    /** The cgroup hierarchy for payloads: the best usable (`auto`), or only v1 or v2. */
+    cgroups: z.enum(['auto', 'v1', 'v2']).default('auto'),
+    limits: LimitsConfig.default(LimitsConfig.parse({})),
+    /**
+     * An AWS shared-credentials file (INI; a profile may use `credential_process`), readable by
+     * the pilot's user only. Without it, `$CREDENTIALS_DIRECTORY/aws-credentials` (systemd's
+     * LoadCredential=), then the SDK's chain without environment variables.
+     */
+    credentialsFile: z.string().min(1).optional(),
+    credentialsProfile: z.string().min(1).default('default'),
   })
   .strict();
 export type PilotConfig = z.infer<typeof PilotConfig>;
@@ -98,6 +133,7 @@ export const PilotEnvironment = z.object({
   WMS_PILOT_KILL_GRACE_SECONDS: decimal,
   WMS_PILOT_SHUTDOWN_GRACE_SECONDS: decimal,
   WMS_PILOT_POLL_WAIT_SECONDS: decimal,
+  WMS_PILOT_CREDENTIALS_FILE: text,
 });
 
 /** Where each override variable goes in the configuration. */
@@ -119,6 +155,7 @@ const OVERRIDE_PATHS: Record<keyof z.infer<typeof PilotEnvironment>, readonly st
   WMS_PILOT_KILL_GRACE_SECONDS: ['killGraceSeconds'],
   WMS_PILOT_SHUTDOWN_GRACE_SECONDS: ['shutdownGraceSeconds'],
   WMS_PILOT_POLL_WAIT_SECONDS: ['pollWaitSeconds'],
+  WMS_PILOT_CREDENTIALS_FILE: ['credentialsFile'],
 };
 
 /** A copy of `raw` with every override set in the environment written at its path. */

@@ -20,6 +20,17 @@ export const DEFAULTS = {
   uploadParallelism: 4,
   /** Whether the store verifies `x-amz-checksum-sha256` (AWS S3, MinIO; not every Ceph RGW). */
   uploadChecksumHeader: true,
+  /** The most of a payload's stdout and stderr its log keeps. */
+  logCapBytes: 64 * 1024 ** 2,
+  diskCheckIntervalSeconds: 1,
+} as const;
+
+/** S3's limits on a multipart upload: parts, part sizes and the object. */
+export const S3_MULTIPART = {
+  maxParts: 10_000,
+  minPartBytes: 5 * 1024 ** 2,
+  maxPartBytes: 5 * 1024 ** 3,
+  maxObjectBytes: 5 * 1024 ** 4,
 } as const;
 
 /** SQS answers at most 10 messages per receive and takes at most 10 entries per batch. */

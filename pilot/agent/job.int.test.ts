@@ -7,6 +7,7 @@ import type { JobMessage, JobProgressMessage, JobResultMessage } from '../../eve
 import { CallCounter, createAwsClients } from '../../shared/aws/index.js';
 import { ERRORS } from '../../shared/errors/index.js';
 import { jobMessage, sha256Of } from '../test-support/factories.js';
+import { sameUserPayloads } from '../test-support/isolation.js';
 import { liveGroupMembers, msUntil } from '../test-support/processes.js';
 import { createTestBucket, getObjectBytes, putObject, quietLogger } from '../test-support/storage.js';
 import { parsePilotConfig } from './config.js';
@@ -69,6 +70,7 @@ async function prepareJob(script: string, overrides: (job: JobMessage) => Partia
       config,
       pilotId: 'pilot-test',
       nodeHasGpus: false,
+      isolation: await sameUserPayloads(1),
       logger: quietLogger(),
       sendProgress: (message) => progress.push(message),
       sendResult: async (result) => {
@@ -279,7 +281,7 @@ describe('RunningJob', () => {
       root: '/w/j-1.3',
       input: '/w/j-1.3/in',
       output: '/w/j-1.3/out',
-      log: '/w/j-1.3/payload.log',
+      log: '/w/j-1.3.payload.log',
     });
   });
 });

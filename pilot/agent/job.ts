@@ -1,4 +1,4 @@
-import { appendFile, mkdir, readdir, rm, statfs } from 'node:fs/promises';
+import { appendFile, chown, constants, mkdir, open, readdir, rm, stat, statfs } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { S3Client } from '@aws-sdk/client-s3';
@@ -19,9 +19,12 @@ import {
   printableName,
 } from '../../shared/model/index.js';
 import { expandArgs } from './args.js';
+import { PayloadCgroup, payloadCgroupName } from './cgroups.js';
 import type { PilotConfig } from './config.js';
 import { ERROR_MESSAGE_MAX_LENGTH, JOB_DIRS, JOB_LOG_FILE } from './constants.js';
 import { errorForSpawnFailure, JobFailure, StageOutError } from './errors.js';
+import type { PayloadIsolation } from './isolation.js';
+import { diskUsage, memoryLimitFor } from './limits.js';
 import { resolveInside } from './paths.js';
 import { type PayloadOutcome, type PayloadProcess, payloadEnvironment, startPayload } from './payload.js';
 import type { Slot } from './resources.js';
@@ -34,6 +37,8 @@ export interface JobServices {
   pilotId: string;
   nodeHasGpus: boolean;
   logger: Logger;
+  /** The payloads' users by slot and the cgroups they run in. */
+  isolation: PayloadIsolation;
   sendProgress(message: JobProgressMessage): void;
   /** Resolves once the result is spooled (durable) and queued for sending; never rejects. */
   sendResult(result: JobResultMessage): Promise<void>;
@@ -41,22 +46,39 @@ export interface JobServices {
   releaseSlot(): void;
 }
 
+/** The log keeps room for the pilot's own lines after the payload's output. */
+const LOG_RESERVED_BYTES = 16 * 1024;
+/** The command line as the log shows it, cut to this many characters. */
+const LOGGED_COMMAND_MAX_LENGTH = 4096;
+
+/** The size of a file, 0 when it does not exist. */
+async function sizeOf(file: string): Promise<number> {
+  try {
+    return (await stat(file)).size;
+  } catch {
+    return 0;
+  }
+}
+
 /** Why the pilot stops a job before it ends by itself; `dropped` reports nothing at all. */
-export type JobStopReason = Exclude<PayloadKillReason, 'walltime'> | 'dropped';
+export type JobStopReason = Exclude<PayloadKillReason, 'walltime' | 'disk-quota'> | 'dropped';
 
 /** What a stopped payload is killed for; a dropped job's is never reported. */
 function payloadKillReason(reason: JobStopReason): PayloadKillReason {
   return reason === 'dropped' ? 'shutdown' : reason;
 }
 
-/** The directories and files of one job attempt. */
+/**
+ * The directories and files of one job attempt. The job's directory belongs to its payload;
+ * its log is the pilot's, beside it, where the payload can neither write nor replace it.
+ */
 export function jobPaths(workDir: string, job: Pick<JobMessage, 'jobId' | 'attempt'>) {
   const root = path.join(path.resolve(workDir), `${job.jobId}.${job.attempt}`);
   return {
     root,
     input: path.join(root, JOB_DIRS.input),
     output: path.join(root, JOB_DIRS.output),
-    log: path.join(root, JOB_LOG_FILE),
+    log: `${root}.${JOB_LOG_FILE}`,
   };
 }
 
@@ -90,6 +112,8 @@ export class RunningJob {
   readonly #abort = new AbortController();
   #stopReason: JobStopReason | null = null;
   #payload: PayloadProcess | null = null;
+  /** What the work directory used when the payload was killed for its quota. */
+  #diskUsedAtKill: number | null = null;
   readonly #logger: Logger;
 
   constructor(
@@ -120,16 +144,22 @@ export class RunningJob {
   /** Runs the job to its end. Never throws: every failure becomes the job's result. */
   async run(): Promise<void> {
     const startedAt = Date.now();
-    const paths = jobPaths(this.services.config.workDir, this.job);
+    const { config } = this.services;
+    const paths = jobPaths(config.workDir, this.job);
     let entry: ErrorEntry = ERRORS.OK;
     let detail: string | undefined;
     let exit: PayloadOutcome | null = null;
     let outputs: OutputFile[] = [];
     this.#enterPhase('CLAIMED');
     try {
-      await rm(paths.root, { recursive: true, force: true });
-      await mkdir(paths.input, { recursive: true });
+      await this.#removeWorkDir(paths);
+      await mkdir(paths.input, { recursive: true, mode: 0o700 });
       await mkdir(paths.output);
+      const identity = this.#identity();
+      if (identity !== null) {
+        for (const dir of [paths.root, paths.input, paths.output])
+          await chown(dir, identity.uid, identity.gid);
+      }
       await this.#log(
         paths.log,
         `job ${this.job.jobId} attempt ${this.job.attempt} on pilot ${this.services.pilotId}`,
@@ -137,6 +167,14 @@ export class RunningJob {
       // Stage-out needs no core or GPU: the slot takes the next payload while this one uploads.
       exit = await this.#stageInAndExecute(paths).finally(() => this.services.releaseSlot());
       entry = exit.spawnError === null ? errorForPayloadExit(exit) : errorForSpawnFailure(exit.spawnError);
+      // Killed by its cgroup's out-of-memory killer: whatever the process reported.
+      if (entry !== ERRORS.OK && exit.killedFor === null && exit.oomKills > 0) {
+        entry = ERRORS.PAYLOAD_MEMORY_LIMIT;
+        detail = `${exit.oomKills} process(es) killed at the memory limit of ${this.#memoryLimit()} bytes`;
+      }
+      if (exit.killedFor === 'disk-quota') {
+        detail = `work directory used ${this.#diskUsedAtKill} bytes, more than its quota of ${config.limits.workDirBytes} bytes beyond its inputs`;
+      }
       if (exit.spawnError !== null) detail = `cannot start ${this.job.executable}: ${exit.spawnError}`;
       this.#enterPhase('STAGE_OUT');
       if (entry === ERRORS.OK) outputs = await this.#uploadOutputs(paths.output);
@@ -144,7 +182,7 @@ export class RunningJob {
       ({ entry, detail } = this.#failureOf(error));
     }
     if (this.#stopReason === 'dropped') {
-      await this.#removeWorkDir(paths.root);
+      await this.#removeWorkDir(paths);
       return;
     }
     const log = await this.#uploadLog(paths.log, entry, detail, exit);
@@ -155,7 +193,7 @@ export class RunningJob {
       detail = log.error;
     }
     await this.#report(entry, detail, exit, outputs, Date.now() - startedAt);
-    await this.#removeWorkDir(paths.root);
+    await this.#removeWorkDir(paths);
   }
 
   async #stageInAndExecute(paths: ReturnType<typeof jobPaths>): Promise<PayloadOutcome> {
@@ -181,27 +219,79 @@ export class RunningJob {
     }
     this.#throwIfStopped();
     this.#enterPhase('EXECUTING');
-    await this.#log(paths.log, `exec ${JSON.stringify([this.job.executable, ...args])}`);
-    this.#payload = await startPayload({
-      executable: this.job.executable,
-      args,
-      cwd: paths.root,
-      env: payloadEnvironment(
-        process.env,
-        { ...this.job, inputDir: paths.input, outputDir: paths.output },
-        {
-          nodeHasGpus: this.services.nodeHasGpus,
-          gpuIndex: this.job.device === 'GPU' ? this.slot.gpuIndex : null,
-        },
-      ),
-      logPath: paths.log,
-      wallTimeMs: Math.min(this.job.wallTimeSeconds, config.wallTimeSeconds) * 1000,
-      killGraceMs: config.killGraceSeconds * 1000,
-    });
-    // A stop that came while the payload was being started.
-    if (this.#stopReason !== null) this.#payload.kill(payloadKillReason(this.#stopReason));
-    this.#logger.info('payload started', { pid: this.#payload.pid, slot: this.slot.index });
-    return this.#payload.outcome;
+    const command = JSON.stringify([this.job.executable, ...args]);
+    await this.#log(paths.log, `exec ${command.slice(0, LOGGED_COMMAND_MAX_LENGTH)}`);
+    const identity = this.#identity();
+    const env = payloadEnvironment(
+      process.env,
+      { ...this.job, inputDir: paths.input, outputDir: paths.output },
+      {
+        nodeHasGpus: this.services.nodeHasGpus,
+        gpuIndex: this.job.device === 'GPU' ? this.slot.gpuIndex : null,
+      },
+    );
+    if (identity !== null)
+      Object.assign(env, { HOME: paths.root, USER: identity.user, LOGNAME: identity.user });
+    const memoryLimit = this.#memoryLimit();
+    const cgroup = await PayloadCgroup.create(
+      this.services.isolation.cgroups,
+      payloadCgroupName(this.job.jobId, this.job.attempt),
+      memoryLimit,
+    );
+    try {
+      const logSoFar = (await sizeOf(paths.log)) + LOG_RESERVED_BYTES;
+      this.#payload = await startPayload({
+        executable: this.job.executable,
+        args,
+        cwd: paths.root,
+        env,
+        logPath: paths.log,
+        logCapBytes: Math.max(0, config.limits.logBytes - logSoFar),
+        wallTimeMs: Math.min(this.job.wallTimeSeconds, config.wallTimeSeconds) * 1000,
+        killGraceMs: config.killGraceSeconds * 1000,
+        identity,
+        cgroup,
+      });
+      // A stop that came while the payload was being started.
+      if (this.#stopReason !== null) this.#payload.kill(payloadKillReason(this.#stopReason));
+      this.#logger.info('payload started', {
+        pid: this.#payload.pid,
+        slot: this.slot.index,
+        user: identity?.user ?? null,
+        cgroup: cgroup?.tracking.dir ?? null,
+        memoryLimit,
+      });
+      const stopWatching = this.#watchDiskQuota(paths.root, this.#payload);
+      return await this.#payload.outcome.finally(stopWatching);
+    } finally {
+      await cgroup?.remove().catch((error) => this.#logger.error('payload cgroup not removed', { error }));
+    }
+  }
+
+  /**
+   * Measures the job's work directory while its payload runs and kills the payload once it
+   * uses more than the site's quota beyond its inputs. Returns the function that stops it.
+   */
+  #watchDiskQuota(root: string, payload: PayloadProcess): () => void {
+    const { workDirBytes, diskCheckIntervalSeconds } = this.services.config.limits;
+    if (workDirBytes === undefined) return () => undefined;
+    const allowed = workDirBytes + this.job.inputs.reduce((sum, file) => sum + file.size, 0);
+    let measuring = false;
+    const timer = setInterval(async () => {
+      if (measuring) return;
+      measuring = true;
+      try {
+        const used = await diskUsage(root);
+        if (used > allowed && this.#diskUsedAtKill === null) {
+          this.#diskUsedAtKill = used;
+          this.#logger.warn('work directory over its quota', { used, allowed });
+          payload.kill('disk-quota');
+        }
+      } finally {
+        measuring = false;
+      }
+    }, diskCheckIntervalSeconds * 1000);
+    return () => clearInterval(timer);
   }
 
   async #checkDiskSpace(dir: string): Promise<void> {
@@ -213,12 +303,45 @@ export class RunningJob {
     }
   }
 
-  /** Every regular file the payload left in `out/`, uploaded to the output dataset's prefix. */
+  /**
+   * Every regular file the payload left in `out/`, uploaded to the output dataset's prefix.
+   * `out/` is opened without following a symbolic link and read through that descriptor
+   * (`/proc/self/fd/<fd>`), so a link the payload put in its place, or swaps in later, is
+   * never followed; a link among the files fails the job as well.
+   */
   async #uploadOutputs(outputDir: string): Promise<OutputFile[]> {
+    let handle: Awaited<ReturnType<typeof open>>;
+    try {
+      handle = await open(outputDir, constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'ELOOP' || code === 'ENOTDIR' || code === 'ENOENT') {
+        throw new JobFailure(
+          ERRORS.PAYLOAD_OUTPUT_SYMLINK,
+          `${JOB_DIRS.output}/ is not a directory of the job (${code}); nothing was read through it`,
+        );
+      }
+      throw error;
+    }
+    try {
+      return await this.#uploadOutputsIn(`/proc/self/fd/${handle.fd}`);
+    } finally {
+      await handle.close();
+    }
+  }
+
+  async #uploadOutputsIn(outputDir: string): Promise<OutputFile[]> {
     const { s3, config } = this.services;
     const entries = (await readdir(outputDir, { withFileTypes: true })).sort((a, b) =>
       compareNames(a.name, b.name),
     );
+    const link = entries.find((entry) => entry.isSymbolicLink());
+    if (link) {
+      throw new JobFailure(
+        ERRORS.PAYLOAD_OUTPUT_SYMLINK,
+        `output ${JSON.stringify(link.name)} is a symbolic link; it was not followed`,
+      );
+    }
     const files = entries.filter((entry) => entry.isFile());
     for (const ignored of entries.filter((entry) => !entry.isFile())) {
       this.#logger.warn('output entry is not a regular file; not uploaded', { name: ignored.name });
@@ -365,14 +488,23 @@ export class RunningJob {
   }
 
   async #log(logPath: string, line: string): Promise<void> {
-    await appendFile(logPath, `[pilot ${new Date().toISOString()}] ${line}\n`);
+    await appendFile(logPath, `[pilot ${new Date().toISOString()}] ${line}\n`, { mode: 0o600 });
   }
 
-  async #removeWorkDir(root: string): Promise<void> {
+  async #removeWorkDir(paths: ReturnType<typeof jobPaths>): Promise<void> {
     try {
-      await rm(root, { recursive: true, force: true });
+      await rm(paths.root, { recursive: true, force: true });
+      await rm(paths.log, { force: true });
     } catch (error) {
-      this.#logger.error('work directory could not be removed', { root, error });
+      this.#logger.error('work directory could not be removed', { root: paths.root, error });
     }
+  }
+
+  #identity() {
+    return this.services.isolation.identities[this.slot.index] ?? null;
+  }
+
+  #memoryLimit(): number | null {
+    return memoryLimitFor(this.job.memoryBytes, this.services.config.limits);
   }
 }

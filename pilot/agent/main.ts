@@ -9,9 +9,12 @@ import { hostname } from 'node:os';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { CallCounter, createAwsClients } from '../../shared/aws/index.js';
 import { ApiClient } from './api-client.js';
+import { reapOrphanedCgroups } from './cgroups.js';
 import { configArgument, runMain } from './cli.js';
 import { defaultPilotId, loadPilotConfig, printableConfig, resolveRegion } from './config.js';
 import { PILOT_EXIT, PILOT_VERSION } from './constants.js';
+import { credentialsFileOf, fileCredentials, refuseEnvironmentCredentials } from './credentials.js';
+import { setUpIsolation } from './isolation.js';
 import { StatusOutbox } from './outbox.js';
 import { Pilot, type StopReason } from './pilot.js';
 import { computeSlots, detectResources } from './resources.js';
@@ -40,7 +43,11 @@ async function main(): Promise<number> {
     });
   }
   const env = process.env;
+  refuseEnvironmentCredentials(env);
   const config = await loadPilotConfig(configFile, env);
+  const credentialsFile = await credentialsFileOf(config, env);
+  const credentials =
+    credentialsFile === null ? undefined : await fileCredentials(credentialsFile, config.credentialsProfile);
   // The file's region and S3 endpoint reach the SDK through its standard variables, which
   // the environment may already set (and then wins).
   env.AWS_REGION = resolveRegion(config, env);
@@ -50,21 +57,29 @@ async function main(): Promise<number> {
 
   const resources = await detectResources({ device: config.device, gpuCount: config.gpuCount });
   const slots = computeSlots(resources, config);
+  await mkdir(config.workDir, { recursive: true });
+  const isolation = await setUpIsolation(config, slots.length);
   logger.info('pilot starting', {
     version: PILOT_VERSION,
     config: printableConfig(config),
     resources,
     slots: slots.length,
+    credentialsFile,
+    payloadUsers: [...new Set(isolation.identities.map((identity) => identity?.user ?? null))],
+    cgroups: { tracking: isolation.cgroups.tracking, memory: isolation.cgroups.memory },
   });
+  for (const warning of isolation.warnings) logger.warn(`degraded isolation: ${warning}`);
+  const reaped = await reapOrphanedCgroups(isolation.cgroups);
+  if (reaped.length > 0) logger.warn('payloads left by a pilot that died were killed', { cgroups: reaped });
 
   const callCounter = new CallCounter();
   const apiCallCounter = new CallCounter();
   const clients = createAwsClients({
     callCounter,
+    ...(credentials && { credentials }),
     ...(config.s3.forcePathStyle !== undefined &&
       !env.AWS_S3_FORCE_PATH_STYLE && { forcePathStyle: config.s3.forcePathStyle }),
   });
-  await mkdir(config.workDir, { recursive: true });
   const spool = new ResultSpool(config.spoolDir);
   await spool.open();
   pilot = new Pilot({
@@ -75,9 +90,15 @@ async function main(): Promise<number> {
     nodeHasGpus: resources.gpuIndexes.length > 0,
     sqs: clients.sqs,
     s3: clients.s3,
-    api: new ApiClient({ apiUrl: config.apiUrl, region: env.AWS_REGION, callCounter: apiCallCounter }),
+    api: new ApiClient({
+      apiUrl: config.apiUrl,
+      region: env.AWS_REGION,
+      callCounter: apiCallCounter,
+      ...(credentials && { credentials }),
+    }),
     outbox: new StatusOutbox({ sqs: clients.sqs, queueUrl: config.statusQueueUrl, spool, logger }),
     logger,
+    isolation,
   });
   if (signalled) pilot.stop('signal');
   const reason = await pilot.run();

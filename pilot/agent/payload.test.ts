@@ -27,8 +27,11 @@ async function shellPayload(script: string, overrides: Partial<PayloadSpec> = {}
     cwd,
     env: { PATH: process.env.PATH ?? '/usr/bin:/bin', WMS_OUTPUT_DIR: path.join(cwd, 'out') },
     logPath: path.join(cwd, 'payload.log'),
+    logCapBytes: 64 * 1024 ** 2,
     wallTimeMs: 60_000,
     killGraceMs: 3_000,
+    identity: null,
+    cgroup: null,
     ...overrides,
   };
 }
@@ -149,10 +152,11 @@ describe('startPayload', () => {
     await chmod(script, 0o644);
     const notExecutable = await (await startPayload({ ...spec, executable: script })).outcome;
 
-    expect(missing).toMatchObject({ spawnError: 'ENOENT', exitCode: null, signal: null });
-    expect(errorForSpawnFailure(missing.spawnError!)).toBe(ERRORS.PAYLOAD_EXECUTABLE_NOT_FOUND);
-    expect(notExecutable.spawnError).toBe('EACCES');
-    expect(errorForSpawnFailure(notExecutable.spawnError!)).toBe(ERRORS.PAYLOAD_NOT_EXECUTABLE);
+    // The payload's first process fails to become the executable: exit statuses 127 and 126.
+    expect(missing).toMatchObject({ spawnError: null, exitCode: 127, signal: null });
+    expect(errorForPayloadExit(missing)).toBe(ERRORS.PAYLOAD_EXECUTABLE_NOT_FOUND);
+    expect(notExecutable).toMatchObject({ spawnError: null, exitCode: 126 });
+    expect(errorForPayloadExit(notExecutable)).toBe(ERRORS.PAYLOAD_NOT_EXECUTABLE);
     expect(errorForSpawnFailure('E2BIG')).toBe(ERRORS.PAYLOAD_SPAWN_FAILED);
   });
 });
@@ -166,6 +170,7 @@ describe('payloadEnvironment', () => {
     AWS_SECRET_ACCESS_KEY: 'secret',
     AWS_SESSION_TOKEN: 'token',
     WMS_PILOT_API_URL: 'https://api',
+    CREDENTIALS_DIRECTORY: '/run/credentials/spd-wms-pilot.service',
     CUDA_VISIBLE_DEVICES: '0,1',
     UNSET: undefined,
   };

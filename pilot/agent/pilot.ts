@@ -25,6 +25,7 @@ import {
 } from './constants.js';
 import { MessageDeletions } from './deletions.js';
 import { ClaimRefusedError, ControlPlaneProtocolError, PilotLostError } from './errors.js';
+import type { PayloadIsolation } from './isolation.js';
 import { RunningJob } from './job.js';
 import {
   heartbeatJobs,
@@ -56,6 +57,8 @@ export interface PilotDependencies {
   api: PilotApi;
   outbox: StatusOutbox;
   logger: Logger;
+  /** The payloads' users and cgroups; what is degraded goes into the pilot's record. */
+  isolation: PayloadIsolation;
 }
 
 /** A slot taken for a job; `release` gives it back the first time and returns false after. */
@@ -149,11 +152,18 @@ export class Pilot {
   }
 
   async #register(): Promise<boolean> {
-    const { api, config, pilotId, device, slots } = this.#deps;
+    const { api, config, pilotId, device, slots, isolation } = this.#deps;
     for (let failures = 1; !this.#stop.signal.aborted; failures++) {
       try {
         const registration = await api.register(
-          { pilotId, host: hostname().slice(0, 255), device, slots: slots.length, version: PILOT_VERSION },
+          {
+            pilotId,
+            host: hostname().slice(0, 255),
+            device,
+            slots: slots.length,
+            version: PILOT_VERSION,
+            ...(isolation.degraded.length > 0 && { degraded: isolation.degraded }),
+          },
           this.#stop.signal,
         );
         this.#controlQueueUrl = registration.controlQueueUrl;
@@ -317,6 +327,7 @@ export class Pilot {
       config: this.#deps.config,
       pilotId: this.#deps.pilotId,
       nodeHasGpus: this.#deps.nodeHasGpus,
+      isolation: this.#deps.isolation,
       logger: this.#logger,
       sendProgress: (progress) => this.#deps.outbox.sendProgress(progress),
       sendResult: (result) => this.#deps.outbox.sendResult(result),

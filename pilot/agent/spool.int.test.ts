@@ -44,6 +44,7 @@ describe('result spool of the pilot process', () => {
         spoolDir,
         device: 'CPU',
         slots: 1,
+        allowSameUserPayloads: true,
       }),
     );
     const env = { AWS_ENDPOINT_URL: proxy.endpoint };

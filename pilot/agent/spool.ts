@@ -1,4 +1,4 @@
-import { mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
+import { chmod, mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { JobResultMessage } from '../../events/pilot.js';
 import { ValidationError } from '../../shared/errors/index.js';
@@ -34,7 +34,9 @@ export class ResultSpool {
 
   /** Creates the directory and drops half-written files a crash may have left. */
   async open(): Promise<void> {
-    await mkdir(this.dir, { recursive: true });
+    await mkdir(this.dir, { recursive: true, mode: 0o700 });
+    // The pilot's own: payloads (other users) may not read claim tokens or results.
+    await chmod(this.dir, 0o700);
     for (const name of await readdir(this.dir)) {
       if (name.endsWith('.tmp')) await rm(path.join(this.dir, name), { force: true });
     }

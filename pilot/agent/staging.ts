@@ -6,6 +6,7 @@ import { Upload } from '@aws-sdk/lib-storage';
 import { ERRORS } from '../../shared/errors/index.js';
 import type { FileRef } from '../../shared/model/index.js';
 import { checksumAlgorithm, createChecksum } from './checksum.js';
+import { S3_MULTIPART } from './constants.js';
 import { StageInError, StageOutError } from './errors.js';
 import { createFileInside, openRegularFileInside } from './paths.js';
 
@@ -241,8 +242,21 @@ export async function downloadInput(
 }
 
 const UPLOAD_READ_BYTES = 1024 ** 2;
+const MIB = 1024 ** 2;
+
+/**
+ * The part size of a multipart upload of `size` bytes: `preferredBytes` (at least S3's 5 MiB),
+ * or, for an object that would need more than S3's 10,000 parts of it, the smallest whole
+ * number of MiB that fits it in 10,000 parts. Null for an object larger than S3's 5 TiB.
+ */
+export function partSizeFor(size: number, preferredBytes: number): number | null {
+  if (size > S3_MULTIPART.maxObjectBytes) return null;
+  const smallest = Math.ceil(size / S3_MULTIPART.maxParts / MIB) * MIB;
+  return Math.min(S3_MULTIPART.maxPartBytes, Math.max(preferredBytes, S3_MULTIPART.minPartBytes, smallest));
+}
 
 export interface UploadOptions {
+  /** The preferred part size; a larger file gets larger parts (`partSizeFor`). */
   partBytes: number;
   parallelism: number;
   /** Send `x-amz-checksum-sha256` so the store verifies every request body. */
@@ -275,6 +289,14 @@ export async function uploadFile(
 ): Promise<UploadedFile | null> {
   const opened = await openRegularFileInside(dir, name);
   if (opened === null) return null;
+  const partSize = partSizeFor(opened.size, options.partBytes);
+  if (partSize === null) {
+    await opened.handle.close();
+    throw new StageOutError(
+      ERRORS.PAYLOAD_OUTPUT_TOO_LARGE,
+      `${name} has ${opened.size} bytes, more than the ${S3_MULTIPART.maxObjectBytes} an S3 object can hold`,
+    );
+  }
   const hash = createHash('sha256');
   let size = 0;
   // A read buffer as large as the file, up to 1 MiB: a stream allocates its whole buffer for each
@@ -301,7 +323,7 @@ export async function uploadFile(
       ContentLength: opened.size,
       ...(options.checksumHeader && { ChecksumAlgorithm: 'SHA256' as const }),
     },
-    partSize: options.partBytes,
+    partSize,
     queueSize: options.parallelism,
     leavePartsOnError: false,
   });

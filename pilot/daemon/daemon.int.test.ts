@@ -5,6 +5,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { credentialsFileEnv } from '../../infra/local/pilot-credentials.js';
 import { createAwsClients } from '../../shared/aws/index.js';
 import { type LoggingProcess, LoggingProcess as Process } from '../test-support/pilot-process.js';
 import { liveGroupMembers } from '../test-support/processes.js';
@@ -54,6 +55,7 @@ async function startDaemon(
   name: string,
 ): Promise<{ daemon: LoggingProcess; cacheDir: string }> {
   const cacheDir = path.join(root, `cache-${name}`);
+  const credentials = credentialsFileEnv(root, process.env);
   const configFile = path.join(root, `daemon-${name}.json`);
   await writeFile(
     configFile,
@@ -64,10 +66,11 @@ async function startDaemon(
       releasePublicKey: signing.publicKey,
       minHealthyRunSeconds: 30,
       restartBackoff: { initialSeconds: 0.2, maxSeconds: 0.4 },
+      credentialsFile: credentials.file,
     }),
   );
   return {
-    daemon: new Process(process.execPath, [daemonBundle, '--config', configFile], process.env),
+    daemon: new Process(process.execPath, [daemonBundle, '--config', configFile], credentials.env),
     cacheDir,
   };
 }
@@ -98,6 +101,7 @@ beforeAll(async () => {
     spoolDir: path.join(root, 'spool'),
     device: 'CPU',
     slots: 1,
+    allowSameUserPayloads: true,
   };
   pilotConfig = { idle: path.join(root, 'pilot-idle.json'), longRunning: path.join(root, 'pilot-long.json') };
   // Without a reachable control plane the pilot has no work: it exits when idle, or runs until stopped.

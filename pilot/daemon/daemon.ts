@@ -30,6 +30,9 @@ export const DaemonConfig = z
     pilotConfig: z.string().min(1),
     /** The Node binary that runs the pilot; the daemon's own by default. */
     nodeBinary: z.string().min(1).optional(),
+    /** As the pilot's: an AWS shared-credentials file readable by the daemon's user only. */
+    credentialsFile: z.string().min(1).optional(),
+    credentialsProfile: z.string().min(1).default('default'),
     /** A pilot that exits sooner than this counts as a crash for the restart backoff. */
     minHealthyRunSeconds: z.number().min(0).default(60),
     restartBackoff: z

@@ -5,6 +5,7 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { createAwsClients } from '../../shared/aws/index.js';
 import { configArgument, runMain } from '../agent/cli.js';
+import { credentialsFileOf, fileCredentials, refuseEnvironmentCredentials } from '../agent/credentials.js';
 import { loadDaemonConfig, loadReleasePublicKey, PilotDaemon } from './daemon.js';
 
 const USAGE = 'usage: daemon --config <daemon-config.json>';
@@ -13,11 +14,21 @@ const EXIT = { ok: 0, fatal: 1, usage: 2 } as const;
 async function main(): Promise<number> {
   const configFile = configArgument(process.argv.slice(2), USAGE);
   if (configFile === null) return EXIT.usage;
+  // The pilot inherits the daemon's environment: no secret may be in it (see credentials.ts).
+  refuseEnvironmentCredentials(process.env);
   const config = await loadDaemonConfig(configFile);
   const releasePublicKey = await loadReleasePublicKey(config);
   const logger = new Logger({ serviceName: 'spd-wms-pilot-daemon' });
-  logger.info('daemon starting', { config });
-  const daemon = new PilotDaemon(config, createAwsClients().s3, logger, releasePublicKey);
+  const credentialsFile = await credentialsFileOf(config, process.env);
+  logger.info('daemon starting', { config, credentialsFile });
+  const credentials =
+    credentialsFile === null ? undefined : await fileCredentials(credentialsFile, config.credentialsProfile);
+  const daemon = new PilotDaemon(
+    config,
+    createAwsClients(credentials ? { credentials } : {}).s3,
+    logger,
+    releasePublicKey,
+  );
   for (const signal of ['SIGTERM', 'SIGINT'] as const) process.on(signal, () => daemon.stop(signal));
   await daemon.run();
   return EXIT.ok;

@@ -3,6 +3,7 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
+import { credentialsFileEnv } from '../../infra/local/pilot-credentials.js';
 import { bundleEntry } from '../release/bundle.js';
 
 const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -104,7 +105,8 @@ export async function buildPilotBundle(dir: string): Promise<string> {
 
 /**
  * Starts a pilot with the Node running the tests: `entry` is `pilot/agent/main.ts` (from
- * source, through tsx) or a bundle from `buildPilotBundle`.
+ * source, through tsx) or a bundle from `buildPilotBundle`. Its AWS credentials are in a file
+ * beside its configuration.
  */
 export function startPilot(
   configFile: string,
@@ -112,8 +114,6 @@ export function startPilot(
   entry: string = PILOT_MAIN,
 ): LoggingProcess {
   const command = entry.endsWith('.ts') ? ['--import', 'tsx', entry] : [entry];
-  return new LoggingProcess(process.execPath, [...command, '--config', configFile], {
-    ...process.env,
-    ...env,
-  });
+  const pilotEnv = credentialsFileEnv(path.dirname(configFile), { ...process.env, ...env }).env;
+  return new LoggingProcess(process.execPath, [...command, '--config', configFile], pilotEnv);
 }

@@ -2,9 +2,10 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import type { S3Client } from '@aws-sdk/client-s3';
-import type { SQSClient, SQSClientConfig } from '@aws-sdk/client-sqs';
+import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { CallCounter } from './callCounter.js';
+import type { SigningCredentials } from './signed-http.js';
 
 /** The AWS clients of one process; `doc` wraps `dynamo` and shares its middleware. */
 export interface AwsClients {
@@ -19,12 +20,15 @@ export interface AwsClients {
 export interface AwsClientsOptions {
   /** S3 path-style addressing; when absent, `AWS_S3_FORCE_PATH_STYLE` decides. */
   forcePathStyle?: boolean;
+  /**
+   * Where the clients get their credentials; the SDK's default chain when absent. A pilot
+   * passes a provider reading its credentials file, never its environment.
+   */
+  credentials?: SigningCredentials;
   /** Counts every call the clients make. */
   callCounter?: CallCounter;
   /** Where `AWS_S3_FORCE_PATH_STYLE` is read; process.env by default. */
   env?: Readonly<Record<string, string | undefined>>;
-  /** Whom the clients sign as; the SDK's default credential chain when absent. */
-  credentials?: SQSClientConfig['credentials'];
 }
 
 /** Calls made to one operation of one service, e.g. DynamoDB TransactWriteItems. */

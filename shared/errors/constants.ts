@@ -111,6 +111,40 @@ export const ERRORS = named({
     category: 'payload',
   },
 
+  // Limits and isolation of payloads (pilot/agent/cgroups.ts, payload.ts, job.ts).
+  PAYLOAD_MEMORY_LIMIT: {
+    code: 1221,
+    message: 'payload exceeded its memory limit and was killed by the out-of-memory killer of its cgroup',
+    retryable: false,
+    category: 'payload',
+  },
+  PAYLOAD_DISK_QUOTA: {
+    code: 1222,
+    message: 'payload used more disk in its work directory than the per-job quota and was killed',
+    retryable: false,
+    category: 'payload',
+  },
+  PAYLOAD_LOG_TRUNCATED: {
+    code: 1223,
+    message:
+      'payload wrote more to stdout and stderr than the log cap; the rest was dropped (a notice in the log, the job is not failed for it)',
+    retryable: false,
+    category: 'payload',
+  },
+  PAYLOAD_OUTPUT_SYMLINK: {
+    code: 1224,
+    message:
+      'payload left a symbolic link (or no directory) where its output directory or an output file must be',
+    retryable: false,
+    category: 'payload',
+  },
+  PAYLOAD_OUTPUT_TOO_LARGE: {
+    code: 1225,
+    message: 'payload wrote an output file larger than the 5 TiB an S3 object can hold',
+    retryable: false,
+    category: 'payload',
+  },
+
   STAGE_OUT_UPLOAD_FAILED: {
     code: 1301,
     message: 'output file upload failed',

@@ -150,6 +150,7 @@ describe('errorForPayloadExit', () => {
     ['walltime', ERRORS.PAYLOAD_WALLTIME_EXCEEDED],
     ['cancel', ERRORS.KILLED_CANCELLED],
     ['shutdown', ERRORS.PILOT_SHUTDOWN],
+    ['disk-quota', ERRORS.PAYLOAD_DISK_QUOTA],
   ] as [PayloadKillReason, ErrorEntry][])(
     'lets a kill the pilot sent (%s) decide the code whatever the process reported',
     (killedFor, expected) => {

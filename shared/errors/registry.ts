@@ -55,6 +55,8 @@ export function errorForPayloadExit(exit: PayloadExit): ErrorEntry {
       return ERRORS.KILLED_CANCELLED;
     case 'shutdown':
       return ERRORS.PILOT_SHUTDOWN;
+    case 'disk-quota':
+      return ERRORS.PAYLOAD_DISK_QUOTA;
     case null:
       break;
   }

@@ -19,7 +19,7 @@ export interface ErrorEntry {
 export type ErrorName = keyof typeof ERRORS;
 
 /** Why the pilot itself stopped a payload, if it did. */
-export type PayloadKillReason = 'walltime' | 'cancel' | 'shutdown';
+export type PayloadKillReason = 'walltime' | 'cancel' | 'shutdown' | 'disk-quota';
 
 /** How a payload process ended, as the pilot observed it. */
 export interface PayloadExit {

@@ -7,6 +7,11 @@ export const DATASET_STATES = ['OPEN', 'CLOSED', 'TO_UPLOAD', 'TO_DELETE'] as co
 export const DATASET_KINDS = ['input', 'output', 'log'] as const;
 export const FILE_KINDS = ['input', 'output', 'log'] as const;
 export const DEVICES = ['CPU', 'GPU'] as const;
+/**
+ * What a pilot cannot do to isolate its payloads on its node: run them as a user of their own,
+ * track and kill them through a cgroup, limit their memory.
+ */
+export const DEGRADED_CAPABILITIES = ['same-user-payloads', 'no-cgroups', 'no-memory-limit'] as const;
 export const JOB_MODES = ['map', 'merge'] as const;
 
 /** Upper bound of a task rank (priority); ranks are integers 1..RANK_MAX. */

@@ -6,6 +6,7 @@ import {
   DatasetKindSchema,
   DatasetName,
   DatasetStateSchema,
+  DegradedCapabilitySchema,
   DeviceSchema,
   Executable,
   FileKindSchema,
@@ -59,6 +60,16 @@ export const TaskSpec = z
       .max(7 * 24 * 3600)
       .default(3600),
     coresPerJob: z.number().int().min(1).max(256).default(1),
+    /**
+     * Memory a job may use, in bytes (its cgroup's limit); a pilot lowers it to its site's
+     * maximum. The pilot's default when absent.
+     */
+    memoryBytes: z
+      .number()
+      .int()
+      .min(16 * 1024 ** 2)
+      .max(16 * 1024 ** 4)
+      .optional(),
   })
   .strict();
 export type TaskSpec = z.infer<typeof TaskSpec>;
@@ -167,6 +178,8 @@ export const PilotRecord = z.object({
   busySlots: z.number().int().min(0).max(1024),
   state: PilotStateSchema,
   version: z.string().max(64),
+  /** What the pilot cannot do to isolate its payloads on its node (none when absent). */
+  degraded: z.array(DegradedCapabilitySchema).max(8).optional(),
   controlQueueUrl: z.string().url().optional(),
   /**
    * Who registered it, as the API verified the caller (see shared/identity): only this

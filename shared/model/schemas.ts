@@ -2,6 +2,7 @@ import { z } from 'zod';
 import {
   DATASET_KINDS,
   DATASET_STATES,
+  DEGRADED_CAPABILITIES,
   DEVICES,
   FILE_KINDS,
   JOB_MODES,
@@ -102,6 +103,7 @@ export const DatasetStateSchema = z.enum(DATASET_STATES);
 export const DatasetKindSchema = z.enum(DATASET_KINDS);
 export const FileKindSchema = z.enum(FILE_KINDS);
 export const DeviceSchema = z.enum(DEVICES);
+export const DegradedCapabilitySchema = z.enum(DEGRADED_CAPABILITIES);
 export const JobModeSchema = z.enum(JOB_MODES);
 
 /** A file as a job sees it: name, location, size, checksum. */

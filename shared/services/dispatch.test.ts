@@ -152,6 +152,14 @@ describe('jobMessage', () => {
     });
   });
 
+  it("carries the task's memory limit when it sets one, and none otherwise", () => {
+    const limited = jobMessage({ ...task('t-1'), memoryBytes: 2 * 1024 ** 3 }, job(), 'spd-data', NOW);
+    const unlimited = jobMessage(task('t-1'), job(), 'spd-data', NOW);
+
+    expect(limited.memoryBytes).toBe(2 * 1024 ** 3);
+    expect('memoryBytes' in unlimited).toBe(false);
+  });
+
   it('refuses to build a message that does not validate, naming the field', () => {
     expect(() => jobMessage(task('t-1'), job(), 'Not_A_Bucket', NOW)).toThrow(ValidationError);
     expect(() => jobMessage(task('t-1'), job(), 'Not_A_Bucket', NOW)).toThrow(/output\.bucket/);

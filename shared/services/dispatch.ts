@@ -145,6 +145,7 @@ export function jobMessage(
     log: datasetTarget(task.logDataset, bucket),
     wallTimeSeconds: task.wallTimeSeconds,
     coresPerJob: task.coresPerJob,
+    ...(task.memoryBytes !== undefined && { memoryBytes: task.memoryBytes }),
     dispatchedAt,
   });
   if (!parsed.success) throw ValidationError.fromZod(`job message of ${job.jobId}`, parsed.error);

@@ -29,6 +29,7 @@ function immutableSpecOf(task: TaskRecord): ImmutableTaskSpec {
     failureTolerance: task.failureTolerance,
     wallTimeSeconds: task.wallTimeSeconds,
     coresPerJob: task.coresPerJob,
+    ...(task.memoryBytes !== undefined && { memoryBytes: task.memoryBytes }),
   };
 }
 

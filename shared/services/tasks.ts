@@ -104,6 +104,7 @@ const COMPARED_SPEC_FIELDS = [
   'failureTolerance',
   'wallTimeSeconds',
   'coresPerJob',
+  'memoryBytes',
 ] as const satisfies readonly (keyof TaskSpec)[];
 
 /** Input dataset states in which all its files are known, so every job can be made. */

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type EmbeddedControlPlane, startEmbeddedControlPlane } from '../embedded.js';
 import { type Emulator, startEmulator, useEmulatorEndpoint } from '../emulator.js';
+import { credentialsFileEnv } from '../pilot-credentials.js';
 import type { MintedCredentials } from '../runtime.js';
 
 const PROJECT_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -177,6 +178,9 @@ export function startPilot(host: PilotHost, options: PilotOptions): PilotProcess
     spoolDir: join(home, 'spool'),
     heartbeatIntervalSeconds: options.heartbeatIntervalSeconds,
     pollWaitSeconds: 2,
+    // A developer's machine: the payloads run as the pilot (which needs no root), and the
+    // pilot's record says so.
+    allowSameUserPayloads: true,
     ...options.extraConfig,
   };
   const configFile = join(home, 'pilot.json');
@@ -189,7 +193,11 @@ export function startPilot(host: PilotHost, options: PilotOptions): PilotProcess
   const log = createWriteStream(join(host.logDir, `pilot-${options.name}.log`));
   const child = spawn(process.execPath, ['--import', 'tsx', PILOT_MAIN, '--config', configFile], {
     cwd: PROJECT_ROOT,
-    env: { ...process.env, PATH: path, ...pilotKeyEnvironment(plane.runtime.mintCredentials()) },
+    env: {
+      ...credentialsFileEnv(home, { ...process.env, ...pilotKeyEnvironment(plane.runtime.mintCredentials()) })
+        .env,
+      PATH: path,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   child.stdout?.pipe(log, { end: false });
