@@ -20,6 +20,8 @@ function waitingText(waiting: JobWaiting, job: JobView): string {
       return 'Its pilot was lost; the watchdog returns the job to READY for another attempt.';
     case 'task-not-running':
       return 'Its task is not RUNNING, so none of its jobs is dispatched.';
+    case 'task-held':
+      return 'Its task is HELD: none of its jobs is dispatched until wms release.';
   }
 }
 

@@ -10,6 +10,7 @@ export * from './dispatch.js';
 export { type ExplainServiceDeps, explainJob } from './explain.js';
 export * from './generation.js';
 export { JobGenerationMessage, sendJobGenerationMessage } from './job-generation-message.js';
+export * from './operator.js';
 export {
   claimJob,
   controlQueueName,
