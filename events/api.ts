@@ -18,6 +18,7 @@ import {
   JobRecord,
   type JobState,
   JobStateSchema,
+  LIMITS,
   ObjectLocation,
   PilotRecord,
   PilotStateSchema,
@@ -116,9 +117,28 @@ export type JobWaiting = z.output<typeof JobWaiting>;
 
 const WAITING_STATES: readonly JobState[] = ['READY', 'QUEUED', 'LOST'];
 
-/** GET /jobs/{id}: the record without its claim token, and why it waits when it waits. */
+/** A registered log of one attempt of a job (`wms logs <job> --attempt N` prints it). */
+export const AttemptLog = z.object({
+  attempt: Count,
+  name: z.string(),
+  location: ObjectLocation,
+  size: Count,
+});
+export type AttemptLog = z.output<typeof AttemptLog>;
+
+/**
+ * GET /jobs/{id}: the record without its claim token, why it waits when it waits, and the logs
+ * its attempts registered.
+ */
 export const JobView = z
-  .object({ ...JobRecord.omit(PILOT_ONLY).shape, waiting: JobWaiting.optional() })
+  .object({
+    ...JobRecord.omit(PILOT_ONLY).shape,
+    waiting: JobWaiting.optional(),
+    logs: z
+      .array(AttemptLog)
+      .max(LIMITS.maxRetries + 2)
+      .optional(),
+  })
   .refine((job) => job.waiting === undefined || WAITING_STATES.includes(job.state), {
     message: 'only a READY, QUEUED or LOST job waits',
     path: ['waiting'],

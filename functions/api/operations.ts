@@ -27,6 +27,7 @@ import { datasetUidFor } from '../../shared/ids/index.js';
 import { PILOT_STATES, TASK_STATES, type TaskRecord } from '../../shared/model/index.js';
 import type { Repositories } from '../../shared/repositories/index.js';
 import {
+  attemptLogs,
   cancelContinuationEntry,
   cancelTask,
   claimJob,
@@ -259,8 +260,8 @@ export const OPERATIONS: Readonly<Record<string, Operation<unknown, unknown>>> =
   getJob: operation({
     async run(request, deps) {
       const job = await deps.repos.jobs.get(param(request, 'jobId'));
-      const waiting = await explainJob(explainDeps(deps), job);
-      return { body: { ...job, ...(waiting === undefined ? {} : { waiting }) } };
+      const [waiting, logs] = await Promise.all([explainJob(explainDeps(deps), job), attemptLogs(deps, job)]);
+      return { body: { ...job, ...(waiting === undefined ? {} : { waiting }), logs } };
     },
   }),
 

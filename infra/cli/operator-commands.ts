@@ -1,20 +1,27 @@
-/** `wms pilots | audit | dlq list | dlq redrive | dashboard`: the system as a whole. */
+/**
+ * `wms pilots | pilot drain | pilot kill | audit | dlq list | dlq show | dlq redrive | dlq purge |
+ * dashboard`: the system as a whole.
+ */
 import { type Command, Option } from 'commander';
 import {
   AUDIT_MAX_TASKS,
   type AuditFindingView,
   AuditReportView,
+  DEAD_LETTER_SHOW,
   DeadLetterList,
+  DeadLetterMessages,
+  PilotCommandResponse,
   PilotList,
+  PurgeReport,
   REDRIVE_MAX_MESSAGES,
   RedriveReport,
 } from '../../events/index.js';
 import { PILOT_STATES } from '../../shared/model/index.js';
 import { listAll, pathOf } from './client.js';
-import { type CommandContext, jsonOption, type Register } from './context.js';
+import { type CommandContext, jsonOption, type Register, stateOption } from './context.js';
 import { startDashboardProxy } from './dashboard-proxy.js';
 import { CliError, EXIT_CODES } from './exit-codes.js';
-import { age, json, table } from './format.js';
+import { age, json, plural, table } from './format.js';
 
 function boundedInteger(text: string, name: string, max: number): number {
   const value = Number(text);
@@ -82,12 +89,28 @@ export function deadLetterText(list: DeadLetterList): string {
   return lines.join('\n');
 }
 
+export function deadLetterMessagesText(shown: DeadLetterMessages): string {
+  const lines = [`${shown.queue}: ${plural(shown.depth, 'message')}, showing ${shown.messages.length}`];
+  for (const message of shown.messages) {
+    const why = message.errorCode
+      ? `${message.errorCode}: ${message.errorReason ?? ''}`
+      : 'moved by SQS after its last delivery failed';
+    lines.push(
+      '',
+      `${message.messageId}  sent ${message.sentAt ?? '?'}${message.receiveCount === undefined ? '' : `, ${plural(message.receiveCount, 'delivery', 'deliveries')}`}`,
+      `  why:  ${why}`,
+      `  body: ${message.body}${message.bodyTruncated ? ' …(cut)' : ''}`,
+    );
+  }
+  return lines.join('\n');
+}
+
 export function registerOperatorCommands(program: Command, register: Register): void {
   register(
     program
       .command('pilots')
       .description('pilots: device, slots, state and last heartbeat')
-      .addOption(new Option('--state <state>', 'only pilots in this state').choices(PILOT_STATES))
+      .addOption(stateOption('only pilots in this state', PILOT_STATES))
       .addOption(jsonOption()),
     async (context: CommandContext, options: { state?: string; json?: boolean }) => {
       const pilots = await listAll((page) =>
@@ -115,6 +138,26 @@ export function registerOperatorCommands(program: Command, register: Register): 
       );
     },
   );
+
+  const pilot = program.command('pilot').description('control one pilot');
+  for (const [name, description] of [
+    ['drain', 'the pilot finishes its running jobs, takes no new ones, and exits'],
+    ['kill', 'the pilot stops now, as on SIGTERM: its running jobs go back for another attempt'],
+  ] as const) {
+    register(
+      pilot.command(name).description(description).argument('<pilot>', 'pilot id').addOption(jsonOption()),
+      async (context: CommandContext, pilotId: string, options: { json?: boolean }) => {
+        const answer = await context
+          .client()
+          .call('POST', pathOf(`/pilots/{pilotId}/${name}`, pilotId), PilotCommandResponse);
+        context.io.out(
+          options.json
+            ? json(answer)
+            : `Sent ${answer.command} to pilot ${answer.pilotId} (${answer.state}); wms pilots shows it EXITED once it is done.`,
+        );
+      },
+    );
+  }
 
   register(
     program
@@ -176,6 +219,53 @@ export function registerOperatorCommands(program: Command, register: Register): 
         options.json
           ? json(report)
           : `Moved ${report.moved} message(s) from the ${report.queue} dead-letter queue back to ${report.source}; ${report.remaining} left.`,
+      );
+    },
+  );
+
+  register(
+    dlq
+      .command('show')
+      .description('the messages of a dead-letter queue, bodies and reasons, left in the queue')
+      .argument('<queue>', 'the queue name wms dlq list shows')
+      .addOption(
+        new Option('--limit <n>', `show at most n messages (up to ${DEAD_LETTER_SHOW.messages})`)
+          .default(10)
+          .argParser((text) => boundedInteger(text, '--limit', DEAD_LETTER_SHOW.messages)),
+      )
+      .addOption(jsonOption()),
+    async (context: CommandContext, queue: string, options: { limit: number; json?: boolean }) => {
+      const shown = await context
+        .client()
+        .call('GET', pathOf('/dead-letters/{queue}/messages', queue), DeadLetterMessages, {
+          query: { limit: options.limit },
+        });
+      context.io.out(options.json ? json(shown) : deadLetterMessagesText(shown));
+    },
+  );
+  register(
+    dlq
+      .command('purge')
+      .description('delete every message of a dead-letter queue (needs --yes)')
+      .argument('<queue>', 'the queue name wms dlq list shows')
+      .option('--yes', 'yes, delete them: they cannot be brought back')
+      .addOption(jsonOption()),
+    async (context: CommandContext, queue: string, options: { yes?: boolean; json?: boolean }) => {
+      if (!options.yes) {
+        throw new CliError(
+          `purging deletes every message of ${queue} for good: look at them with wms dlq show ${queue}, then add --yes`,
+          EXIT_CODES.usage,
+        );
+      }
+      const report = await context
+        .client()
+        .call('POST', pathOf('/dead-letters/{queue}/purge', queue), PurgeReport, {
+          body: { confirm: queue },
+        });
+      context.io.out(
+        options.json
+          ? json(report)
+          : `Purged the ${report.queue} dead-letter queue: ${plural(report.purged, 'message')} deleted.`,
       );
     },
   );

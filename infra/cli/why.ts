@@ -33,7 +33,22 @@ function failureText(job: JobView): string {
   return ` ${name}${exit}${job.errorMessage ? `: ${job.errorMessage}` : ''}`;
 }
 
+/** One line per registered log of the job's attempts, with where it is stored. */
+function logLines(job: JobView): string[] {
+  if (!job.logs || job.logs.length === 0) return [];
+  return [
+    'Logs (wms logs <job> --attempt N):',
+    ...job.logs.map(
+      (log) => `  attempt ${log.attempt}: s3://${log.location.bucket}/${log.location.key} (${log.size} B)`,
+    ),
+  ];
+}
+
 export function explainJob(job: JobView, now: Date): string {
+  return [explainState(job, now), ...logLines(job)].join('\n');
+}
+
+function explainState(job: JobView, now: Date): string {
   const head = `Job ${job.jobId} of task ${job.taskId} is ${job.state} (attempt ${job.attempt}, ${job.device}).`;
   if (job.waiting !== undefined) {
     const pilots = job.waiting.activePilotsForDevice;

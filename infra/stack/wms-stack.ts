@@ -393,7 +393,15 @@ export class WmsStack extends Stack {
     const deadLetterEntries = Object.values(operatorDeadLetters);
     api.fn.addToRolePolicy(
       new iam.PolicyStatement({
-        actions: ['sqs:GetQueueUrl', 'sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes'],
+        // ChangeMessageVisibility: messages shown are made visible again; PurgeQueue: wms dlq purge.
+        actions: [
+          'sqs:GetQueueUrl',
+          'sqs:ReceiveMessage',
+          'sqs:DeleteMessage',
+          'sqs:GetQueueAttributes',
+          'sqs:ChangeMessageVisibility',
+          'sqs:PurgeQueue',
+        ],
         resources: deadLetterEntries.map(({ deadLetter }) => deadLetter.queueArn),
       }),
     );

@@ -183,3 +183,22 @@ export async function readJobLog(deps: OperatorDeps, jobId: string, attempt?: nu
     throw error;
   }
 }
+
+/** The logs the attempts of a job registered, first attempt first (one BatchGetItem). */
+export async function attemptLogs(
+  deps: Pick<OperatorDeps, 'repos'>,
+  job: Pick<JobRecord, 'jobId' | 'taskId' | 'attempt'>,
+): Promise<{ attempt: number; name: string; location: { bucket: string; key: string }; size: number }[]> {
+  const task = await deps.repos.tasks.get(job.taskId);
+  const names = Array.from({ length: job.attempt + 1 }, (_, attempt) => logFileName(job.jobId, attempt));
+  const files = await deps.repos.files.getMany(datasetUidFor(task.logDataset), names);
+  return files
+    .map((file) => ({
+      attempt: names.indexOf(file.name),
+      name: file.name,
+      location: file.location,
+      size: file.size,
+    }))
+    .filter((log) => log.attempt >= 0)
+    .sort((a, b) => a.attempt - b.attempt);
+}
