@@ -37,7 +37,7 @@ function findingText(finding: AuditFindingView): string {
 
 export function auditText(report: AuditReportView, repair: boolean): string {
   const lines = [
-    `Audited ${report.tasks} task(s), ${report.jobs} job(s), ${report.datasets} dataset(s), ${report.objects} stored object(s), ${report.pilots} pilot(s).`,
+    `Audited ${report.tasks} task(s), ${report.jobs} job(s), ${report.datasets} dataset(s), ${report.objects} stored object(s); ${plural(report.pilots, 'live pilot')}.`,
   ];
   if (report.unreadableObjects.length > 0) {
     lines.push(`${report.unreadableObjects.length} object(s) could not be read and were not judged.`);

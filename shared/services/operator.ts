@@ -44,9 +44,26 @@ async function moveHeld(
   return { task: change.task, changed: change.applied };
 }
 
-/** RUNNING → HELD: its READY jobs are no longer dispatched; running ones finish. */
-export function holdTask(deps: OperatorDeps, taskId: string): Promise<TaskHoldResult> {
-  return moveHeld(deps, taskId, 'RUNNING', 'HELD');
+/**
+ * RUNNING → HELD: its READY jobs are no longer dispatched; running ones finish. Its QUEUED
+ * jobs go back to READY (same attempt), so a pilot taking their messages finds them not
+ * claimable and drops them; no job is queued after the hold (the dispatcher queues only for
+ * RUNNING tasks, conditionally). Holding a HELD task again repeats that sweep.
+ */
+export async function holdTask(deps: OperatorDeps, taskId: string): Promise<TaskHoldResult> {
+  const result = await moveHeld(deps, taskId, 'RUNNING', 'HELD');
+  let cursor: string | undefined;
+  do {
+    const page = await deps.repos.jobs.listByTask(taskId, {
+      state: 'QUEUED',
+      limit: RETRY_PAGE_SIZE,
+      cursor,
+    });
+    const queued = page.items.filter((job) => job.state === 'QUEUED');
+    if (queued.length > 0) await deps.repos.jobs.requeue(queued);
+    cursor = page.cursor;
+  } while (cursor !== undefined);
+  return result;
 }
 
 /** HELD → RUNNING: dispatch resumes; a task whose jobs all ended meanwhile then completes. */
