@@ -342,7 +342,7 @@ export const DASHBOARD_LIMITS = { tasks: 200, pilots: 500 } as const;
 /** GET /dashboard/summary: what the dashboard shows, read in one call. */
 export const DashboardSummary = z.object({
   generatedAt: Timestamp,
-  /** REGISTERED and RUNNING tasks, oldest first; `tasksTruncated` when there are more. */
+  /** RUNNING, HELD and REGISTERED tasks, oldest first; `tasksTruncated` when there are more. */
   tasks: z.array(TaskSummary).max(DASHBOARD_LIMITS.tasks),
   tasksTruncated: z.boolean(),
   /** ACTIVE and IDLE pilots. */

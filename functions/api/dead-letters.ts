@@ -146,7 +146,7 @@ async function peek(sqs: SQSClient, queueUrl: string): Promise<DeadLetterMessage
       MessageSystemAttributeNames: ['SentTimestamp'],
     }),
   );
-  return Messages.map(deadLetterMessageOf);
+  return Messages.map((message) => deadLetterMessageOf(message));
 }
 
 /** Every dead-letter queue, by name, with its depth and (when not empty) a peek at its messages. */

@@ -289,6 +289,47 @@ describe('wms and its configuration', () => {
     expect(refused.code).toBe(EXIT_CODES.denied);
   });
 
+  it('exits 5 when there are no credentials at all, and signs with a named profile given by --profile', async () => {
+    // Prepare: no credentials in the environment, and none in config files but the profile's.
+    const credentialsFile = join(workDir, 'credentials');
+    writeFileSync(
+      credentialsFile,
+      `[operator]\naws_access_key_id = ${process.env.AWS_ACCESS_KEY_ID}\naws_secret_access_key = ${process.env.AWS_SECRET_ACCESS_KEY}\n`,
+    );
+    const bare = {
+      ...env,
+      AWS_ACCESS_KEY_ID: undefined,
+      AWS_SECRET_ACCESS_KEY: undefined,
+      AWS_SESSION_TOKEN: undefined,
+      AWS_PROFILE: undefined,
+      AWS_EC2_METADATA_DISABLED: 'true',
+      AWS_CONFIG_FILE: join(workDir, 'no-config'),
+      AWS_SHARED_CREDENTIALS_FILE: credentialsFile,
+    };
+
+    // Act
+    const none = await runWms(['tasks'], bare);
+    const profiled = await runWms(['--profile', 'operator', 'tasks', '--json'], bare);
+
+    // Assess
+    expect(none.code).toBe(EXIT_CODES.denied);
+    expect(none.stderr).toContain('no AWS credentials');
+    expect(profiled.code).toBe(EXIT_CODES.ok);
+  });
+
+  it('prints its version, and takes state names in any case', async () => {
+    // Act
+    const version = await wms('--version');
+    const lower = await wms('tasks', '--state', 'running', '--json');
+    const unknown = await wms('tasks', '--state', 'pending');
+
+    // Assess
+    expect(version.stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);
+    expect(TaskList.shape.items.parse(jsonOf(lower)).every((task) => task.state === 'RUNNING')).toBe(true);
+    expect(unknown.code).toBe(EXIT_CODES.usage);
+    expect(unknown.stderr).toContain('--state must be one of');
+  });
+
   it('runs as the package bin: npx wms', async () => {
     // Act
     const run = await new Promise<{ code: number | null; stdout: string }>((resolve, reject) => {
