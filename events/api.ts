@@ -418,3 +418,22 @@ export type PurgeRequest = z.output<typeof PurgeRequest>;
 /** POST /dead-letters/{queue}/purge response: how many messages were deleted (approximately, as SQS counts). */
 export const PurgeReport = z.object({ queue: Identifier, purged: Count });
 export type PurgeReport = z.output<typeof PurgeReport>;
+
+/** GET /tasks/{id}/analysis: a task's failures by code, the pilots involved, and why its jobs wait. */
+export const TaskAnalysisView = z.object({
+  taskId: Identifier,
+  state: TaskStateSchema,
+  jobs: Count,
+  /** The task has more jobs than one analysis reads: the counts are of its first ones. */
+  truncated: z.boolean(),
+  failedAttempts: Count,
+  retriedJobs: Count,
+  byErrorCode: z.array(z.object({ code: z.number().int(), name: z.string().optional(), jobs: Count })),
+  byExitCode: z.array(z.object({ exitCode: z.number().int(), jobs: Count })),
+  topMessages: z.array(z.object({ message: z.string(), jobs: Count })),
+  pilots: z.array(
+    z.object({ pilotId: Identifier, host: z.string().optional(), failed: Count, running: Count }),
+  ),
+  waiting: z.array(z.object({ reason: z.enum(WAITING_REASONS), jobs: Count })),
+});
+export type TaskAnalysisView = z.output<typeof TaskAnalysisView>;

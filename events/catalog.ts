@@ -32,6 +32,7 @@ import {
   RegisterTaskRequest,
   RegisterTaskResponse,
   RetryReportView,
+  TaskAnalysisView,
   TaskHoldResponse,
   TaskList,
   TaskListQuery,
@@ -287,6 +288,12 @@ export const SCHEMA_CATALOG = {
     schema: PurgeReport,
     io: 'output',
     description: 'POST /dead-letters/{queue}/purge response: messages deleted.',
+  },
+  'api.task-analysis': {
+    schema: TaskAnalysisView,
+    io: 'output',
+    description:
+      'GET /tasks/{id}/analysis response: failures by error and exit code, pilots involved, why jobs wait.',
   },
   'api.error-response': {
     schema: ErrorResponse,

@@ -44,6 +44,7 @@ const REST_ROUTES = [
   'POST /pilots/{id}/kill',
   'GET /dead-letters/{id}/messages',
   'POST /dead-letters/{id}/purge',
+  'GET /tasks/{id}/analysis',
 ];
 
 function refsIn(value: unknown): string[] {

@@ -145,6 +145,13 @@ export const ROUTES: readonly RouteSpec[] = [
   },
   // Operator control: hold, release, retry, pilot commands, logs, dead-letter view and purge.
   {
+    method: 'GET',
+    path: '/tasks/{taskId}/analysis',
+    operationId: 'getTaskAnalysis',
+    summary: "A task's failures by error and exit code, the pilots involved, and why its jobs wait",
+    callers: OPERATOR,
+  },
+  {
     method: 'POST',
     path: '/tasks/{taskId}/hold',
     operationId: 'holdTask',

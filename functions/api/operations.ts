@@ -34,6 +34,7 @@ import {
   commandPilot,
   type ExplainServiceDeps,
   explainJob,
+  explainTask,
   holdTask,
   type OperatorDeps,
   type PilotServiceDeps,
@@ -132,7 +133,7 @@ function pilotDeps(deps: ApiDeps): PilotServiceDeps {
   };
 }
 
-function explainDeps(deps: ApiDeps): ExplainServiceDeps {
+function explainDeps(deps: ApiDeps): ExplainServiceDeps & { repos: Repositories } {
   return {
     repos: deps.repos,
     sqs: deps.sqs,
@@ -376,6 +377,12 @@ export const OPERATIONS: Readonly<Record<string, Operation<unknown, unknown>>> =
           ...(deps.clock ? { clock: deps.clock } : {}),
         }),
       };
+    },
+  }),
+
+  getTaskAnalysis: operation({
+    async run(request, deps) {
+      return { body: await explainTask(explainDeps(deps), param(request, 'taskId')) };
     },
   }),
 

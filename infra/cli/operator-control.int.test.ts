@@ -8,7 +8,13 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { describe, expect, it } from 'vitest';
-import { DeadLetterMessages, DeadLetterQueueView, JobView, RetryReportView } from '../../events/index.js';
+import {
+  DeadLetterMessages,
+  DeadLetterQueueView,
+  JobView,
+  RetryReportView,
+  TaskAnalysisView,
+} from '../../events/index.js';
 import {
   fleet,
   inputFiles,
@@ -26,6 +32,7 @@ import {
   waitForTask,
 } from '../../pilot/test-support/plane-tasks.js';
 import { awsClients } from '../../shared/aws/index.js';
+import { ERRORS } from '../../shared/errors/index.js';
 import { eventually } from '../../test/support/index.js';
 import { EXIT_CODES } from './exit-codes.js';
 import { jsonOf, runWms } from './test-support.js';
@@ -60,6 +67,8 @@ describe('wms logs and wms retry', () => {
     const log = await cli('logs', first!);
     const tail = await cli('logs', first!, '--attempt', '0', '--tail', '1');
     const why = await cli('why', first!);
+    const analysis = TaskAnalysisView.parse(jsonOf(await cli('analyze', taskId, '--json')));
+    const analysisText = await cli('why', '--task', taskId);
     const retriedJob = await cli('retry', first!, '--json');
     const retriedTask = await cli('retry', '--task', taskId, '--failed', '--json');
     await waitForJobs(wms, taskId, (jobs) =>
@@ -79,6 +88,14 @@ describe('wms logs and wms retry', () => {
     expect(tail.stdout.trim().split('\n')).toHaveLength(1);
     expect(tail.stdout).toContain('PAYLOAD_NONZERO_EXIT');
     expect(why.stdout).toMatch(new RegExp(`attempt 0: s3://\\S+/${first}\\.0\\.log`));
+    expect(analysis).toMatchObject({
+      jobs: 3,
+      byErrorCode: [{ code: ERRORS.PAYLOAD_NONZERO_EXIT.code, name: 'PAYLOAD_NONZERO_EXIT', jobs: 2 }],
+      byExitCode: [{ exitCode: 3, jobs: 2 }],
+      // One pilot with three slots ran them all: the two failures and the slow one.
+      pilots: [{ failed: 2, running: 1, host: expect.any(String) }],
+    });
+    expect(analysisText.stdout).toContain('PAYLOAD_NONZERO_EXIT');
     expect(RetryReportView.parse(jsonOf(retriedJob)).retried).toEqual([{ jobId: first, attempt: 1 }]);
     expect(RetryReportView.parse(jsonOf(retriedTask)).retried).toEqual([{ jobId: second, attempt: 1 }]);
     expect(done.counts).toMatchObject({ DONE: 3, FAILED: 0 });

@@ -11,6 +11,7 @@ import {
   RegisterTaskRequest,
   RegisterTaskResponse,
   RetryReportView,
+  TaskAnalysisView,
   TaskHoldResponse,
   TaskList,
   TaskSummary,
@@ -33,7 +34,7 @@ import {
   timingText,
 } from './format.js';
 import { watchTask } from './watch.js';
-import { explainJob } from './why.js';
+import { analysisText, explainJob } from './why.js';
 
 const limitOption = () =>
   new Option('--limit <n>', 'list at most n items (default: all)').argParser((text) =>
@@ -274,13 +275,37 @@ export function registerTaskCommands(program: Command, register: Register): void
   register(
     program
       .command('why')
-      .description('why a job is not running yet (or what became of it)')
-      .argument('<job>', 'job id')
+      .description('why a job is not running yet (or what became of it); with --task, a task analysis')
+      .argument('[job]', 'job id')
+      .option('--task <task>', 'analyse this task instead (as wms analyze)')
       .addOption(jsonOption()),
-    async (context: CommandContext, jobId: string, options: { json?: boolean }) => {
-      const job = await context.client().call('GET', pathOf('/jobs/{jobId}', jobId), JobView);
+    async (
+      context: CommandContext,
+      jobId: string | undefined,
+      options: { task?: string; json?: boolean },
+    ) => {
+      if ((jobId === undefined) === (options.task === undefined)) {
+        throw new CliError('name a job, or a task with --task <task>', EXIT_CODES.usage);
+      }
+      if (options.task !== undefined) {
+        await analyze(context, options.task, options);
+        return;
+      }
+      const job = await context.client().call('GET', pathOf('/jobs/{jobId}', jobId!), JobView);
       context.io.out(options.json ? json(job) : explainJob(job, new Date()));
     },
+  );
+
+  register(
+    program
+      .command('analyze')
+      .description(
+        "a task's failed and retried attempts by error and exit code, pilots and hosts, and why its jobs wait",
+      )
+      .argument('<task>', 'task id')
+      .addOption(jsonOption()),
+    (context: CommandContext, taskId: string, options: { json?: boolean }) =>
+      analyze(context, taskId, options),
   );
 
   register(
@@ -367,6 +392,13 @@ export function registerTaskCommands(program: Command, register: Register): void
       },
     );
   }
+}
+
+async function analyze(context: CommandContext, taskId: string, options: { json?: boolean }): Promise<void> {
+  const analysis = await context
+    .client()
+    .call('GET', pathOf('/tasks/{taskId}/analysis', taskId), TaskAnalysisView);
+  context.io.out(options.json ? json(analysis) : analysisText(analysis));
 }
 
 function attemptNumber(text: string): number {

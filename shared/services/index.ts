@@ -7,7 +7,13 @@ export * from './audit.js';
 export * from './completion.js';
 export * from './datasets.js';
 export * from './dispatch.js';
-export { type ExplainServiceDeps, explainJob } from './explain.js';
+export {
+  ANALYSIS_MAX_JOBS,
+  type ExplainServiceDeps,
+  explainJob,
+  explainTask,
+  type TaskAnalysisResult,
+} from './explain.js';
 export * from './generation.js';
 export { JobGenerationMessage, sendJobGenerationMessage } from './job-generation-message.js';
 export * from './operator.js';
