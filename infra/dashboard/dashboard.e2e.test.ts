@@ -127,6 +127,38 @@ describe('the dashboard through wms dashboard', () => {
     expect(await page.locator('#kpi-rate').textContent()).toMatch(/\/min$/);
     expect(await page.locator('#chart rect').count()).toBeGreaterThan(1);
     expect(await page.locator('#banner').textContent()).toBe('');
+    expect(await page.locator('#dot').getAttribute('data-connection')).toBe('live');
+  });
+
+  it('shows its connection as it is: not green while connecting, red when the API cannot be reached', async () => {
+    // Prepare: one page whose first summary request is held, one whose requests all fail.
+    const held = await browser!.newPage();
+    let release: () => void = () => {};
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    await held.route('**/dashboard/summary', async (route) => {
+      await gate;
+      await route.continue();
+    });
+    const cut = await browser!.newPage();
+    await cut.route('**/dashboard/summary', (route) => route.abort('connectionrefused'));
+    const connection = (on: Page) => on.locator('#dot').getAttribute('data-connection');
+
+    // Act
+    await held.goto(dashboard!.url);
+    const whileConnecting = await connection(held);
+    release();
+    await held.locator(`#dot[data-connection="live"]`).waitFor({ timeout: 30_000 });
+    await cut.goto(dashboard!.url);
+    await cut.locator('#banner.shown').waitFor({ timeout: 30_000 });
+
+    // Assess
+    expect(whileConnecting).toBe('connecting');
+    expect(await connection(cut)).toBe('stale');
+    expect(await cut.locator('#banner').textContent()).toContain('cannot refresh');
+    await held.close();
+    await cut.close();
   });
 
   it('is not served to anyone who does not sign: no anonymous access', async () => {

@@ -25,7 +25,9 @@ header h1 { margin: 0; font-size: 18px; font-weight: 600; letter-spacing: .2px; 
 header .subtitle { color: #9ca3af; font-size: 13px; }
 th.progress { width: 38%; }
 header .status { margin-left: auto; font-size: 13px; color: #cbd5e1; display: flex; align-items: center; gap: 8px; }
-.dot { width: 9px; height: 9px; border-radius: 50%; background: #22c55e; box-shadow: 0 0 0 3px rgba(34,197,94,.25); }
+.dot { width: 9px; height: 9px; border-radius: 50%; background: #9ca3af; box-shadow: 0 0 0 3px rgba(156,163,175,.25); }
+.dot.live { background: #22c55e; box-shadow: 0 0 0 3px rgba(34,197,94,.25); }
+.dot.late { background: var(--warn); box-shadow: 0 0 0 3px rgba(217,119,6,.25); }
 .dot.stale { background: var(--bad); box-shadow: 0 0 0 3px rgba(220,38,38,.25); }
 main { padding: 20px 24px 32px; display: grid; gap: 18px; align-items: start; grid-template-columns: repeat(12, 1fr); max-width: 1500px; margin: 0 auto; }
 .cards { grid-column: 1 / -1; display: grid; grid-template-columns: repeat(6, 1fr); gap: 14px; }
@@ -75,7 +77,7 @@ svg text { font: 11px system-ui, sans-serif; fill: var(--muted); }
 const BODY = `
 <header>
   <h1>SPD WMS</h1><span class="subtitle">operator dashboard</span>
-  <div class="status"><span class="dot" id="dot"></span><span id="updated">connecting…</span></div>
+  <div class="status"><span class="dot" id="dot" data-connection="connecting"></span><span id="updated">connecting…</span></div>
 </header>
 <main>
   <div class="banner" id="banner"></div>
@@ -313,8 +315,17 @@ const SCRIPT = `
     });
   }
 
+  // The connection as it is: grey while no answer came yet, green after a good one, amber
+  // after one failed refresh following good ones, red after several or before any success.
+  var everUpdated = false;
+  var failuresInRow = 0;
   function status(ok, text) {
-    document.getElementById('dot').className = ok ? 'dot' : 'dot stale';
+    failuresInRow = ok ? 0 : failuresInRow + 1;
+    if (ok) everUpdated = true;
+    var connection = ok ? 'live' : everUpdated && failuresInRow < 3 ? 'late' : 'stale';
+    var dot = document.getElementById('dot');
+    dot.className = 'dot ' + connection;
+    dot.setAttribute('data-connection', connection);
     document.getElementById('updated').textContent = text;
     var banner = document.getElementById('banner');
     banner.className = ok ? 'banner' : 'banner shown';
