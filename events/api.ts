@@ -437,3 +437,14 @@ export const TaskAnalysisView = z.object({
   waiting: z.array(z.object({ reason: z.enum(WAITING_REASONS), jobs: Count })),
 });
 export type TaskAnalysisView = z.output<typeof TaskAnalysisView>;
+
+/**
+ * GET /pilot-config: what a pilot's configuration file takes from the deployment besides the
+ * API's URL (which the caller knows): its region, the device and status queues.
+ */
+export const PilotEndpoints = z.object({
+  region: z.string().min(1),
+  jobQueueUrls: z.object({ CPU: z.url(), GPU: z.url() }),
+  statusQueueUrl: z.url(),
+});
+export type PilotEndpoints = z.output<typeof PilotEndpoints>;

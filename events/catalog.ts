@@ -22,6 +22,7 @@ import {
   JobLogView,
   JobView,
   PilotCommandResponse,
+  PilotEndpoints,
   PilotList,
   PilotListQuery,
   PurgeReport,
@@ -294,6 +295,12 @@ export const SCHEMA_CATALOG = {
     io: 'output',
     description:
       'GET /tasks/{id}/analysis response: failures by error and exit code, pilots involved, why jobs wait.',
+  },
+  'api.pilot-endpoints': {
+    schema: PilotEndpoints,
+    io: 'output',
+    description:
+      "GET /pilot-config response: the endpoints a pilot's configuration file takes from the deployment.",
   },
   'api.error-response': {
     schema: ErrorResponse,

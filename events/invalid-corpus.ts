@@ -440,13 +440,8 @@ const api: InvalidPayload[] = [
   invalid('api.dead-letter-messages', 'negative depth', ['depth'], -1, 'depth'),
   invalid('api.purge-request', 'missing confirmation', ['confirm'], MISSING, 'confirm'),
   invalid('api.purge-report', 'purged as a string', ['purged'], '1', 'purged'),
-  invalid(
-    'api.task-analysis',
-    'unknown waiting reason',
-    ['waiting', 0, 'reason'],
-    'asleep',
-    'waiting[0].reason',
-  ),
+  invalid('api.pilot-endpoints', 'status queue not a URL', ['statusQueueUrl'], 'status', 'statusQueueUrl'),
+  invalid('api.task-analysis', 'negative failed count', ['pilots', 0, 'failed'], -1, 'pilots[0].failed'),
 ];
 
 export const INVALID_CORPUS: readonly InvalidPayload[] = [

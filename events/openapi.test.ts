@@ -45,6 +45,7 @@ const REST_ROUTES = [
   'GET /dead-letters/{id}/messages',
   'POST /dead-letters/{id}/purge',
   'GET /tasks/{id}/analysis',
+  'GET /pilot-config',
 ];
 
 function refsIn(value: unknown): string[] {

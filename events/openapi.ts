@@ -85,6 +85,7 @@ export const ROUTE_CONTRACTS: Readonly<Record<string, RouteContract>> = {
     responses: { 200: 'api.dead-letter-messages' },
     errors: [400, 404],
   },
+  getPilotEndpoints: { responses: { 200: 'api.pilot-endpoints' }, errors: [] },
   getTaskAnalysis: { responses: { 200: 'api.task-analysis' }, errors: [400, 404] },
   // 409: SQS purged the queue less than 60 s ago.
   purgeDeadLetters: {

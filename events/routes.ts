@@ -146,6 +146,13 @@ export const ROUTES: readonly RouteSpec[] = [
   // Operator control: hold, release, retry, pilot commands, logs, dead-letter view and purge.
   {
     method: 'GET',
+    path: '/pilot-config',
+    operationId: 'getPilotEndpoints',
+    summary: "The endpoints a pilot's configuration takes from this deployment",
+    callers: OPERATOR,
+  },
+  {
+    method: 'GET',
     path: '/tasks/{taskId}/analysis',
     operationId: 'getTaskAnalysis',
     summary: "A task's failures by error and exit code, the pilots involved, and why its jobs wait",

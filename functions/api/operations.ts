@@ -380,6 +380,18 @@ export const OPERATIONS: Readonly<Record<string, Operation<unknown, unknown>>> =
     },
   }),
 
+  getPilotEndpoints: operation({
+    async run(_request, deps) {
+      return {
+        body: {
+          region: await deps.sqs.config.region(),
+          jobQueueUrls: { CPU: deps.config.JOBS_CPU_QUEUE_URL, GPU: deps.config.JOBS_GPU_QUEUE_URL },
+          statusQueueUrl: deps.config.STATUS_QUEUE_URL,
+        },
+      };
+    },
+  }),
+
   getTaskAnalysis: operation({
     async run(request, deps) {
       return { body: await explainTask(explainDeps(deps), param(request, 'taskId')) };

@@ -3,7 +3,7 @@
  * embedded runtime), signing with the emulator's credentials from the environment.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
@@ -17,6 +17,7 @@ import {
   TaskList,
   TaskView,
 } from '../../events/index.js';
+import { PilotConfig } from '../../pilot/agent/config.js';
 import { awsClients } from '../../shared/aws/index.js';
 import { type ControlPlane, eventually, startControlPlane } from '../../test/support/index.js';
 import { announceDataset } from '../local/demo/dsm.js';
@@ -328,6 +329,40 @@ describe('wms and its configuration', () => {
     expect(TaskList.shape.items.parse(jsonOf(lower)).every((task) => task.state === 'RUNNING')).toBe(true);
     expect(unknown.code).toBe(EXIT_CODES.usage);
     expect(unknown.stderr).toContain('--state must be one of');
+  });
+
+  it('writes a pilot.json for this deployment, and keeps an existing one without --force', async () => {
+    // Prepare
+    const out = join(workDir, 'pilot.json');
+    const args = [
+      'config',
+      'pilot',
+      '--device',
+      'CPU',
+      '--slots',
+      '3',
+      '--out',
+      out,
+      '--work-dir',
+      join(workDir, 'w'),
+    ];
+
+    // Act
+    const written = await wms(...args, '--spool-dir', join(workDir, 's'));
+    const again = await wms(...args);
+    const config = PilotConfig.parse(JSON.parse(readFileSync(out, 'utf8')));
+
+    // Assess
+    expect(written.code).toBe(EXIT_CODES.ok);
+    expect(config).toMatchObject({
+      apiUrl: plane.apiUrl,
+      jobQueueUrls: { CPU: plane.queueUrls.jobsCpu, GPU: plane.queueUrls.jobsGpu },
+      statusQueueUrl: plane.queueUrls.status,
+      device: 'CPU',
+      slots: 3,
+    });
+    expect(again.code).toBe(EXIT_CODES.usage);
+    expect(again.stderr).toContain('--force');
   });
 
   it('runs as the package bin: npx wms', async () => {

@@ -2,6 +2,8 @@
  * `wms pilots | pilot drain | pilot kill | audit | dlq list | dlq show | dlq redrive | dlq purge |
  * dashboard`: the system as a whole.
  */
+
+import { writeFile } from 'node:fs/promises';
 import { type Command, Option } from 'commander';
 import {
   AUDIT_MAX_TASKS,
@@ -11,12 +13,14 @@ import {
   DeadLetterList,
   DeadLetterMessages,
   PilotCommandResponse,
+  PilotEndpoints,
   PilotList,
   PurgeReport,
   REDRIVE_MAX_MESSAGES,
   RedriveReport,
 } from '../../events/index.js';
-import { PILOT_STATES } from '../../shared/model/index.js';
+import { PilotConfig } from '../../pilot/agent/config.js';
+import { DEVICES, type Device, PILOT_STATES } from '../../shared/model/index.js';
 import { listAll, pathOf } from './client.js';
 import { type CommandContext, jsonOption, type Register, stateOption } from './context.js';
 import { startDashboardProxy } from './dashboard-proxy.js';
@@ -267,6 +271,68 @@ export function registerOperatorCommands(program: Command, register: Register): 
           ? json(report)
           : `Purged the ${report.queue} dead-letter queue: ${plural(report.purged, 'message')} deleted.`,
       );
+    },
+  );
+
+  const config = program
+    .command('config')
+    .description("write configuration files from this deployment's endpoints");
+  register(
+    config
+      .command('pilot')
+      .description("write a pilot's configuration file (pilot.json) for this deployment")
+      .addOption(new Option('--device <device>', "the node's device").choices(DEVICES).makeOptionMandatory())
+      .addOption(
+        new Option('--slots <n>', 'job slots (default: the pilot counts cores / cores per slot)').argParser(
+          (text) => boundedInteger(text, '--slots', 1024),
+        ),
+      )
+      .option('--work-dir <dir>', "payloads' working directories", '/var/lib/spd-wms-pilot/work')
+      .option('--spool-dir <dir>', 'results kept until sent', '/var/lib/spd-wms-pilot/spool')
+      .option('--out <file>', 'where to write it', 'pilot.json')
+      .option('--force', 'overwrite an existing file'),
+    async (
+      context: CommandContext,
+      options: {
+        device: Device;
+        slots?: number;
+        workDir: string;
+        spoolDir: string;
+        out: string;
+        force?: boolean;
+      },
+    ) => {
+      const endpoints = await context.client().call('GET', '/pilot-config', PilotEndpoints);
+      const pilot = PilotConfig.parse({
+        apiUrl: context.target().apiUrl,
+        region: endpoints.region,
+        jobQueueUrls: endpoints.jobQueueUrls,
+        statusQueueUrl: endpoints.statusQueueUrl,
+        device: options.device,
+        ...(options.slots === undefined ? {} : { slots: options.slots }),
+        workDir: options.workDir,
+        spoolDir: options.spoolDir,
+      });
+      // Only what was chosen here: the pilot's own defaults stay its defaults.
+      const file = {
+        apiUrl: pilot.apiUrl,
+        region: pilot.region,
+        jobQueueUrls: pilot.jobQueueUrls,
+        statusQueueUrl: pilot.statusQueueUrl,
+        device: pilot.device,
+        ...(pilot.slots === undefined ? {} : { slots: pilot.slots }),
+        workDir: pilot.workDir,
+        spoolDir: pilot.spoolDir,
+      };
+      try {
+        await writeFile(options.out, `${json(file)}\n`, { flag: options.force ? 'w' : 'wx' });
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === 'EEXIST') {
+          throw new CliError(`${options.out} exists: pass --force to overwrite it`, EXIT_CODES.usage);
+        }
+        throw new CliError(`cannot write ${options.out}: ${(error as Error).message}`, EXIT_CODES.usage);
+      }
+      context.io.out(`Wrote ${options.out} for a ${options.device} pilot (docs/pilots.md).`);
     },
   );
 

@@ -126,6 +126,8 @@ export class WmsStack extends Stack {
     api.bindQueue('JOBS_CPU_QUEUE_URL', this.queues.jobsCpu!.queue, 'sendAndInspect');
     api.bindQueue('JOBS_GPU_QUEUE_URL', this.queues.jobsGpu!.queue, 'sendAndInspect');
     api.bindQueue('JOB_GENERATION_QUEUE_URL', this.queues.jobGeneration!.queue, 'send');
+    // Only its URL, for GET /pilot-config (wms config pilot): the api function never uses the queue.
+    api.fn.addEnvironment('STATUS_QUEUE_URL', this.queues.status!.queue.queueUrl);
     api.fn.addEnvironment('PILOT_CONTROL_DEAD_LETTER_ARN', pilotControlDeadLetter.queueArn);
     bindPilotControl(api, true);
 
