@@ -194,6 +194,35 @@ describe('wms pilot drain', () => {
   }, 120_000);
 });
 
+describe('wms pilot kill', () => {
+  it('the pilot stops now as on SIGTERM, its running job goes back and another pilot finishes it', async () => {
+    // Prepare: a job that runs until its flag exists, on a one-slot pilot.
+    const flag = path.join(root, 'kill-flag');
+    const input = await announceDataset(plane, s3, inputFiles(1, 'kill'));
+    const task = shellTask(input, waitsFor(flag), { maxRetries: 1 });
+    await registerTask(task, 1);
+    const killed = await fleet.start({ name: 'killed', slots: 1 });
+    const pilotId = await killed.pilotId();
+    await killed.waitFor('payload started');
+
+    // Act
+    const kill = await cli('pilot', 'kill', pilotId);
+    const exit = await killed.process.exit(60_000);
+    await writeFile(flag, '');
+    await fleet.start({ name: 'after-kill', slots: 1 });
+    const done = await waitForTask(wms, task.taskId, 'DONE');
+    const [job] = await wms.jobs(task.taskId);
+
+    // Assess
+    expect(kill.code).toBe(0);
+    expect(exit).toEqual({ code: 0, signal: null });
+    expect(killed.linesOf('job finished')).toMatchObject([{ attempt: 0, errorName: 'PILOT_SHUTDOWN' }]);
+    expect(await pilotState(pilotId)).toBe('EXITED');
+    expect(job).toMatchObject({ state: 'DONE', attempt: 1 });
+    expect(done.counts).toMatchObject({ DONE: 1, FAILED: 0 });
+  }, 120_000);
+});
+
 describe('wms dlq show and wms dlq purge', () => {
   it('show bodies and reasons and leaves them; purge refuses without --yes, then empties the queue', async () => {
     // Prepare: three messages no consumer can parse, dead-lettered with their reason.
