@@ -18,6 +18,7 @@ import {
   JobRecord,
   type JobState,
   JobStateSchema,
+  LIMITS,
   ObjectLocation,
   PilotRecord,
   PilotStateSchema,
@@ -97,6 +98,8 @@ export const WAITING_REASONS = [
   'lost-awaiting-retry',
   /** The task is not RUNNING, so none of its jobs is dispatched. */
   'task-not-running',
+  /** An operator holds the task (wms hold): none of its jobs is dispatched until it is released. */
+  'task-held',
 ] as const;
 
 /** What only the claiming pilot may hold. */
@@ -114,9 +117,28 @@ export type JobWaiting = z.output<typeof JobWaiting>;
 
 const WAITING_STATES: readonly JobState[] = ['READY', 'QUEUED', 'LOST'];
 
-/** GET /jobs/{id}: the record without its claim token, and why it waits when it waits. */
+/** A registered log of one attempt of a job (`wms logs <job> --attempt N` prints it). */
+export const AttemptLog = z.object({
+  attempt: Count,
+  name: z.string(),
+  location: ObjectLocation,
+  size: Count,
+});
+export type AttemptLog = z.output<typeof AttemptLog>;
+
+/**
+ * GET /jobs/{id}: the record without its claim token, why it waits when it waits, and the logs
+ * its attempts registered.
+ */
 export const JobView = z
-  .object({ ...JobRecord.omit(PILOT_ONLY).shape, waiting: JobWaiting.optional() })
+  .object({
+    ...JobRecord.omit(PILOT_ONLY).shape,
+    waiting: JobWaiting.optional(),
+    logs: z
+      .array(AttemptLog)
+      .max(LIMITS.maxRetries + 2)
+      .optional(),
+  })
   .refine((job) => job.waiting === undefined || WAITING_STATES.includes(job.state), {
     message: 'only a READY, QUEUED or LOST job waits',
     path: ['waiting'],
@@ -320,7 +342,7 @@ export const DASHBOARD_LIMITS = { tasks: 200, pilots: 500 } as const;
 /** GET /dashboard/summary: what the dashboard shows, read in one call. */
 export const DashboardSummary = z.object({
   generatedAt: Timestamp,
-  /** REGISTERED and RUNNING tasks, oldest first; `tasksTruncated` when there are more. */
+  /** RUNNING, HELD and REGISTERED tasks, oldest first; `tasksTruncated` when there are more. */
   tasks: z.array(TaskSummary).max(DASHBOARD_LIMITS.tasks),
   tasksTruncated: z.boolean(),
   /** ACTIVE and IDLE pilots. */
@@ -329,3 +351,100 @@ export const DashboardSummary = z.object({
   deadLetters: z.array(z.object({ name: Identifier, depth: Count })),
 });
 export type DashboardSummary = z.output<typeof DashboardSummary>;
+
+// Operator control: hold and release, retry, pilot commands, job logs, dead-letter view and purge.
+
+/** POST /tasks/{id}/hold and /release: the task after the change, and whether this call made it. */
+export const TaskHoldResponse = z.object({ task: TaskSummary, changed: z.boolean() });
+export type TaskHoldResponse = z.output<typeof TaskHoldResponse>;
+
+/** POST /jobs/{id}/retry, POST /tasks/{id}/retry (its failed jobs): what became of each job. */
+export const RetryReportView = z.object({
+  /** Jobs now READY with their next attempt. */
+  retried: z.array(z.object({ jobId: Identifier, attempt: Count })),
+  /** Jobs an earlier request retried already. */
+  unchanged: z.array(Identifier),
+  refused: z.array(z.object({ jobId: Identifier, reason: z.string() })),
+  /** More failed jobs are left than one request retries: repeat it. */
+  more: z.boolean(),
+});
+export type RetryReportView = z.output<typeof RetryReportView>;
+
+/** POST /pilots/{id}/drain and /kill: the pilot the command was sent to. */
+export const PilotCommandResponse = z.object({
+  pilotId: Identifier,
+  command: z.enum(['pilot.drain', 'pilot.kill']),
+  state: PilotStateSchema,
+});
+export type PilotCommandResponse = z.output<typeof PilotCommandResponse>;
+
+/** GET /jobs/{id}/log?attempt=: the attempt's log (its latest attempt when not given). */
+export const JobLogQuery = z.object({ attempt: z.coerce.number().int().min(0).optional() }).strict();
+export type JobLogQuery = z.output<typeof JobLogQuery>;
+
+/** The log of one attempt of a job; its last LOG_MAX_BYTES when longer (`truncated`). */
+export const JobLogView = z.object({
+  jobId: Identifier,
+  attempt: Count,
+  location: ObjectLocation,
+  /** The whole log's size in bytes. */
+  size: Count,
+  text: z.string(),
+  truncated: z.boolean(),
+});
+export type JobLogView = z.output<typeof JobLogView>;
+
+/** GET /dead-letters/{queue}/messages shows at most this many messages, each body cut to `bodyChars`. */
+export const DEAD_LETTER_SHOW = { messages: 50, bodyChars: 16_384 } as const;
+
+/** GET /dead-letters/{queue}/messages?limit= */
+export const DeadLetterMessagesQuery = z
+  .object({ limit: z.coerce.number().int().min(1).max(DEAD_LETTER_SHOW.messages).default(10) })
+  .strict();
+export type DeadLetterMessagesQuery = z.output<typeof DeadLetterMessagesQuery>;
+
+/** GET /dead-letters/{queue}/messages: messages shown and left in the queue. */
+export const DeadLetterMessages = z.object({
+  queue: Identifier,
+  depth: Count,
+  messages: z.array(DeadLetterMessage.extend({ body: z.string().max(DEAD_LETTER_SHOW.bodyChars) })),
+});
+export type DeadLetterMessages = z.output<typeof DeadLetterMessages>;
+
+/** POST /dead-letters/{queue}/purge: `confirm` must be the queue's name. */
+export const PurgeRequest = z.object({ confirm: Identifier }).strict();
+export type PurgeRequest = z.output<typeof PurgeRequest>;
+
+/** POST /dead-letters/{queue}/purge response: how many messages were deleted (approximately, as SQS counts). */
+export const PurgeReport = z.object({ queue: Identifier, purged: Count });
+export type PurgeReport = z.output<typeof PurgeReport>;
+
+/** GET /tasks/{id}/analysis: a task's failures by code, the pilots involved, and why its jobs wait. */
+export const TaskAnalysisView = z.object({
+  taskId: Identifier,
+  state: TaskStateSchema,
+  jobs: Count,
+  /** The task has more jobs than one analysis reads: the counts are of its first ones. */
+  truncated: z.boolean(),
+  failedAttempts: Count,
+  retriedJobs: Count,
+  byErrorCode: z.array(z.object({ code: z.number().int(), name: z.string().optional(), jobs: Count })),
+  byExitCode: z.array(z.object({ exitCode: z.number().int(), jobs: Count })),
+  topMessages: z.array(z.object({ message: z.string(), jobs: Count })),
+  pilots: z.array(
+    z.object({ pilotId: Identifier, host: z.string().optional(), failed: Count, running: Count }),
+  ),
+  waiting: z.array(z.object({ reason: z.enum(WAITING_REASONS), jobs: Count })),
+});
+export type TaskAnalysisView = z.output<typeof TaskAnalysisView>;
+
+/**
+ * GET /pilot-config: what a pilot's configuration file takes from the deployment besides the
+ * API's URL (which the caller knows): its region, the device and status queues.
+ */
+export const PilotEndpoints = z.object({
+  region: z.string().min(1),
+  jobQueueUrls: z.object({ CPU: z.url(), GPU: z.url() }),
+  statusQueueUrl: z.url(),
+});
+export type PilotEndpoints = z.output<typeof PilotEndpoints>;

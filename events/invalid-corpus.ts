@@ -432,6 +432,17 @@ const api: InvalidPayload[] = [
   invalid('api.redrive-request', 'zero messages', ['maxMessages'], 0, 'maxMessages'),
   invalid('api.redrive-report', 'moved as a string', ['moved'], '1', 'moved'),
   invalid('api.dashboard-summary', 'missing generation time', ['generatedAt'], MISSING, 'generatedAt'),
+  invalid('api.task-hold-response', 'changed as a string', ['changed'], 'yes', 'changed'),
+  invalid('api.retry-report', 'negative attempt', ['retried', 0, 'attempt'], -1, 'retried[0].attempt'),
+  invalid('api.pilot-command-response', 'unknown command', ['command'], 'pilot.reboot', 'command'),
+  invalid('api.job-log-query', 'negative attempt', ['attempt'], -1, 'attempt'),
+  invalid('api.job-log', 'missing text', ['text'], MISSING, 'text'),
+  invalid('api.dead-letter-messages-query', 'too many messages', ['limit'], 51, 'limit'),
+  invalid('api.dead-letter-messages', 'negative depth', ['depth'], -1, 'depth'),
+  invalid('api.purge-request', 'missing confirmation', ['confirm'], MISSING, 'confirm'),
+  invalid('api.purge-report', 'purged as a string', ['purged'], '1', 'purged'),
+  invalid('api.pilot-endpoints', 'status queue not a URL', ['statusQueueUrl'], 'status', 'statusQueueUrl'),
+  invalid('api.task-analysis', 'negative failed count', ['pilots', 0, 'failed'], -1, 'pilots[0].failed'),
 ];
 
 export const INVALID_CORPUS: readonly InvalidPayload[] = [

@@ -35,6 +35,17 @@ const REST_ROUTES = [
   'POST /dead-letters/{id}/redrive',
   'GET /dashboard',
   'GET /dashboard/summary',
+  'POST /tasks/{id}/hold',
+  'POST /tasks/{id}/release',
+  'POST /tasks/{id}/retry',
+  'POST /jobs/{id}/retry',
+  'GET /jobs/{id}/log',
+  'POST /pilots/{id}/drain',
+  'POST /pilots/{id}/kill',
+  'GET /dead-letters/{id}/messages',
+  'POST /dead-letters/{id}/purge',
+  'GET /tasks/{id}/analysis',
+  'GET /pilot-config',
 ];
 
 function refsIn(value: unknown): string[] {

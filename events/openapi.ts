@@ -71,6 +71,29 @@ export const ROUTE_CONTRACTS: Readonly<Record<string, RouteContract>> = {
   },
   getDashboard: { responses: { 200: 'html' }, errors: [] },
   getDashboardSummary: { responses: { 200: 'api.dashboard-summary' }, errors: [] },
+  // 409: the task is not RUNNING (hold) or not HELD (release).
+  holdTask: { responses: { 200: 'api.task-hold-response' }, errors: [400, 404, 409] },
+  releaseTask: { responses: { 200: 'api.task-hold-response' }, errors: [400, 404, 409] },
+  // 409: the job is not FAILED, or its task is not RUNNING or HELD (a finished task's outputs are closed).
+  retryJob: { responses: { 200: 'api.retry-report' }, errors: [400, 404, 409] },
+  retryTaskJobs: { responses: { 200: 'api.retry-report' }, errors: [400, 404, 409] },
+  getJobLog: { query: 'api.job-log-query', responses: { 200: 'api.job-log' }, errors: [400, 404] },
+  // 409: the pilot is not live (LOST or EXITED).
+  drainPilot: { responses: { 200: 'api.pilot-command-response' }, errors: [400, 404, 409] },
+  killPilot: { responses: { 200: 'api.pilot-command-response' }, errors: [400, 404, 409] },
+  showDeadLetters: {
+    query: 'api.dead-letter-messages-query',
+    responses: { 200: 'api.dead-letter-messages' },
+    errors: [400, 404],
+  },
+  getPilotEndpoints: { responses: { 200: 'api.pilot-endpoints' }, errors: [] },
+  getTaskAnalysis: { responses: { 200: 'api.task-analysis' }, errors: [400, 404] },
+  // 409: SQS purged the queue less than 60 s ago.
+  purgeDeadLetters: {
+    body: 'api.purge-request',
+    responses: { 200: 'api.purge-report' },
+    errors: [400, 404, 409],
+  },
 };
 
 /** The contract of a route; throws for a route the table has but the contracts miss. */

@@ -162,5 +162,7 @@ export const KillJobCommand = z
 export const PilotControlCommand = z.discriminatedUnion('type', [
   KillJobCommand,
   z.object({ type: z.literal('pilot.drain'), issuedAt: Timestamp }).strict(),
+  // Stop now, as on SIGTERM: running payloads are stopped and their jobs returned.
+  z.object({ type: z.literal('pilot.kill'), issuedAt: Timestamp }).strict(),
 ]);
 export type PilotControlCommand = z.infer<typeof PilotControlCommand>;

@@ -5,6 +5,7 @@ import {
   HeartbeatConfig,
   JobGenerationQueueConfig,
   PilotControlConfig,
+  StatusQueueConfig,
   TablesConfig,
 } from '../../shared/config/index.js';
 import { DeadLetterQueuesConfig } from './dead-letters.js';
@@ -17,6 +18,7 @@ export const ApiConfig = z.object({
   ...JobGenerationQueueConfig.shape,
   ...PilotControlConfig.shape,
   ...HeartbeatConfig.shape,
+  ...StatusQueueConfig.shape,
   ...DeadLetterQueuesConfig.shape,
 });
 export type ApiConfig = z.infer<typeof ApiConfig>;

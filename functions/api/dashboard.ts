@@ -8,7 +8,7 @@ import { type PageSource, pageAcross } from './paging.js';
 import { pilotViewOf, taskSummaryOf } from './views.js';
 
 /** Running tasks first: they are what an operator watches. */
-const ACTIVE_TASK_STATES: readonly TaskState[] = ['RUNNING', 'REGISTERED'];
+const ACTIVE_TASK_STATES: readonly TaskState[] = ['RUNNING', 'HELD', 'REGISTERED'];
 const LIVE_PILOT_STATES: readonly PilotState[] = ['ACTIVE', 'IDLE'];
 
 export interface DashboardDeps {

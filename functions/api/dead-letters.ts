@@ -3,11 +3,14 @@
  * (without consuming them), and redrive back to the source queue.
  */
 import {
+  ChangeMessageVisibilityBatchCommand,
   DeleteMessageBatchCommand,
   GetQueueAttributesCommand,
   GetQueueUrlCommand,
   type Message,
   type MessageAttributeValue,
+  PurgeQueueCommand,
+  PurgeQueueInProgress,
   ReceiveMessageCommand,
   SendMessageBatchCommand,
   type SQSClient,
@@ -15,11 +18,14 @@ import {
 import { z } from 'zod';
 import {
   DEAD_LETTER_PEEK,
+  DEAD_LETTER_SHOW,
   type DeadLetterMessage,
+  type DeadLetterMessages,
   type DeadLetterQueueView,
+  type PurgeReport,
   type RedriveReport,
 } from '../../events/api.js';
-import { ConditionFailedError, NotFoundError } from '../../shared/errors/index.js';
+import { ConditionFailedError, NotFoundError, ValidationError } from '../../shared/errors/index.js';
 import { Identifier } from '../../shared/model/index.js';
 import { DEAD_LETTER_ATTRIBUTES } from '../common/index.js';
 
@@ -107,8 +113,11 @@ function attribute(message: Message, name: string): string | undefined {
   return message.MessageAttributes?.[name]?.StringValue;
 }
 
-/** What an operator needs to judge a dead letter; the body is cut to a preview. */
-export function deadLetterMessageOf(message: Message): DeadLetterMessage {
+/** What an operator needs to judge a dead letter; the body is cut to a preview of `bodyChars`. */
+export function deadLetterMessageOf(
+  message: Message,
+  bodyChars: number = DEAD_LETTER_PEEK.bodyChars,
+): DeadLetterMessage {
   const body = message.Body ?? '';
   const sent = Number(message.Attributes?.SentTimestamp);
   const receiveCount = Number(attribute(message, DEAD_LETTER_ATTRIBUTES.receiveCount));
@@ -120,8 +129,8 @@ export function deadLetterMessageOf(message: Message): DeadLetterMessage {
     ...(Number.isInteger(receiveCount) && receiveCount >= 0 ? { receiveCount } : {}),
     ...(code === undefined ? {} : { errorCode: code }),
     ...(reason === undefined ? {} : { errorReason: reason }),
-    body: body.slice(0, DEAD_LETTER_PEEK.bodyChars),
-    bodyTruncated: body.length > DEAD_LETTER_PEEK.bodyChars,
+    body: body.slice(0, bodyChars),
+    bodyTruncated: body.length > bodyChars,
   };
 }
 
@@ -137,7 +146,7 @@ async function peek(sqs: SQSClient, queueUrl: string): Promise<DeadLetterMessage
       MessageSystemAttributeNames: ['SentTimestamp'],
     }),
   );
-  return Messages.map(deadLetterMessageOf);
+  return Messages.map((message) => deadLetterMessageOf(message));
 }
 
 /** Every dead-letter queue, by name, with its depth and (when not empty) a peek at its messages. */
@@ -250,4 +259,104 @@ export async function redriveDeadLetters(
   }
   const { depth } = await queueDepth(sqs, deadLetterUrl);
   return { queue: name, source: name, moved, remaining: depth };
+}
+
+/** How long messages being shown stay hidden: long enough to page past them, then made visible again. */
+const SHOW_VISIBILITY_SECONDS = 30;
+
+function deadLetterQueueOf(queues: DeadLetterQueues, name: string): DeadLetterQueue {
+  const queue = queues[name];
+  if (queue === undefined) throw new NotFoundError('dead-letter queue', name);
+  return queue;
+}
+
+/**
+ * Up to `limit` messages of a dead-letter queue with their bodies and reasons, left in it. A
+ * receive with a zero visibility timeout could return the same messages again and again, so
+ * each batch is hidden for a short while to reach the next ones, and every message shown is
+ * made visible again at once afterwards (a failure to do so only delays it by the short
+ * timeout: nothing is deleted). Receiving counts a delivery, which a dead-letter queue (having
+ * no dead-letter queue of its own) does not act on.
+ */
+export async function showDeadLetters(
+  sqs: SQSClient,
+  queues: DeadLetterQueues,
+  name: string,
+  limit: number,
+): Promise<DeadLetterMessages> {
+  const url = await queueUrlOf(sqs, deadLetterQueueOf(queues, name).deadLetterQueue);
+  const received = new Map<string, Message>();
+  try {
+    while (received.size < limit) {
+      const { Messages = [] } = await sqs.send(
+        new ReceiveMessageCommand({
+          QueueUrl: url,
+          MaxNumberOfMessages: Math.min(RECEIVE_BATCH, limit - received.size),
+          VisibilityTimeout: SHOW_VISIBILITY_SECONDS,
+          WaitTimeSeconds: 0,
+          MessageAttributeNames: ['All'],
+          MessageSystemAttributeNames: ['SentTimestamp'],
+        }),
+      );
+      const fresh = Messages.filter((message) => !received.has(message.MessageId ?? ''));
+      if (fresh.length === 0) break;
+      for (const message of fresh) received.set(message.MessageId ?? '', message);
+    }
+  } finally {
+    const shown = [...received.values()];
+    for (let start = 0; start < shown.length; start += RECEIVE_BATCH) {
+      await sqs.send(
+        new ChangeMessageVisibilityBatchCommand({
+          QueueUrl: url,
+          Entries: shown.slice(start, start + RECEIVE_BATCH).map((message, index) => ({
+            Id: String(index),
+            ReceiptHandle: message.ReceiptHandle!,
+            VisibilityTimeout: 0,
+          })),
+        }),
+      );
+    }
+  }
+  const { depth, inFlight } = await queueDepth(sqs, url);
+  return {
+    queue: name,
+    depth: depth + inFlight,
+    messages: [...received.values()].map((message) =>
+      deadLetterMessageOf(message, DEAD_LETTER_SHOW.bodyChars),
+    ),
+  };
+}
+
+/**
+ * Deletes every message of a dead-letter queue (SQS PurgeQueue). `confirm` must repeat the
+ * queue's name. SQS allows one purge a minute per queue: a second is a ConditionFailedError.
+ */
+export async function purgeDeadLetters(
+  sqs: SQSClient,
+  queues: DeadLetterQueues,
+  name: string,
+  confirm: string,
+): Promise<PurgeReport> {
+  const queue = deadLetterQueueOf(queues, name);
+  if (confirm !== name) {
+    throw new ValidationError('invalid body', [
+      { path: 'confirm', message: `must be the queue's name, ${name}` },
+    ]);
+  }
+  const url = await queueUrlOf(sqs, queue.deadLetterQueue);
+  const { depth, inFlight } = await queueDepth(sqs, url);
+  try {
+    await sqs.send(new PurgeQueueCommand({ QueueUrl: url }));
+  } catch (error) {
+    if (error instanceof PurgeQueueInProgress) {
+      throw new ConditionFailedError(
+        'dead-letter queue',
+        name,
+        `dead-letter queue ${name} was purged less than a minute ago`,
+        { cause: error },
+      );
+    }
+    throw error;
+  }
+  return { queue: name, purged: depth + inFlight };
 }

@@ -7,9 +7,12 @@ import type { z } from 'zod';
 import {
   AuditRequest,
   CancelTaskRequest,
+  DeadLetterMessagesQuery,
   FileListQuery,
   JobListQuery,
+  JobLogQuery,
   PilotListQuery,
+  PurgeRequest,
   RankUpdateRequest,
   RedriveRequest,
   RegisterTaskRequest,
@@ -25,15 +28,24 @@ import { datasetUidFor } from '../../shared/ids/index.js';
 import { PILOT_STATES, TASK_STATES, type TaskRecord } from '../../shared/model/index.js';
 import type { Repositories } from '../../shared/repositories/index.js';
 import {
+  attemptLogs,
   cancelContinuationEntry,
   cancelTask,
   claimJob,
+  commandPilot,
   type ExplainServiceDeps,
   explainJob,
+  explainTask,
+  holdTask,
+  type OperatorDeps,
   type PilotServiceDeps,
+  readJobLog,
   recordHeartbeat,
   registerPilot,
   registerTask,
+  releaseTask,
+  retryFailedJobs,
+  retryJob,
   runAudit,
   setTaskRank,
   type TaskServiceDeps,
@@ -41,7 +53,12 @@ import {
 import { publishEvents } from '../common/index.js';
 import type { ApiConfig } from './config.js';
 import { dashboardSummary } from './dashboard.js';
-import { listDeadLetterQueues, redriveDeadLetters } from './dead-letters.js';
+import {
+  listDeadLetterQueues,
+  purgeDeadLetters,
+  redriveDeadLetters,
+  showDeadLetters,
+} from './dead-letters.js';
 import { type PageSource, pageAcross } from './paging.js';
 import { pilotViewOf, taskSummaryOf, taskViewOf } from './views.js';
 
@@ -119,7 +136,7 @@ function pilotDeps(deps: ApiDeps): PilotServiceDeps {
   };
 }
 
-function explainDeps(deps: ApiDeps): ExplainServiceDeps {
+function explainDeps(deps: ApiDeps): ExplainServiceDeps & { repos: Repositories } {
   return {
     repos: deps.repos,
     sqs: deps.sqs,
@@ -132,6 +149,10 @@ function explainDeps(deps: ApiDeps): ExplainServiceDeps {
 function pilotCaller(request: OperationRequest<unknown, unknown>, pilotId: string): CallerIdentity {
   if (request.caller === undefined) throw new PilotIdentityMismatchError(pilotId);
   return request.caller;
+}
+
+function operatorDeps(deps: ApiDeps): OperatorDeps {
+  return { repos: deps.repos, sqs: deps.sqs, s3: deps.s3, ...(deps.clock ? { clock: deps.clock } : {}) };
 }
 
 function param(request: OperationRequest<unknown, unknown>, name: string): string {
@@ -249,8 +270,8 @@ export const OPERATIONS: Readonly<Record<string, Operation<unknown, unknown>>> =
   getJob: operation({
     async run(request, deps) {
       const job = await deps.repos.jobs.get(param(request, 'jobId'));
-      const waiting = await explainJob(explainDeps(deps), job);
-      return { body: { ...job, ...(waiting === undefined ? {} : { waiting }) } };
+      const [waiting, logs] = await Promise.all([explainJob(explainDeps(deps), job), attemptLogs(deps, job)]);
+      return { body: { ...job, ...(waiting === undefined ? {} : { waiting }), logs } };
     },
   }),
 
@@ -373,6 +394,116 @@ export const OPERATIONS: Readonly<Record<string, Operation<unknown, unknown>>> =
           ...(deps.clock ? { clock: deps.clock } : {}),
         }),
       };
+    },
+  }),
+
+  getPilotEndpoints: operation({
+    async run(_request, deps) {
+      return {
+        body: {
+          region: await deps.sqs.config.region(),
+          jobQueueUrls: { CPU: deps.config.JOBS_CPU_QUEUE_URL, GPU: deps.config.JOBS_GPU_QUEUE_URL },
+          statusQueueUrl: deps.config.STATUS_QUEUE_URL,
+        },
+      };
+    },
+  }),
+
+  getTaskAnalysis: operation({
+    async run(request, deps) {
+      return { body: await explainTask(explainDeps(deps), param(request, 'taskId')) };
+    },
+  }),
+
+  holdTask: operation({
+    async run(request, deps) {
+      const { task, changed } = await holdTask(operatorDeps(deps), param(request, 'taskId'));
+      deps.logger.info('task held', { taskId: task.taskId, changed });
+      return { body: { task: taskSummaryOf(task), changed } };
+    },
+  }),
+
+  releaseTask: operation({
+    async run(request, deps) {
+      const { task, changed } = await releaseTask(operatorDeps(deps), param(request, 'taskId'));
+      deps.logger.info('task released', { taskId: task.taskId, changed });
+      return { body: { task: taskSummaryOf(task), changed } };
+    },
+  }),
+
+  retryJob: operation({
+    async run(request, deps) {
+      const report = await retryJob(operatorDeps(deps), param(request, 'jobId'));
+      deps.logger.info('job retried by an operator', {
+        jobId: param(request, 'jobId'),
+        retried: report.retried.length,
+      });
+      return { body: report };
+    },
+  }),
+
+  retryTaskJobs: operation({
+    async run(request, deps) {
+      const taskId = param(request, 'taskId');
+      const report = await retryFailedJobs(operatorDeps(deps), taskId);
+      deps.logger.info("task's failed jobs retried by an operator", {
+        taskId,
+        retried: report.retried.length,
+      });
+      return { body: report };
+    },
+  }),
+
+  getJobLog: operation({
+    query: JobLogQuery,
+    async run(request, deps) {
+      const log = await readJobLog(operatorDeps(deps), param(request, 'jobId'), request.query.attempt);
+      const { bucket, key, ...rest } = log;
+      return { body: { ...rest, location: { bucket, key } } };
+    },
+  }),
+
+  drainPilot: operation({
+    async run(request, deps) {
+      const pilot = await commandPilot(operatorDeps(deps), param(request, 'pilotId'), 'pilot.drain');
+      deps.logger.info('pilot drain sent', { pilotId: pilot.pilotId });
+      return { body: { pilotId: pilot.pilotId, command: 'pilot.drain', state: pilot.state } };
+    },
+  }),
+
+  killPilot: operation({
+    async run(request, deps) {
+      const pilot = await commandPilot(operatorDeps(deps), param(request, 'pilotId'), 'pilot.kill');
+      deps.logger.info('pilot kill sent', { pilotId: pilot.pilotId });
+      return { body: { pilotId: pilot.pilotId, command: 'pilot.kill', state: pilot.state } };
+    },
+  }),
+
+  showDeadLetters: operation({
+    query: DeadLetterMessagesQuery,
+    async run(request, deps) {
+      return {
+        body: await showDeadLetters(
+          deps.sqs,
+          deps.config.OPERATOR_DEAD_LETTER_QUEUES,
+          param(request, 'queue'),
+          request.query.limit,
+        ),
+      };
+    },
+  }),
+
+  purgeDeadLetters: operation({
+    body: PurgeRequest,
+    async run(request, deps) {
+      const report = await purgeDeadLetters(
+        deps.sqs,
+        deps.config.OPERATOR_DEAD_LETTER_QUEUES,
+        param(request, 'queue'),
+        request.body.confirm,
+      );
+      deps.logger.info('dead-letter queue purged', { ...report });
+      return { body: report };
     },
   }),
 };

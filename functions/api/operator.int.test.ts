@@ -301,7 +301,7 @@ describe('GET /dashboard and GET /dashboard/summary', () => {
       { name: 'task-commands', depth: 1 },
     ]);
     console.log(`dashboard summary: ${calls} AWS calls (${JSON.stringify(counter.snapshot())})`);
-    // Two states of tasks, two of pilots, one depth per dead-letter queue.
-    expect(calls).toBe(2 + 2 + summary.deadLetters.length);
+    // Three states of tasks, two of pilots, one depth per dead-letter queue.
+    expect(calls).toBe(3 + 2 + summary.deadLetters.length);
   });
 });

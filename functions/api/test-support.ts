@@ -156,11 +156,17 @@ export async function createFunctionResources(
 ): Promise<FunctionResources> {
   const prefix = uniquePrefix(label);
   const tables = await createTables(prefix, clients.dynamo);
-  const [jobGeneration, jobsCpu, jobsGpu, taskCommands, taskCommandsDeadLetter, controlDeadLetter] =
+  const [jobGeneration, jobsCpu, jobsGpu, taskCommands, taskCommandsDeadLetter, controlDeadLetter, status] =
     await Promise.all(
-      ['job-generation', 'jobs-cpu', 'jobs-gpu', 'task-commands', 'task-commands-dlq', 'control-dlq'].map(
-        (name) => createQueue(clients.sqs, `${prefix}-${name}`),
-      ),
+      [
+        'job-generation',
+        'jobs-cpu',
+        'jobs-gpu',
+        'task-commands',
+        'task-commands-dlq',
+        'control-dlq',
+        'status',
+      ].map((name) => createQueue(clients.sqs, `${prefix}-${name}`)),
     );
   const eventBusName = `${prefix}-bus`;
   await clients.eventBridge.send(new CreateEventBusCommand({ Name: eventBusName }));
@@ -190,6 +196,7 @@ export async function createFunctionResources(
     JOBS_CPU_QUEUE_URL: jobsCpu!.url,
     JOBS_GPU_QUEUE_URL: jobsGpu!.url,
     JOB_GENERATION_QUEUE_URL: jobGeneration!.url,
+    STATUS_QUEUE_URL: status!.url,
     PILOT_CONTROL_QUEUE_PREFIX: controlQueuePrefix,
     PILOT_CONTROL_DEAD_LETTER_ARN: controlDeadLetter!.arn,
     OPERATOR_DEAD_LETTER_QUEUES: JSON.stringify({

@@ -3,7 +3,7 @@
  * embedded runtime), signing with the emulator's credentials from the environment.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
@@ -17,6 +17,7 @@ import {
   TaskList,
   TaskView,
 } from '../../events/index.js';
+import { PilotConfig } from '../../pilot/agent/config.js';
 import { awsClients } from '../../shared/aws/index.js';
 import { type ControlPlane, eventually, startControlPlane } from '../../test/support/index.js';
 import { announceDataset } from '../local/demo/dsm.js';
@@ -299,6 +300,81 @@ describe('wms and its configuration', () => {
     expect(noUrl.code).toBe(EXIT_CODES.usage);
     expect(noUrl.stderr).toContain('WMS_API_URL');
     expect(refused.code).toBe(EXIT_CODES.denied);
+  });
+
+  it('exits 5 when there are no credentials at all, and signs with a named profile given by --profile', async () => {
+    // Prepare: no credentials in the environment, and none in config files but the profile's.
+    const credentialsFile = join(workDir, 'credentials');
+    writeFileSync(
+      credentialsFile,
+      `[operator]\naws_access_key_id = ${process.env.AWS_ACCESS_KEY_ID}\naws_secret_access_key = ${process.env.AWS_SECRET_ACCESS_KEY}\n`,
+    );
+    const bare = {
+      ...env,
+      AWS_ACCESS_KEY_ID: undefined,
+      AWS_SECRET_ACCESS_KEY: undefined,
+      AWS_SESSION_TOKEN: undefined,
+      AWS_PROFILE: undefined,
+      AWS_EC2_METADATA_DISABLED: 'true',
+      AWS_CONFIG_FILE: join(workDir, 'no-config'),
+      AWS_SHARED_CREDENTIALS_FILE: credentialsFile,
+    };
+
+    // Act
+    const none = await runWms(['tasks'], bare);
+    const profiled = await runWms(['--profile', 'operator', 'tasks', '--json'], bare);
+
+    // Assess
+    expect(none.code).toBe(EXIT_CODES.denied);
+    expect(none.stderr).toContain('no AWS credentials');
+    expect(profiled.code).toBe(EXIT_CODES.ok);
+  });
+
+  it('prints its version, and takes state names in any case', async () => {
+    // Act
+    const version = await wms('--version');
+    const lower = await wms('tasks', '--state', 'running', '--json');
+    const unknown = await wms('tasks', '--state', 'pending');
+
+    // Assess
+    expect(version.stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);
+    expect(TaskList.shape.items.parse(jsonOf(lower)).every((task) => task.state === 'RUNNING')).toBe(true);
+    expect(unknown.code).toBe(EXIT_CODES.usage);
+    expect(unknown.stderr).toContain('--state must be one of');
+  });
+
+  it('writes a pilot.json for this deployment, and keeps an existing one without --force', async () => {
+    // Prepare
+    const out = join(workDir, 'pilot.json');
+    const args = [
+      'config',
+      'pilot',
+      '--device',
+      'CPU',
+      '--slots',
+      '3',
+      '--out',
+      out,
+      '--work-dir',
+      join(workDir, 'w'),
+    ];
+
+    // Act
+    const written = await wms(...args, '--spool-dir', join(workDir, 's'));
+    const again = await wms(...args);
+    const config = PilotConfig.parse(JSON.parse(readFileSync(out, 'utf8')));
+
+    // Assess
+    expect(written.code).toBe(EXIT_CODES.ok);
+    expect(config).toMatchObject({
+      apiUrl: plane.apiUrl,
+      jobQueueUrls: { CPU: plane.queueUrls.jobsCpu, GPU: plane.queueUrls.jobsGpu },
+      statusQueueUrl: plane.queueUrls.status,
+      device: 'CPU',
+      slots: 3,
+    });
+    expect(again.code).toBe(EXIT_CODES.usage);
+    expect(again.stderr).toContain('--force');
   });
 
   it('runs as the package bin: npx wms', async () => {

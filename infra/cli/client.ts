@@ -70,6 +70,14 @@ export function createApiClient(target: ApiTarget): ApiClient {
       try {
         response = await send(method, path, options);
       } catch (error) {
+        if (error instanceof Error && error.name === 'CredentialsProviderError') {
+          throw new CliError(
+            `no AWS credentials to sign with: ${error.message} (set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or pass --profile)`,
+            EXIT_CODES.denied,
+            [],
+            { cause: error },
+          );
+        }
         const cause = error instanceof Error ? (error.cause ?? error) : error;
         throw new CliError(
           `cannot reach the API at ${target.apiUrl}: ${cause instanceof Error ? cause.message : String(cause)}`,

@@ -1,4 +1,5 @@
 /** What every command gets: where to write, the API client, and whether to answer in JSON. */
+import { fromNodeProviderChain } from '@aws-sdk/credential-providers';
 import { type Command, Option } from 'commander';
 import { type ApiClient, createApiClient } from './client.js';
 import { CliError, EXIT_CODES, type ExitCode } from './exit-codes.js';
@@ -17,6 +18,8 @@ export interface CliIo {
 export interface GlobalOptions {
   apiUrl?: string;
   region?: string;
+  /** An AWS named profile (~/.aws/config, ~/.aws/credentials) to sign with. */
+  profile?: string;
 }
 
 export interface CommandContext {
@@ -68,7 +71,11 @@ export function createContext(
     io,
     target,
     client() {
-      client ??= createApiClient(target());
+      const { profile } = command.optsWithGlobals<GlobalOptions>();
+      client ??= createApiClient({
+        ...target(),
+        ...(profile === undefined ? {} : { credentials: fromNodeProviderChain({ profile }) }),
+      });
       return client;
     },
     setExitCode: onExitCode,
@@ -82,3 +89,16 @@ export type Register = (
 ) => Command;
 
 export const jsonOption = () => new Option('--json', 'print the answer as JSON');
+
+/** `--state <state>`: one of `states`, in any case (`running` is RUNNING). */
+export function stateOption(description: string, states: readonly string[]): Option {
+  return new Option('--state <state>', `${description} (${states.join(', ')}; any case)`).argParser(
+    (text) => {
+      const state = text.toUpperCase();
+      if (!states.includes(state)) {
+        throw new CliError(`--state must be one of ${states.join(', ')}, got ${text}`, EXIT_CODES.usage);
+      }
+      return state;
+    },
+  );
+}

@@ -68,10 +68,62 @@ export function progressLines(progress: JobProgress, width = 30): string[] {
   );
 }
 
-/** `62.5% (10/16 jobs finished)`. */
+/**
+ * `62.5% finished (10/16 jobs: 8 done, 2 failed)`: the share is of finished jobs, whatever
+ * their end, so the failed and cancelled ones are named beside it.
+ */
 export function progressSummary(progress: JobProgress): string {
-  const finished = progress.jobs.DONE + progress.jobs.FAILED + progress.jobs.CANCELLED;
-  return `${progress.percentDone.toFixed(1)}% (${finished}/${progress.jobsTotal} jobs finished)`;
+  const { DONE, FAILED, CANCELLED } = progress.jobs;
+  const finished = DONE + FAILED + CANCELLED;
+  const ends = [`${DONE} done`];
+  if (FAILED > 0) ends.push(`${FAILED} failed`);
+  if (CANCELLED > 0) ends.push(`${CANCELLED} cancelled`);
+  return `${progress.percentDone.toFixed(1)}% finished (${finished}/${progress.jobsTotal} jobs: ${ends.join(', ')})`;
+}
+
+/**
+ * A task's bar: done jobs `█`, failed or cancelled ones `▓`, the rest `░`; so a task whose jobs
+ * all failed shows a full bar of `▓`, never an empty one beside "100%".
+ */
+export function progressBar(progress: JobProgress, width = 16): string {
+  const total = progress.jobsTotal;
+  if (total <= 0) return '░'.repeat(width);
+  const { DONE, FAILED, CANCELLED } = progress.jobs;
+  const finishedCells = Math.round((width * Math.min(DONE + FAILED + CANCELLED, total)) / total);
+  const doneCells = Math.min(finishedCells, Math.round((width * Math.min(DONE, total)) / total));
+  return `${'█'.repeat(doneCells)}${'▓'.repeat(finishedCells - doneCells)}${'░'.repeat(width - finishedCells)}`;
+}
+
+/** `2 min 05 s`-style durations for elapsed times and ETAs. */
+export function duration(seconds: number): string {
+  const s = Math.max(0, Math.round(seconds));
+  if (s < 60) return `${s} s`;
+  const minutes = Math.floor(s / 60);
+  if (minutes < 60) return `${minutes} min ${String(s % 60).padStart(2, '0')} s`;
+  const hours = Math.floor(minutes / 60);
+  return `${hours} h ${String(minutes % 60).padStart(2, '0')} min`;
+}
+
+/**
+ * `elapsed 4 min 10 s · 19.2 jobs/min · ETA 2 min 30 s`: the time since the task was
+ * registered (until it ended), the mean rate of finished jobs, and the time the rest take
+ * at that rate (none before a job finished, or once the task ended).
+ */
+export function timingText(
+  task: { createdAt: string; endedAt?: string | undefined; progress: JobProgress },
+  now: Date,
+): string {
+  const end = task.endedAt === undefined ? now.getTime() : Date.parse(task.endedAt);
+  const elapsedSeconds = Math.max(0, (end - Date.parse(task.createdAt)) / 1000);
+  const { DONE, FAILED, CANCELLED } = task.progress.jobs;
+  const finished = DONE + FAILED + CANCELLED;
+  const parts = [`elapsed ${duration(elapsedSeconds)}`];
+  if (finished === 0 || elapsedSeconds === 0) return [...parts, 'no job finished yet'].join(' · ');
+  const perMinute = (finished * 60) / elapsedSeconds;
+  parts.push(`${perMinute.toFixed(perMinute < 10 ? 2 : 1)} jobs/min`);
+  const left = task.progress.jobsTotal - finished;
+  if (task.endedAt === undefined && left > 0) parts.push(`ETA ${duration((left * 60) / perMinute)}`);
+  return parts.join(' · ');
 }
 
 /** One line of progress for logs: state counts that are not zero. */
@@ -84,4 +136,9 @@ export function progressCounts(progress: JobProgress): string {
 
 export function json(value: unknown): string {
   return JSON.stringify(value, null, 2);
+}
+
+/** `1 retry`, `3 retries`, `0 messages`. */
+export function plural(count: number, one: string, many = `${one}s`): string {
+  return `${count} ${count === 1 ? one : many}`;
 }

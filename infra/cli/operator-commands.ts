@@ -1,20 +1,31 @@
-/** `wms pilots | audit | dlq list | dlq redrive | dashboard`: the system as a whole. */
+/**
+ * `wms pilots | pilot drain | pilot kill | audit | dlq list | dlq show | dlq redrive | dlq purge |
+ * dashboard`: the system as a whole.
+ */
+
+import { writeFile } from 'node:fs/promises';
 import { type Command, Option } from 'commander';
 import {
   AUDIT_MAX_TASKS,
   type AuditFindingView,
   AuditReportView,
+  DEAD_LETTER_SHOW,
   DeadLetterList,
+  DeadLetterMessages,
+  PilotCommandResponse,
+  PilotEndpoints,
   PilotList,
+  PurgeReport,
   REDRIVE_MAX_MESSAGES,
   RedriveReport,
 } from '../../events/index.js';
-import { PILOT_STATES } from '../../shared/model/index.js';
+import { PilotConfig } from '../../pilot/agent/config.js';
+import { DEVICES, type Device, PILOT_STATES } from '../../shared/model/index.js';
 import { listAll, pathOf } from './client.js';
-import { type CommandContext, jsonOption, type Register } from './context.js';
+import { type CommandContext, jsonOption, type Register, stateOption } from './context.js';
 import { startDashboardProxy } from './dashboard-proxy.js';
 import { CliError, EXIT_CODES } from './exit-codes.js';
-import { age, json, table } from './format.js';
+import { age, json, plural, table } from './format.js';
 
 function boundedInteger(text: string, name: string, max: number): number {
   const value = Number(text);
@@ -30,7 +41,7 @@ function findingText(finding: AuditFindingView): string {
 
 export function auditText(report: AuditReportView, repair: boolean): string {
   const lines = [
-    `Audited ${report.tasks} task(s), ${report.jobs} job(s), ${report.datasets} dataset(s), ${report.objects} stored object(s), ${report.pilots} pilot(s).`,
+    `Audited ${report.tasks} task(s), ${report.jobs} job(s), ${report.datasets} dataset(s), ${report.objects} stored object(s); ${plural(report.pilots, 'live pilot')}.`,
   ];
   if (report.unreadableObjects.length > 0) {
     lines.push(`${report.unreadableObjects.length} object(s) could not be read and were not judged.`);
@@ -82,12 +93,28 @@ export function deadLetterText(list: DeadLetterList): string {
   return lines.join('\n');
 }
 
+export function deadLetterMessagesText(shown: DeadLetterMessages): string {
+  const lines = [`${shown.queue}: ${plural(shown.depth, 'message')}, showing ${shown.messages.length}`];
+  for (const message of shown.messages) {
+    const why = message.errorCode
+      ? `${message.errorCode}: ${message.errorReason ?? ''}`
+      : 'moved by SQS after its last delivery failed';
+    lines.push(
+      '',
+      `${message.messageId}  sent ${message.sentAt ?? '?'}${message.receiveCount === undefined ? '' : `, ${plural(message.receiveCount, 'delivery', 'deliveries')}`}`,
+      `  why:  ${why}`,
+      `  body: ${message.body}${message.bodyTruncated ? ' …(cut)' : ''}`,
+    );
+  }
+  return lines.join('\n');
+}
+
 export function registerOperatorCommands(program: Command, register: Register): void {
   register(
     program
       .command('pilots')
       .description('pilots: device, slots, state and last heartbeat')
-      .addOption(new Option('--state <state>', 'only pilots in this state').choices(PILOT_STATES))
+      .addOption(stateOption('only pilots in this state', PILOT_STATES))
       .addOption(jsonOption()),
     async (context: CommandContext, options: { state?: string; json?: boolean }) => {
       const pilots = await listAll((page) =>
@@ -116,6 +143,26 @@ export function registerOperatorCommands(program: Command, register: Register): 
       );
     },
   );
+
+  const pilot = program.command('pilot').description('control one pilot');
+  for (const [name, description] of [
+    ['drain', 'the pilot finishes its running jobs, takes no new ones, and exits'],
+    ['kill', 'the pilot stops now, as on SIGTERM: its running jobs go back for another attempt'],
+  ] as const) {
+    register(
+      pilot.command(name).description(description).argument('<pilot>', 'pilot id').addOption(jsonOption()),
+      async (context: CommandContext, pilotId: string, options: { json?: boolean }) => {
+        const answer = await context
+          .client()
+          .call('POST', pathOf(`/pilots/{pilotId}/${name}`, pilotId), PilotCommandResponse);
+        context.io.out(
+          options.json
+            ? json(answer)
+            : `Sent ${answer.command} to pilot ${answer.pilotId} (${answer.state}); wms pilots shows it EXITED once it is done.`,
+        );
+      },
+    );
+  }
 
   register(
     program
@@ -178,6 +225,115 @@ export function registerOperatorCommands(program: Command, register: Register): 
           ? json(report)
           : `Moved ${report.moved} message(s) from the ${report.queue} dead-letter queue back to ${report.source}; ${report.remaining} left.`,
       );
+    },
+  );
+
+  register(
+    dlq
+      .command('show')
+      .description('the messages of a dead-letter queue, bodies and reasons, left in the queue')
+      .argument('<queue>', 'the queue name wms dlq list shows')
+      .addOption(
+        new Option('--limit <n>', `show at most n messages (up to ${DEAD_LETTER_SHOW.messages})`)
+          .default(10)
+          .argParser((text) => boundedInteger(text, '--limit', DEAD_LETTER_SHOW.messages)),
+      )
+      .addOption(jsonOption()),
+    async (context: CommandContext, queue: string, options: { limit: number; json?: boolean }) => {
+      const shown = await context
+        .client()
+        .call('GET', pathOf('/dead-letters/{queue}/messages', queue), DeadLetterMessages, {
+          query: { limit: options.limit },
+        });
+      context.io.out(options.json ? json(shown) : deadLetterMessagesText(shown));
+    },
+  );
+  register(
+    dlq
+      .command('purge')
+      .description('delete every message of a dead-letter queue (needs --yes)')
+      .argument('<queue>', 'the queue name wms dlq list shows')
+      .option('--yes', 'yes, delete them: they cannot be brought back')
+      .addOption(jsonOption()),
+    async (context: CommandContext, queue: string, options: { yes?: boolean; json?: boolean }) => {
+      if (!options.yes) {
+        throw new CliError(
+          `purging deletes every message of ${queue} for good: look at them with wms dlq show ${queue}, then add --yes`,
+          EXIT_CODES.usage,
+        );
+      }
+      const report = await context
+        .client()
+        .call('POST', pathOf('/dead-letters/{queue}/purge', queue), PurgeReport, {
+          body: { confirm: queue },
+        });
+      context.io.out(
+        options.json
+          ? json(report)
+          : `Purged the ${report.queue} dead-letter queue: ${plural(report.purged, 'message')} deleted.`,
+      );
+    },
+  );
+
+  const config = program
+    .command('config')
+    .description("write configuration files from this deployment's endpoints");
+  register(
+    config
+      .command('pilot')
+      .description("write a pilot's configuration file (pilot.json) for this deployment")
+      .addOption(new Option('--device <device>', "the node's device").choices(DEVICES).makeOptionMandatory())
+      .addOption(
+        new Option('--slots <n>', 'job slots (default: the pilot counts cores / cores per slot)').argParser(
+          (text) => boundedInteger(text, '--slots', 1024),
+        ),
+      )
+      .option('--work-dir <dir>', "payloads' working directories", '/var/lib/spd-wms-pilot/work')
+      .option('--spool-dir <dir>', 'results kept until sent', '/var/lib/spd-wms-pilot/spool')
+      .option('--out <file>', 'where to write it', 'pilot.json')
+      .option('--force', 'overwrite an existing file'),
+    async (
+      context: CommandContext,
+      options: {
+        device: Device;
+        slots?: number;
+        workDir: string;
+        spoolDir: string;
+        out: string;
+        force?: boolean;
+      },
+    ) => {
+      const endpoints = await context.client().call('GET', '/pilot-config', PilotEndpoints);
+      const pilot = PilotConfig.parse({
+        apiUrl: context.target().apiUrl,
+        region: endpoints.region,
+        jobQueueUrls: endpoints.jobQueueUrls,
+        statusQueueUrl: endpoints.statusQueueUrl,
+        device: options.device,
+        ...(options.slots === undefined ? {} : { slots: options.slots }),
+        workDir: options.workDir,
+        spoolDir: options.spoolDir,
+      });
+      // Only what was chosen here: the pilot's own defaults stay its defaults.
+      const file = {
+        apiUrl: pilot.apiUrl,
+        region: pilot.region,
+        jobQueueUrls: pilot.jobQueueUrls,
+        statusQueueUrl: pilot.statusQueueUrl,
+        device: pilot.device,
+        ...(pilot.slots === undefined ? {} : { slots: pilot.slots }),
+        workDir: pilot.workDir,
+        spoolDir: pilot.spoolDir,
+      };
+      try {
+        await writeFile(options.out, `${json(file)}\n`, { flag: options.force ? 'w' : 'wx' });
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === 'EEXIST') {
+          throw new CliError(`${options.out} exists: pass --force to overwrite it`, EXIT_CODES.usage);
+        }
+        throw new CliError(`cannot write ${options.out}: ${(error as Error).message}`, EXIT_CODES.usage);
+      }
+      context.io.out(`Wrote ${options.out} for a ${options.device} pilot (docs/pilots.md).`);
     },
   );
 

@@ -1,9 +1,15 @@
 /** The `wms` command line: global options, the commands, and how a failure becomes an exit code. */
+import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { type CliIo, type CommandContext, createContext, type Register } from './context.js';
 import { CliError, EXIT_CODES, type ExitCode } from './exit-codes.js';
 import { registerOperatorCommands } from './operator-commands.js';
 import { registerTaskCommands } from './task-commands.js';
+
+/** The package's version, which the release of the CLI carries. */
+const WMS_VERSION = (
+  JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
+).version;
 
 function report(io: CliIo, error: CliError): void {
   io.err(`wms: ${error.message}`);
@@ -20,6 +26,8 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<ExitCo
     )
     .option('--api-url <url>', 'base URL of the WMS API (default: $WMS_API_URL)')
     .option('--region <region>', 'region to sign for (default: $AWS_REGION, or the one in the API URL)')
+    .option('--profile <name>', 'AWS named profile to sign with (default: the standard credential chain)')
+    .version(WMS_VERSION, '--version', 'print the version of wms')
     .exitOverride()
     .configureOutput({
       writeOut: (text) => io.out(text.trimEnd()),

@@ -69,11 +69,14 @@ describe('readTaskFile', () => {
 describe('statusText', () => {
   it('shows the task, its datasets and a bar per job state', () => {
     // Act
-    const text = statusText(readSample('api.task-view') as TaskView);
+    const sample = readSample('api.task-view') as TaskView;
+    const text = statusText({ ...sample, maxRetries: 1 }, new Date('2026-01-02T12:00:00.000Z'));
 
     // Assess
     const lines = text.split('\n');
     expect(lines[0]).toMatch(/^Task \S+ \(\S+\) is [A-Z]+$/);
+    expect(text).toContain(', 1 retry per job');
+    expect(text).toMatch(/^ {2}time {4}elapsed .+ jobs\/min/m);
     expect(lines.filter((line) => /^ {4}[A-Z]+ +[█░]{30} +\d+$/.test(line))).toHaveLength(7);
   });
 });

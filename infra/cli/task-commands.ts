@@ -1,11 +1,18 @@
-/** `wms submit | tasks | status | watch | cancel | rank | jobs | why`: tasks and their jobs. */
+/**
+ * `wms submit | tasks | status | watch | cancel | rank | jobs | why | logs | retry | hold |
+ * release`: tasks and their jobs.
+ */
 import { readFile } from 'node:fs/promises';
 import { type Command, Option } from 'commander';
 import {
   JobList,
+  JobLogView,
   JobView,
   RegisterTaskRequest,
   RegisterTaskResponse,
+  RetryReportView,
+  TaskAnalysisView,
+  TaskHoldResponse,
   TaskList,
   TaskSummary,
   TaskView,
@@ -13,11 +20,21 @@ import {
 import { formatIssues } from '../../shared/errors/index.js';
 import { JOB_STATES, RANK_MAX, Rank, TASK_STATES } from '../../shared/model/index.js';
 import { listAll, pathOf } from './client.js';
-import { type CommandContext, jsonOption, type Register } from './context.js';
+import { type CommandContext, jsonOption, type Register, stateOption } from './context.js';
 import { CliError, EXIT_CODES } from './exit-codes.js';
-import { age, bar, bytes, json, progressLines, progressSummary, table } from './format.js';
+import {
+  age,
+  bytes,
+  json,
+  plural,
+  progressBar,
+  progressLines,
+  progressSummary,
+  table,
+  timingText,
+} from './format.js';
 import { watchTask } from './watch.js';
-import { explainJob } from './why.js';
+import { analysisText, explainJob } from './why.js';
 
 const limitOption = () =>
   new Option('--limit <n>', 'list at most n items (default: all)').argParser((text) =>
@@ -67,21 +84,23 @@ function taskRows(tasks: readonly TaskSummary[]): string[][] {
     task.state,
     task.device,
     String(task.rank),
-    `${bar(task.progress.jobs.DONE, task.progress.jobsTotal, 16)} ${task.progress.percentDone.toFixed(1)}%`,
+    `${progressBar(task.progress, 16)} ${task.progress.percentDone.toFixed(1)}%`,
     `${task.progress.jobs.DONE}/${task.progress.jobsTotal}`,
+    String(task.progress.jobs.FAILED),
   ]);
 }
 
-export function statusText(task: TaskView): string {
+export function statusText(task: TaskView, now: Date): string {
   const files = task.progress.files;
   return [
     `Task ${task.taskId} (${task.name}) is ${task.state}`,
-    `  ${task.device} ${task.mode}, rank ${task.rank} (base ${task.baseRank}), ${task.maxRetries} retries per job${task.streaming ? ', streaming' : ''}`,
+    `  ${task.device} ${task.mode}, rank ${task.rank} (base ${task.baseRank}), ${plural(task.maxRetries, 'retry', 'retries')} per job${task.streaming ? ', streaming' : ''}`,
     `  ${task.executable} ${task.args.join(' ')}`,
     `  input   ${task.inputDatasetUid}: ${files.input.count} files, ${bytes(files.input.bytes)}`,
     `  output  ${task.outputDataset}: ${files.output.count} files, ${bytes(files.output.bytes)}`,
     `  logs    ${task.logDataset}: ${files.log.count} files, ${bytes(files.log.bytes)}`,
     `  jobs    ${progressSummary(task.progress)}${task.generationComplete ? '' : ', generation still running'}`,
+    `  time    ${timingText({ ...task, progress: task.progress }, now)}`,
     ...progressLines(task.progress).map((line) => `    ${line}`),
   ].join('\n');
 }
@@ -113,7 +132,7 @@ export function registerTaskCommands(program: Command, register: Register): void
     program
       .command('tasks')
       .description('list tasks, oldest first')
-      .addOption(new Option('--state <state>', 'only tasks in this state').choices(TASK_STATES))
+      .addOption(stateOption('only tasks in this state', TASK_STATES))
       .addOption(limitOption())
       .addOption(jsonOption()),
     async (context: CommandContext, options: { state?: string; limit?: number; json?: boolean }) => {
@@ -127,7 +146,10 @@ export function registerTaskCommands(program: Command, register: Register): void
           ? json(tasks)
           : tasks.length === 0
             ? 'No tasks.'
-            : table(['TASK', 'NAME', 'STATE', 'DEVICE', '>RANK', 'PROGRESS', '>DONE'], taskRows(tasks)),
+            : table(
+                ['TASK', 'NAME', 'STATE', 'DEVICE', '>RANK', 'FINISHED', '>DONE', '>FAILED'],
+                taskRows(tasks),
+              ),
       );
     },
   );
@@ -140,7 +162,7 @@ export function registerTaskCommands(program: Command, register: Register): void
       .addOption(jsonOption()),
     async (context: CommandContext, taskId: string, options: { json?: boolean }) => {
       const task = await context.client().call('GET', pathOf('/tasks/{taskId}', taskId), TaskView);
-      context.io.out(options.json ? json(task) : statusText(task));
+      context.io.out(options.json ? json(task) : statusText(task, new Date()));
     },
   );
 
@@ -213,7 +235,7 @@ export function registerTaskCommands(program: Command, register: Register): void
       .command('jobs')
       .description("a task's jobs")
       .argument('<task>', 'task id')
-      .addOption(new Option('--state <state>', 'only jobs in this state').choices(JOB_STATES))
+      .addOption(stateOption('only jobs in this state', JOB_STATES))
       .addOption(limitOption())
       .addOption(jsonOption()),
     async (
@@ -253,12 +275,148 @@ export function registerTaskCommands(program: Command, register: Register): void
   register(
     program
       .command('why')
-      .description('why a job is not running yet (or what became of it)')
-      .argument('<job>', 'job id')
+      .description('why a job is not running yet (or what became of it); with --task, a task analysis')
+      .argument('[job]', 'job id')
+      .option('--task <task>', 'analyse this task instead (as wms analyze)')
       .addOption(jsonOption()),
-    async (context: CommandContext, jobId: string, options: { json?: boolean }) => {
-      const job = await context.client().call('GET', pathOf('/jobs/{jobId}', jobId), JobView);
+    async (
+      context: CommandContext,
+      jobId: string | undefined,
+      options: { task?: string; json?: boolean },
+    ) => {
+      if ((jobId === undefined) === (options.task === undefined)) {
+        throw new CliError('name a job, or a task with --task <task>', EXIT_CODES.usage);
+      }
+      if (options.task !== undefined) {
+        await analyze(context, options.task, options);
+        return;
+      }
+      const job = await context.client().call('GET', pathOf('/jobs/{jobId}', jobId!), JobView);
       context.io.out(options.json ? json(job) : explainJob(job, new Date()));
     },
   );
+
+  register(
+    program
+      .command('analyze')
+      .description(
+        "a task's failed and retried attempts by error and exit code, pilots and hosts, and why its jobs wait",
+      )
+      .argument('<task>', 'task id')
+      .addOption(jsonOption()),
+    (context: CommandContext, taskId: string, options: { json?: boolean }) =>
+      analyze(context, taskId, options),
+  );
+
+  register(
+    program
+      .command('logs')
+      .description("print the log of a job's attempt (its latest attempt by default)")
+      .argument('<job>', 'job id')
+      .addOption(
+        new Option('--attempt <n>', 'the attempt (0 is the first)').argParser((text) => attemptNumber(text)),
+      )
+      .addOption(
+        new Option('--tail <n>', 'only the last n lines').argParser((text) =>
+          positiveInteger(text, '--tail'),
+        ),
+      )
+      .addOption(jsonOption()),
+    async (
+      context: CommandContext,
+      jobId: string,
+      options: { attempt?: number; tail?: number; json?: boolean },
+    ) => {
+      const log = await context.client().call('GET', pathOf('/jobs/{jobId}/log', jobId), JobLogView, {
+        query: { attempt: options.attempt },
+      });
+      if (options.json) {
+        context.io.out(json(log));
+        return;
+      }
+      if (log.truncated) {
+        context.io.err(
+          `wms: the log is ${bytes(log.size)}; showing its end (s3://${log.location.bucket}/${log.location.key} holds it all)`,
+        );
+      }
+      context.io.out(tailLines(log.text, options.tail));
+    },
+  );
+
+  register(
+    program
+      .command('retry')
+      .description(
+        'retry a FAILED job, or with --task and --failed every failed job of a task, with the next attempt',
+      )
+      .argument('[job]', 'job id')
+      .option('--task <task>', "retry this task's jobs (with --failed)")
+      .option('--failed', 'with --task: every FAILED job of the task')
+      .addOption(jsonOption()),
+    async (
+      context: CommandContext,
+      jobId: string | undefined,
+      options: { task?: string; failed?: boolean; json?: boolean },
+    ) => {
+      if ((jobId === undefined) === (options.task === undefined)) {
+        throw new CliError('name a job, or a task with --task <task> --failed', EXIT_CODES.usage);
+      }
+      if (options.task !== undefined && !options.failed) {
+        throw new CliError('--task retries the failed jobs only: add --failed', EXIT_CODES.usage);
+      }
+      const path =
+        jobId === undefined
+          ? pathOf('/tasks/{taskId}/retry', options.task!)
+          : pathOf('/jobs/{jobId}/retry', jobId);
+      const report = await context.client().call('POST', path, RetryReportView);
+      context.io.out(options.json ? json(report) : retryText(report));
+      if (report.refused.length > 0) context.setExitCode(EXIT_CODES.conflict);
+    },
+  );
+
+  for (const [name, description] of [
+    ['hold', 'hold a RUNNING task: its READY jobs are not dispatched, its running jobs finish'],
+    ['release', 'release a HELD task: its jobs are dispatched again'],
+  ] as const) {
+    register(
+      program.command(name).description(description).argument('<task>', 'task id').addOption(jsonOption()),
+      async (context: CommandContext, taskId: string, options: { json?: boolean }) => {
+        const answer = await context
+          .client()
+          .call('POST', pathOf(`/tasks/{taskId}/${name}`, taskId), TaskHoldResponse);
+        context.io.out(
+          options.json
+            ? json(answer)
+            : `Task ${answer.task.taskId} is ${answer.task.state}${answer.changed ? '' : ' (it was already)'}: ${progressSummary(answer.task.progress)}`,
+        );
+      },
+    );
+  }
+}
+
+async function analyze(context: CommandContext, taskId: string, options: { json?: boolean }): Promise<void> {
+  const analysis = await context
+    .client()
+    .call('GET', pathOf('/tasks/{taskId}/analysis', taskId), TaskAnalysisView);
+  context.io.out(options.json ? json(analysis) : analysisText(analysis));
+}
+
+function attemptNumber(text: string): number {
+  if (!/^\d+$/.test(text)) throw new CliError(`--attempt must be 0 or more, got ${text}`, EXIT_CODES.usage);
+  return Number(text);
+}
+
+/** The last `count` lines of `text` (all of it without a count). */
+export function tailLines(text: string, count?: number): string {
+  const lines = text.replace(/\n$/, '').split('\n');
+  return (count === undefined ? lines : lines.slice(-count)).join('\n');
+}
+
+export function retryText(report: RetryReportView): string {
+  const lines = report.retried.map((job) => `Job ${job.jobId} is READY for attempt ${job.attempt}.`);
+  for (const jobId of report.unchanged) lines.push(`Job ${jobId} was retried already.`);
+  for (const refusal of report.refused) lines.push(`Job ${refusal.jobId} not retried: ${refusal.reason}`);
+  if (lines.length === 0) lines.push('No failed job to retry.');
+  if (report.more) lines.push('More failed jobs are left: run the command again.');
+  return lines.join('\n');
 }

@@ -6,7 +6,7 @@
 import { TaskView } from '../../events/index.js';
 import { TERMINAL_TASK_STATES } from '../../shared/states/index.js';
 import { type ApiClient, pathOf } from './client.js';
-import { progressCounts, progressLines, progressSummary } from './format.js';
+import { progressCounts, progressLines, progressSummary, timingText } from './format.js';
 
 /** Moves the cursor up `lines` lines and clears to the end of the screen. */
 const redrawFrom = (lines: number) => (lines > 0 ? `\u001b[${lines}A\u001b[J` : '');
@@ -22,6 +22,7 @@ export interface WatchOptions {
 export function watchBlock(task: TaskView, at: Date): string[] {
   return [
     `${task.taskId} (${task.name}) ${task.state} · ${progressSummary(task.progress)} · ${at.toLocaleTimeString()}`,
+    `  ${timingText(task, at)}`,
     ...progressLines(task.progress, 40).map((line) => `  ${line}`),
   ];
 }

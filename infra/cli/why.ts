@@ -1,7 +1,7 @@
 /** `wms why <job>`: a job's `waiting` explanation (GET /jobs/{id}) in words. */
-import type { JobView, JobWaiting } from '../../events/index.js';
+import type { JobView, JobWaiting, TaskAnalysisView } from '../../events/index.js';
 import { errorByCode } from '../../shared/errors/index.js';
-import { age } from './format.js';
+import { age, plural, table } from './format.js';
 
 function waitingText(waiting: JobWaiting, job: JobView): string {
   const device = waiting.device;
@@ -20,6 +20,8 @@ function waitingText(waiting: JobWaiting, job: JobView): string {
       return 'Its pilot was lost; the watchdog returns the job to READY for another attempt.';
     case 'task-not-running':
       return 'Its task is not RUNNING, so none of its jobs is dispatched.';
+    case 'task-held':
+      return 'Its task is HELD: none of its jobs is dispatched until wms release.';
   }
 }
 
@@ -31,7 +33,22 @@ function failureText(job: JobView): string {
   return ` ${name}${exit}${job.errorMessage ? `: ${job.errorMessage}` : ''}`;
 }
 
+/** One line per registered log of the job's attempts, with where it is stored. */
+function logLines(job: JobView): string[] {
+  if (!job.logs || job.logs.length === 0) return [];
+  return [
+    'Logs (wms logs <job> --attempt N):',
+    ...job.logs.map(
+      (log) => `  attempt ${log.attempt}: s3://${log.location.bucket}/${log.location.key} (${log.size} B)`,
+    ),
+  ];
+}
+
 export function explainJob(job: JobView, now: Date): string {
+  return [explainState(job, now), ...logLines(job)].join('\n');
+}
+
+function explainState(job: JobView, now: Date): string {
   const head = `Job ${job.jobId} of task ${job.taskId} is ${job.state} (attempt ${job.attempt}, ${job.device}).`;
   if (job.waiting !== undefined) {
     const pilots = job.waiting.activePilotsForDevice;
@@ -62,4 +79,68 @@ export function explainJob(job: JobView, now: Date): string {
     default:
       return head;
   }
+}
+
+/** Why waiting jobs of a task wait, in a few words per reason. */
+const WAITING_WORDS: Record<JobWaiting['reason'], string> = {
+  queued: 'in the device queue, for a pilot to take them',
+  'no-pilot-for-device': 'no live pilot of the device',
+  'lower-rank': 'tasks of higher rank are served first',
+  'queue-full': 'no free slots: the device queue is as deep as the slots need',
+  'retry-backoff': 'waiting out a retry delay',
+  'lost-awaiting-retry': 'their pilot was lost; the watchdog retries them',
+  'task-not-running': 'the task is not RUNNING',
+  'task-held': 'the task is HELD (wms release)',
+};
+
+/** `wms analyze <task>`: failures by error and exit code, messages, pilots, and why jobs wait. */
+export function analysisText(analysis: TaskAnalysisView): string {
+  const lines = [
+    `Task ${analysis.taskId} is ${analysis.state}: ${plural(analysis.jobs, 'job')}${analysis.truncated ? ' analysed (the first ones; the task has more)' : ''}, ${plural(analysis.failedAttempts, 'failed attempt')}, ${plural(analysis.retriedJobs, 'job')} retried.`,
+  ];
+  if (analysis.byErrorCode.length > 0) {
+    lines.push(
+      '',
+      'Failures by error code (last failed attempt of each job):',
+      table(
+        ['>CODE', 'NAME', '>JOBS'],
+        analysis.byErrorCode.map((entry) => [
+          String(entry.code),
+          entry.name ?? '(unknown)',
+          String(entry.jobs),
+        ]),
+      ).replace(/^/gm, '  '),
+    );
+  }
+  if (analysis.byExitCode.length > 0) {
+    lines.push(
+      '',
+      `Exit codes: ${analysis.byExitCode.map((entry) => `${entry.exitCode} (${plural(entry.jobs, 'job')})`).join(', ')}`,
+    );
+  }
+  if (analysis.topMessages.length > 0) {
+    lines.push(
+      '',
+      'Most frequent messages:',
+      ...analysis.topMessages.map((m) => `  ${m.jobs}× ${m.message}`),
+    );
+  }
+  if (analysis.pilots.length > 0) {
+    lines.push(
+      '',
+      'Pilots involved:',
+      table(
+        ['PILOT', 'HOST', '>FAILED', '>RUNNING'],
+        analysis.pilots.map((p) => [p.pilotId, p.host ?? '-', String(p.failed), String(p.running)]),
+      ).replace(/^/gm, '  '),
+    );
+  }
+  if (analysis.waiting.length > 0) {
+    lines.push(
+      '',
+      'Waiting jobs:',
+      ...analysis.waiting.map((w) => `  ${plural(w.jobs, 'job')}: ${WAITING_WORDS[w.reason]}`),
+    );
+  }
+  return lines.join('\n');
 }

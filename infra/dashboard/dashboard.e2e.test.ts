@@ -27,6 +27,8 @@ let dashboard: RunningDashboard | undefined;
 let browser: BrowserContext | undefined;
 let page: Page;
 let taskId: string;
+/** A task whose two jobs fail at once, writing to stderr: the drill-down's failures. */
+let failingTaskId: string;
 
 async function startBrowser(workDir: string): Promise<BrowserContext> {
   return chromium.launchPersistentContext(join(workDir, 'chromium-profile'), {
@@ -88,6 +90,29 @@ beforeAll(async () => {
     },
   });
   taskId = RegisterTaskResponse.parse(registered.body).taskId;
+  const failingInput = await announceDataset({
+    bucket: plane.bucket,
+    busName: plane.busName,
+    files: new Map([
+      ['bad-0.raw', Buffer.from('bad 0\n')],
+      ['bad-1.raw', Buffer.from('bad 1\n')],
+    ]),
+  });
+  const failing = await plane.api('POST', '/tasks', {
+    body: {
+      name: 'broken',
+      executable: 'sh',
+      args: ['-c', 'echo "calibration missing for $1" >&2; exit 3', 'sh', '{input}', '{outdir}'],
+      device: 'CPU',
+      mode: 'map',
+      maxRetries: 0,
+      rank: 10,
+      inputDatasetUid: failingInput.uid,
+      outputDataset: `${failingInput.name}.broken.1`,
+      logDataset: `${failingInput.name}.broken.log.1`,
+    },
+  });
+  failingTaskId = RegisterTaskResponse.parse(failing.body).taskId;
   pilot = startPilot(
     { plane, logDir: join(workDir, 'logs'), workDir },
     { name: 'cpu-1', device: 'CPU', slots: 2, heartbeatIntervalSeconds: 5 },
@@ -127,6 +152,66 @@ describe('the dashboard through wms dashboard', () => {
     expect(await page.locator('#kpi-rate').textContent()).toMatch(/\/min$/);
     expect(await page.locator('#chart rect').count()).toBeGreaterThan(1);
     expect(await page.locator('#banner').textContent()).toBe('');
+    expect(await page.locator('#dot').getAttribute('data-connection')).toBe('live');
+  });
+
+  it('shows its connection as it is: not green while connecting, red when the API cannot be reached', async () => {
+    // Prepare: one page whose first summary request is held, one whose requests all fail.
+    const held = await browser!.newPage();
+    let release: () => void = () => {};
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    await held.route('**/dashboard/summary', async (route) => {
+      await gate;
+      await route.continue();
+    });
+    const cut = await browser!.newPage();
+    await cut.route('**/dashboard/summary', (route) => route.abort('connectionrefused'));
+    const connection = (on: Page) => on.locator('#dot').getAttribute('data-connection');
+
+    // Act
+    await held.goto(dashboard!.url);
+    const whileConnecting = await connection(held);
+    release();
+    await held.locator(`#dot[data-connection="live"]`).waitFor({ timeout: 30_000 });
+    await cut.goto(dashboard!.url);
+    await cut.locator('#banner.shown').waitFor({ timeout: 30_000 });
+
+    // Assess
+    expect(whileConnecting).toBe('connecting');
+    expect(await connection(cut)).toBe('stale');
+    expect(await cut.locator('#banner').textContent()).toContain('cannot refresh');
+    await held.close();
+    await cut.close();
+  });
+
+  it("drills down from the tasks table to a task's jobs, and from a task's failures to their logs", async () => {
+    // Act: the task's link in the table, then the failing task's page and a log of its failures.
+    await page.goto(dashboard!.url);
+    await page.locator(`tr[data-task-id="${taskId}"] a.task-link`).click();
+    await page.locator(`#task-panel[data-task-id="${taskId}"]`).waitFor({ timeout: 30_000 });
+    const timing = await page.locator('#task-timing').textContent();
+    await page.locator('#job-filters button[data-state="DONE"]').click();
+    await page.locator('#task-jobs tr[data-state="DONE"]').first().waitFor({ timeout: 30_000 });
+    await eventually(
+      async () => {
+        const task = await plane.api('GET', `tasks/${failingTaskId}`);
+        expect((task.body as { state: string }).state).toBe('FAILED');
+      },
+      { timeoutMs: 120_000, intervalMs: 1000 },
+    );
+    await page.goto(`${dashboard!.url}#task=${failingTaskId}`);
+    const failures = page.locator('#task-failures tr[data-error-code="1201"]');
+    await failures.waitFor({ timeout: 30_000 });
+    await failures.locator('a[data-log-job]').first().click();
+    await page.locator('#log-view[data-job-id]').waitFor({ timeout: 30_000 });
+
+    // Assess
+    expect(timing).toMatch(/elapsed .+/);
+    expect(await failures.locator('td.num').textContent()).toBe('2');
+    expect(await page.locator('#task-jobs tr[data-state="FAILED"]').count()).toBe(2);
+    expect(await page.locator('#log-view').textContent()).toContain('calibration missing for');
   });
 
   it('is not served to anyone who does not sign: no anonymous access', async () => {

@@ -25,7 +25,9 @@ header h1 { margin: 0; font-size: 18px; font-weight: 600; letter-spacing: .2px; 
 header .subtitle { color: #9ca3af; font-size: 13px; }
 th.progress { width: 38%; }
 header .status { margin-left: auto; font-size: 13px; color: #cbd5e1; display: flex; align-items: center; gap: 8px; }
-.dot { width: 9px; height: 9px; border-radius: 50%; background: #22c55e; box-shadow: 0 0 0 3px rgba(34,197,94,.25); }
+.dot { width: 9px; height: 9px; border-radius: 50%; background: #9ca3af; box-shadow: 0 0 0 3px rgba(156,163,175,.25); }
+.dot.live { background: #22c55e; box-shadow: 0 0 0 3px rgba(34,197,94,.25); }
+.dot.late { background: var(--warn); box-shadow: 0 0 0 3px rgba(217,119,6,.25); }
 .dot.stale { background: var(--bad); box-shadow: 0 0 0 3px rgba(220,38,38,.25); }
 main { padding: 20px 24px 32px; display: grid; gap: 18px; align-items: start; grid-template-columns: repeat(12, 1fr); max-width: 1500px; margin: 0 auto; }
 .cards { grid-column: 1 / -1; display: grid; grid-template-columns: repeat(6, 1fr); gap: 14px; }
@@ -69,13 +71,19 @@ td.num, th.num { text-align: right; }
 .banner { grid-column: 1 / -1; background: #fef2f2; border: 1px solid #fecaca; color: #991b1b; padding: 10px 14px; border-radius: 8px; display: none; }
 .banner.shown { display: block; }
 svg text { font: 11px system-ui, sans-serif; fill: var(--muted); }
+a.task-link { color: var(--accent); text-decoration: none; }
+.filters { display: flex; flex-wrap: wrap; gap: 6px; margin: 8px 0; }
+.filters button, .pager button { font: inherit; font-size: 12px; border: 1px solid var(--line); background: #fff; border-radius: 999px; padding: 2px 10px; cursor: pointer; }
+.filters button.on { background: var(--accent); color: #fff; border-color: var(--accent); }
+.pager { margin-top: 8px; }
+pre#log-view { background: #0f172a; color: #e2e8f0; padding: 10px 12px; border-radius: 8px; max-height: 320px; overflow: auto; font-size: 12px; white-space: pre-wrap; }
 @media (max-width: 1100px) { .half, .third, .two-thirds { grid-column: 1 / -1; } .cards { grid-template-columns: repeat(3, 1fr); } }
 `;
 
 const BODY = `
 <header>
   <h1>SPD WMS</h1><span class="subtitle">operator dashboard</span>
-  <div class="status"><span class="dot" id="dot"></span><span id="updated">connecting…</span></div>
+  <div class="status"><span class="dot" id="dot" data-connection="connecting"></span><span id="updated">connecting…</span></div>
 </header>
 <main>
   <div class="banner" id="banner"></div>
@@ -93,6 +101,17 @@ const BODY = `
       <th>Task</th><th>State</th><th>Device</th><th class="num">Rank</th><th class="progress">Progress</th><th class="num">Done</th><th class="num">Failed</th>
     </tr></thead><tbody></tbody></table>
     <div class="legend" id="legend"></div>
+  </section>
+  <section class="wide" id="task-panel" hidden>
+    <h2>Task <span class="mono" id="task-title"></span> <small id="task-timing"></small> <a class="task-link" href="#">close</a></h2>
+    <div class="filters" id="job-filters"></div>
+    <table id="task-jobs"><thead><tr>
+      <th>Job</th><th>State</th><th class="num">Attempt</th><th>Pilot</th><th>Error</th><th>Log</th>
+    </tr></thead><tbody></tbody></table>
+    <div class="pager"><button id="jobs-more" hidden>more jobs</button></div>
+    <h2>Failures by error code <small>FAILED jobs, last attempt</small></h2>
+    <table id="task-failures"><thead><tr><th>Code</th><th class="num">Jobs</th><th>Logs</th></tr></thead><tbody></tbody></table>
+    <pre id="log-view" hidden></pre>
   </section>
   <section class="two-thirds">
     <h2>Throughput <small>jobs done per minute, averaged over the last few refreshes</small></h2>
@@ -173,7 +192,7 @@ const SCRIPT = `
   function taskRow(task) {
     var jobs = task.progress.jobs;
     var row = el('tr', { 'data-task-id': task.taskId, 'data-done': String(jobs.DONE), 'data-state': task.state }, [
-      el('td', {}, [el('div', { cls: 'mono', text: task.taskId }), el('div', { cls: 'sub', text: task.name })]),
+      el('td', {}, [el('a', { cls: 'mono task-link', href: '#task=' + encodeURIComponent(task.taskId), text: task.taskId }), el('div', { cls: 'sub', text: task.name })]),
       el('td', {}, [el('span', { cls: 'pill ' + task.state, text: task.state })]),
       el('td', { text: task.device }),
       el('td', { cls: 'num', text: String(task.rank) }),
@@ -313,8 +332,17 @@ const SCRIPT = `
     });
   }
 
+  // The connection as it is: grey while no answer came yet, green after a good one, amber
+  // after one failed refresh following good ones, red after several or before any success.
+  var everUpdated = false;
+  var failuresInRow = 0;
   function status(ok, text) {
-    document.getElementById('dot').className = ok ? 'dot' : 'dot stale';
+    failuresInRow = ok ? 0 : failuresInRow + 1;
+    if (ok) everUpdated = true;
+    var connection = ok ? 'live' : everUpdated && failuresInRow < 3 ? 'late' : 'stale';
+    var dot = document.getElementById('dot');
+    dot.className = 'dot ' + connection;
+    dot.setAttribute('data-connection', connection);
     document.getElementById('updated').textContent = text;
     var banner = document.getElementById('banner');
     banner.className = ok ? 'banner' : 'banner shown';
@@ -332,6 +360,122 @@ const SCRIPT = `
       .catch(function (error) { status(false, 'cannot refresh: ' + error.message); })
       .then(function () { setTimeout(refresh, REFRESH_MS); });
   }
+
+  // The task page: its jobs by state (paged), its failures grouped by code with their logs,
+  // its rate and ETA. Opened by #task=<id>; a log by a link inside it.
+  var openTask = null;
+  var jobFilter = 'FAILED';
+  var jobsNext = null;
+  function getJson(response) {
+    if (!response.ok) throw new Error('the API answered HTTP ' + response.status);
+    return response.json();
+  }
+  function duration(seconds) {
+    var s = Math.max(0, Math.round(seconds));
+    if (s < 60) return s + ' s';
+    var m = Math.floor(s / 60);
+    return m < 60 ? m + ' min' : Math.floor(m / 60) + ' h ' + (m % 60) + ' min';
+  }
+  function timing(task) {
+    var end = task.endedAt ? Date.parse(task.endedAt) : Date.now();
+    var elapsed = Math.max(0, (end - Date.parse(task.createdAt)) / 1000);
+    var jobs = task.progress.jobs;
+    var finishedJobs = jobs.DONE + jobs.FAILED + jobs.CANCELLED;
+    var text = 'elapsed ' + duration(elapsed);
+    if (finishedJobs === 0 || elapsed === 0) return text + ' · no job finished yet';
+    var perMinute = finishedJobs * 60 / elapsed;
+    text += ' · ' + perMinute.toFixed(perMinute < 10 ? 2 : 1) + ' jobs/min';
+    var left = task.progress.jobsTotal - finishedJobs;
+    if (!task.endedAt && left > 0) text += ' · ETA ' + duration(left * 60 / perMinute);
+    return text;
+  }
+  function showLog(jobId) {
+    var view = document.getElementById('log-view');
+    view.hidden = false;
+    view.textContent = 'reading the log of ' + jobId + '…';
+    fetch('jobs/' + encodeURIComponent(jobId) + '/log', { headers: { accept: 'application/json' } })
+      .then(getJson)
+      .then(function (log) {
+        view.setAttribute('data-job-id', jobId);
+        view.textContent = (log.truncated ? '(the end of a ' + fmt(log.size) + ' B log)\\n' : '') + log.text;
+      })
+      .catch(function (error) { view.textContent = 'cannot read the log: ' + error.message; });
+  }
+  function logLink(jobId) {
+    var link = el('a', { cls: 'task-link mono', href: '#', 'data-log-job': jobId, text: 'log' });
+    link.addEventListener('click', function (event) { event.preventDefault(); showLog(jobId); });
+    return link;
+  }
+  function jobRow(job) {
+    return el('tr', { 'data-job-id': job.jobId, 'data-state': job.state }, [
+      el('td', { cls: 'mono', text: job.jobId }),
+      el('td', {}, [el('span', { cls: 'pill ' + job.state, text: job.state })]),
+      el('td', { cls: 'num', text: String(job.attempt) }),
+      el('td', { cls: 'mono', text: job.pilotId || '-' }),
+      el('td', { text: job.errorCode ? job.errorCode + (job.exitCode !== undefined ? ' (exit ' + job.exitCode + ')' : '') : '' }),
+      el('td', {}, [logLink(job.jobId)]),
+    ]);
+  }
+  function loadJobs(append) {
+    var query = 'limit=20&state=' + jobFilter + (append && jobsNext ? '&nextToken=' + encodeURIComponent(jobsNext) : '');
+    return fetch('tasks/' + encodeURIComponent(openTask) + '/jobs?' + query, { headers: { accept: 'application/json' } })
+      .then(getJson)
+      .then(function (page) {
+        var body = document.getElementById('task-jobs').tBodies[0];
+        if (!append) body.replaceChildren();
+        page.items.forEach(function (job) { body.appendChild(jobRow(job)); });
+        if (body.rows.length === 0) body.appendChild(el('tr', {}, [el('td', { colspan: '6', cls: 'empty', text: 'No ' + jobFilter + ' jobs' })]));
+        jobsNext = page.nextToken || null;
+        document.getElementById('jobs-more').hidden = !jobsNext;
+      });
+  }
+  function loadFailures() {
+    return fetch('tasks/' + encodeURIComponent(openTask) + '/jobs?limit=100&state=FAILED', { headers: { accept: 'application/json' } })
+      .then(getJson)
+      .then(function (page) {
+        var groups = {};
+        page.items.forEach(function (job) { (groups[job.errorCode] = groups[job.errorCode] || []).push(job.jobId); });
+        var rows = Object.keys(groups).sort(function (a, b) { return groups[b].length - groups[a].length; }).map(function (code) {
+          return el('tr', { 'data-error-code': code }, [
+            el('td', { cls: 'mono', text: code }),
+            el('td', { cls: 'num', text: fmt(groups[code].length) }),
+            el('td', {}, groups[code].slice(0, 10).map(function (jobId) { return el('span', {}, [logLink(jobId), document.createTextNode(' ')]); })),
+          ]);
+        });
+        replaceRows(document.getElementById('task-failures'), rows, 'No failed jobs', 3);
+      });
+  }
+  function renderFilters(task) {
+    var box = document.getElementById('job-filters');
+    box.replaceChildren();
+    STATES.forEach(function (state) {
+      var button = el('button', { 'data-state': state, cls: state === jobFilter ? 'on' : '', text: state + ' ' + fmt(task.progress.jobs[state]) });
+      button.addEventListener('click', function () { jobFilter = state; renderFilters(task); loadJobs(false); });
+      box.appendChild(button);
+    });
+  }
+  function openTaskPanel() {
+    var match = /^#task=(.+)$/.exec(location.hash);
+    var panel = document.getElementById('task-panel');
+    openTask = match ? decodeURIComponent(match[1]) : null;
+    panel.hidden = !openTask;
+    document.getElementById('log-view').hidden = true;
+    if (!openTask) return;
+    document.getElementById('task-title').textContent = openTask;
+    fetch('tasks/' + encodeURIComponent(openTask), { headers: { accept: 'application/json' } })
+      .then(getJson)
+      .then(function (task) {
+        panel.setAttribute('data-task-id', task.taskId);
+        document.getElementById('task-timing').textContent = task.state + ' · ' + timing(task);
+        if (task.progress.jobs[jobFilter] === 0) jobFilter = STATES.filter(function (s) { return task.progress.jobs[s] > 0; })[0] || 'FAILED';
+        renderFilters(task);
+        return Promise.all([loadJobs(false), loadFailures()]);
+      })
+      .catch(function (error) { document.getElementById('task-timing').textContent = 'cannot read the task: ' + error.message; });
+  }
+  document.getElementById('jobs-more').addEventListener('click', function () { loadJobs(true); });
+  window.addEventListener('hashchange', openTaskPanel);
+  openTaskPanel();
 
   var legend = document.getElementById('legend');
   STATES.forEach(function (state) {

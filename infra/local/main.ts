@@ -1,17 +1,23 @@
 /**
  * The WMS on the embedded default, no cloud account needed: starts the AWS emulator on
  * loopback, synthesizes the real stack, runs it with the embedded runtime and prints the
- * endpoints as one JSON object on stdout. SIGINT or SIGTERM stops everything.
+ * endpoints as one JSON object on stdout, and on stderr the `export` lines another shell
+ * sources to use it (also written to `--env-file`). SIGINT or SIGTERM stops everything.
  *
  *   npx tsx infra/local/main.ts [--prefix wms] [--emulator-port N] [--api-port N] [--schedule-scale F]
+ *                               [--env-file FILE]
  *
  * The process is configured for the emulator through the standard variables
  * (AWS_ENDPOINT_URL, region, credentials); the emulator accepts any credentials, so the
  * emulator test pair is used unless AWS_ACCESS_KEY_ID is set. Service-specific endpoint
  * variables are removed: they would send calls elsewhere.
  */
+// First: on a Node too old for the runtime's workers, stop before anything starts.
+import '../../scripts/check-node.mjs';
+import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { startEmulator, useEmulatorEndpoint } from './emulator.js';
+import { exportLines } from './exports.js';
 import { type LocalRuntime, startLocalRuntime } from './runtime.js';
 
 /** Bundling is for deployment; the runtime imports the TypeScript entries directly. */
@@ -62,6 +68,7 @@ async function main(): Promise<void> {
       'emulator-port': { type: 'string' },
       'api-port': { type: 'string' },
       'schedule-scale': { type: 'string' },
+      'env-file': { type: 'string' },
     },
   });
   const emulator = await startEmulator({ port: integerOption('emulator-port', values['emulator-port']) });
@@ -94,6 +101,18 @@ async function main(): Promise<void> {
     throw error;
   }
   process.stdout.write(`${JSON.stringify(summary(runtime, emulator.endpoint), null, 2)}\n`);
+  const exports = exportLines({
+    AWS_ENDPOINT_URL: emulator.endpoint,
+    AWS_REGION: runtime.region,
+    AWS_ACCESS_KEY_ID: process.env.AWS_ACCESS_KEY_ID,
+    AWS_SECRET_ACCESS_KEY: process.env.AWS_SECRET_ACCESS_KEY,
+    WMS_API_URL: runtime.api?.url,
+  });
+  if (values['env-file'] !== undefined)
+    await writeFile(values['env-file'], `${exports.join('\n')}\n`, { mode: 0o600 });
+  process.stderr.write(
+    `\n# To use this runtime from another shell (wms, a pilot), paste or source these lines${values['env-file'] === undefined ? '' : ` (written to ${values['env-file']})`}:\n${exports.join('\n')}\n`,
+  );
 }
 
 try {

@@ -24,13 +24,16 @@ const COMMAND_ACTIONS: Record<string, string[]> = {
   'client-sqs:ReceiveMessage': ['sqs:ReceiveMessage'],
   'client-sqs:DeleteMessageBatch': ['sqs:DeleteMessage'],
   'client-sqs:ChangeMessageVisibility': ['sqs:ChangeMessageVisibility'],
+  'client-sqs:ChangeMessageVisibilityBatch': ['sqs:ChangeMessageVisibility'],
   'client-sqs:GetQueueAttributes': ['sqs:GetQueueAttributes'],
   'client-sqs:GetQueueUrl': ['sqs:GetQueueUrl'],
   'client-sqs:CreateQueue': ['sqs:CreateQueue'],
   'client-sqs:SetQueueAttributes': ['sqs:SetQueueAttributes'],
   'client-sqs:DeleteQueue': ['sqs:DeleteQueue'],
+  'client-sqs:PurgeQueue': ['sqs:PurgeQueue'],
   'client-sqs:ListQueues': ['sqs:ListQueues'],
   'client-s3:HeadObject': ['s3:GetObject', 's3:ListBucket'],
+  'client-s3:GetObject': ['s3:GetObject'],
   'client-eventbridge:PutEvents': ['events:PutEvents'],
 };
 

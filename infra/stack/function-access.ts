@@ -57,7 +57,7 @@ export const FUNCTION_ACCESS: Readonly<Record<FunctionName, FunctionAccess>> = {
     tables: {
       tasks: { actions: ['GetItem', 'PutItem', 'UpdateItem'], indexes: ['byState'] },
       jobs: { actions: ['GetItem', 'BatchGetItem', 'UpdateItem'], indexes: ['byTask'] },
-      files: { actions: ['Query', 'PutItem'] },
+      files: { actions: ['GetItem', 'BatchGetItem', 'Query', 'PutItem'] },
       datasets: { actions: ['GetItem', 'PutItem', 'UpdateItem'] },
       pilots: { actions: ['GetItem', 'PutItem', 'UpdateItem', 'ConditionCheckItem'], indexes: ['byState'] },
     },

@@ -158,6 +158,8 @@ export class WmsStack extends Stack {
     };
 
     const api = fn('api', 29);
+    // Only its URL, for GET /pilot-config (wms config pilot): the api function never uses the queue.
+    api.fn.addEnvironment('STATUS_QUEUE_URL', this.queues.status!.queue.queueUrl);
     api.fn.addEnvironment('PILOT_CONTROL_DEAD_LETTER_ARN', pilotControlDeadLetter.queueArn);
 
     const fileInput = fn('file-input', 60);
@@ -456,7 +458,15 @@ export class WmsStack extends Stack {
     const deadLetterEntries = Object.values(operatorDeadLetters);
     api.fn.addToRolePolicy(
       new iam.PolicyStatement({
-        actions: ['sqs:GetQueueUrl', 'sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes'],
+        // ChangeMessageVisibility: messages shown are made visible again; PurgeQueue: wms dlq purge.
+        actions: [
+          'sqs:GetQueueUrl',
+          'sqs:ReceiveMessage',
+          'sqs:DeleteMessage',
+          'sqs:GetQueueAttributes',
+          'sqs:ChangeMessageVisibility',
+          'sqs:PurgeQueue',
+        ],
         resources: deadLetterEntries.map(({ deadLetter }) => deadLetter.queueArn),
       }),
     );

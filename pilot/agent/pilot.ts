@@ -39,7 +39,7 @@ import type { StatusOutbox } from './outbox.js';
 import type { Slot } from './resources.js';
 
 /** Why a pilot run ended. */
-export type StopReason = 'signal' | 'idle' | 'max-jobs' | 'drain' | 'lost' | 'fatal';
+export type StopReason = 'signal' | 'kill' | 'idle' | 'max-jobs' | 'drain' | 'lost' | 'fatal';
 
 /** How long the pilot keeps trying to send what is left in its outbox (and its deletes) before it exits. */
 const FINAL_FLUSH_MS = 30_000;
@@ -116,7 +116,7 @@ export class Pilot {
    * lost overrides any other: the pilot's jobs are then no longer its own.
    */
   stop(reason: StopReason): void {
-    if (reason === 'signal' || reason === 'lost') this.#terminate.abort();
+    if (reason === 'signal' || reason === 'kill' || reason === 'lost') this.#terminate.abort();
     if (this.#stopReason !== null && reason !== 'lost') return;
     this.#stopReason = reason;
     this.#logger.info('pilot stopping', { reason, runningJobs: this.#jobs.size });
@@ -520,6 +520,11 @@ export class Pilot {
     if (command.type === 'pilot.drain') {
       this.#logger.info('drain command received');
       this.stop('drain');
+      return;
+    }
+    if (command.type === 'pilot.kill') {
+      this.#logger.info('kill command received: stopping as on SIGTERM');
+      this.stop('kill');
       return;
     }
     const job = this.#jobs.get(command.jobId);

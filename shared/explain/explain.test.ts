@@ -111,7 +111,8 @@ describe('explainWaiting', () => {
         expect(JobWaiting.parse(waiting)).toEqual(waiting);
         expect(waiting.taskRank).toBe(t.rank);
         expect(waiting.device).toBe(j.device);
-        if (t.state !== 'RUNNING') expect(waiting.reason).toBe('task-not-running');
+        if (t.state === 'HELD') expect(waiting.reason).toBe('task-held');
+        else if (t.state !== 'RUNNING') expect(waiting.reason).toBe('task-not-running');
         expect(waiting.queuePosition !== undefined).toBe(waiting.reason === 'queued');
       }),
     );

@@ -6,7 +6,7 @@ const WAITING_STATES: readonly JobState[] = ['READY', 'QUEUED', 'LOST'];
 
 /**
  * Why a job is not running, or undefined when it does not wait (it runs or has ended). The
- * first reason that holds wins, from the most fundamental: a task that is not RUNNING has
+ * first reason that holds wins, from the most fundamental: a held task, or one not RUNNING, has
  * nothing dispatched; a LOST job waits for the watchdog; a retried attempt waits out its
  * backoff; no live pilot serves the device; a QUEUED job waits for a pilot to take it; a
  * READY job waits behind tasks of higher rank, or, without such competition, for room in
@@ -24,6 +24,7 @@ export function explainWaiting(
     taskRank: task.rank,
     activePilotsForDevice: context.activePilotsForDevice,
   });
+  if (task.state === 'HELD') return because('task-held');
   if (task.state !== 'RUNNING') return because('task-not-running');
   if (job.state === 'LOST') return because('lost-awaiting-retry');
   if (

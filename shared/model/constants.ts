@@ -1,4 +1,4 @@
-export const TASK_STATES = ['REGISTERED', 'RUNNING', 'DONE', 'FAILED', 'CANCELLED'] as const;
+export const TASK_STATES = ['REGISTERED', 'RUNNING', 'HELD', 'DONE', 'FAILED', 'CANCELLED'] as const;
 export const JOB_STATES = ['READY', 'QUEUED', 'RUNNING', 'DONE', 'FAILED', 'CANCELLED', 'LOST'] as const;
 /** Sub-phases a pilot reports while a job is RUNNING. */
 export const JOB_PHASES = ['CLAIMED', 'STAGE_IN', 'EXECUTING', 'STAGE_OUT'] as const;

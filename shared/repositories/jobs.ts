@@ -26,7 +26,7 @@ import {
   type TaskState,
   Timestamp,
 } from '../model/index.js';
-import { assertTransition, isPhaseAdvance } from '../states/index.js';
+import { assertTransition, isPhaseAdvance, STARTED_TASK_STATES } from '../states/index.js';
 import { IN_FLIGHT_JOB_STATES, MAX_PAGE_SIZE, TRANSACTION_ITEM_LIMIT } from './constants.js';
 import {
   type BatchEntry,
@@ -925,6 +925,36 @@ export class JobsRepo {
         to: 'READY',
         changes: () => ({ remove: ['queuedAt', 'retryAfter'] }),
         isRepeat: () => false,
+      },
+    );
+  }
+
+  /**
+   * FAILED → READY with attempt + 1: an operator's retry (wms retry). Only while the task is
+   * RUNNING or HELD (checked by its counter update); the failed attempt's error is kept until
+   * the next attempt ends. A job already retried (attempt + 1) is `unchanged`.
+   */
+  async retryFailed(jobs: readonly JobRef[]): Promise<JobBatchResult> {
+    return this.#transition(
+      jobs.map((job) => entryOf(job, 'FAILED')),
+      {
+        to: 'READY',
+        changes: (entry) => ({
+          set: { attempt: entry.attempt + 1 },
+          remove: [
+            'pilotId',
+            'claimToken',
+            'claimRequestId',
+            'phase',
+            'phaseTimes',
+            'queuedAt',
+            'startedAt',
+            'endedAt',
+            'retryAfter',
+          ],
+        }),
+        isRepeat: (entry, current) => current.attempt === entry.attempt + 1,
+        taskStates: STARTED_TASK_STATES,
       },
     );
   }

@@ -58,6 +58,7 @@ export const REPOSITORY_OPERATIONS = {
     endAttemptsTogether: ['jobs:UpdateItem', 'tasks:UpdateItem', 'files:PutItem', 'datasets:UpdateItem'],
     fail: JOB_TRANSITION,
     retry: JOB_TRANSITION,
+    retryFailed: JOB_TRANSITION,
     markLost: JOB_TRANSITION,
     cancel: JOB_TRANSITION,
     requeue: JOB_TRANSITION,

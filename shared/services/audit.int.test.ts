@@ -123,6 +123,24 @@ describe('runAudit', () => {
     });
   });
 
+  it('counts every live pilot, not only those running the audited jobs', async () => {
+    // Prepare: a pilot with no job at all besides the one running the task's job.
+    const { task } = await world('pilots');
+    await fixture.repos.pilots.register(pilotRegistration(`${task.taskId}-idle-pilot`));
+    const live = (
+      await Promise.all(
+        ['ACTIVE', 'IDLE'].map((state) => fixture.repos.pilots.listByState(state as 'ACTIVE')),
+      )
+    ).reduce((sum, page) => sum + page.items.length, 0);
+
+    // Act
+    const report = await runAudit(deps, { taskId: task.taskId, repair: false });
+
+    // Assess
+    expect(live).toBeGreaterThanOrEqual(2);
+    expect(report.pilots).toBe(live);
+  });
+
   it('finds and repairs a corrupted counter, after which the task audits clean', async () => {
     // Prepare: three READY jobs too many, written behind the repositories' back.
     const { task } = await world('counters');

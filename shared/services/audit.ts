@@ -69,6 +69,7 @@ export interface AuditReport {
   jobs: number;
   datasets: number;
   objects: number;
+  /** Live (ACTIVE or IDLE) pilots, all of them: not only those running audited jobs. */
   pilots: number;
   /** Objects storage did not answer for (other than "does not exist"): not judged. */
   unreadableObjects: string[];
@@ -209,6 +210,20 @@ async function lookUpPilots(
   return pilots;
 }
 
+/** ACTIVE and IDLE pilots, counted page by page: the fleet the audit saw live. */
+async function countLivePilots(deps: AuditDeps): Promise<number> {
+  let count = 0;
+  for (const state of ['ACTIVE', 'IDLE'] as const) {
+    let cursor: string | undefined;
+    do {
+      const page = await deps.repos.pilots.listByState(state, { limit: 1000, cursor });
+      count += page.items.length;
+      cursor = page.cursor;
+    } while (cursor !== undefined);
+  }
+  return count;
+}
+
 /** The ids of the tasks to audit: the one asked for, or a sample of the candidates or of all tasks. */
 async function tasksToAudit(deps: AuditDeps, options: AuditOptions): Promise<string[]> {
   if (options.taskId !== undefined) return [options.taskId];
@@ -308,7 +323,7 @@ export async function runAudit(deps: AuditDeps, options: AuditOptions): Promise<
     jobs: taskSnapshots.reduce((sum, entry) => sum + entry.jobs.length, 0),
     datasets: datasets.length,
     objects: objects.size,
-    pilots: pilots.size,
+    pilots: await countLivePilots(deps),
     unreadableObjects: unreadable,
     findings,
     repairs: [],

@@ -1,12 +1,12 @@
 /** "Why is this job not running?": gathers what surrounds a job and asks shared/explain. */
 import { GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { JobWaiting } from '../../events/api.js';
-import { explainWaiting } from '../explain/index.js';
+import { analyzeTask, explainWaiting, type TaskAnalysis } from '../explain/index.js';
 import type { Device, JobRecord, JobState, PilotRecord, TaskRecord } from '../model/index.js';
 import type { Page, PageRequest, Repositories } from '../repositories/index.js';
 
 export interface ExplainServiceDeps {
-  repos: Pick<Repositories, 'tasks' | 'pilots'>;
+  repos: Pick<Repositories, 'tasks' | 'pilots'> & Partial<Pick<Repositories, 'jobs'>>;
   sqs: SQSClient;
   /** The device queues the dispatcher fills. */
   deviceQueueUrls: Readonly<Record<Device, string>>;
@@ -81,4 +81,64 @@ export async function explainJob(deps: ExplainServiceDeps, job: JobRecord): Prom
     queueDepth: depth,
     higherRankedTasks: competing,
   });
+}
+
+/** Jobs a task analysis reads at most (in pages); a larger task is analysed on its first ones. */
+export const ANALYSIS_MAX_JOBS = 10_000;
+/** Pilots whose host an analysis looks up at most. */
+const ANALYSIS_MAX_PILOTS = 100;
+
+export interface TaskAnalysisResult extends TaskAnalysis {
+  taskId: string;
+  state: TaskRecord['state'];
+  /** True when the task has more jobs than ANALYSIS_MAX_JOBS: the counts are of the first ones. */
+  truncated: boolean;
+}
+
+/**
+ * `wms analyze <task>`: the task's jobs (paged, bounded), what surrounds them read once (live
+ * pilots of its device, its queue's depth, higher-ranked tasks), the hosts of the pilots
+ * involved, and shared/explain's analysis of them.
+ */
+export async function explainTask(
+  deps: ExplainServiceDeps & { repos: Pick<Repositories, 'jobs'> },
+  taskId: string,
+): Promise<TaskAnalysisResult> {
+  const task = await deps.repos.tasks.get(taskId);
+  const jobs: JobRecord[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await deps.repos.jobs.listByTask(taskId, { limit: LIST_PAGE_SIZE, cursor });
+    jobs.push(...page.items);
+    cursor = page.cursor;
+  } while (cursor !== undefined && jobs.length < ANALYSIS_MAX_JOBS);
+  const analysed = jobs.slice(0, ANALYSIS_MAX_JOBS);
+  const [activePilotsForDevice, depth, competing] = await Promise.all([
+    activePilotsFor(deps, task.device),
+    queueDepth(deps, task.device),
+    task.state === 'RUNNING' ? higherRankedTasks(deps, task) : 0,
+  ]);
+  const pilotIds = [...new Set(analysed.flatMap((job) => (job.pilotId === undefined ? [] : [job.pilotId])))];
+  const hosts = new Map<string, string>();
+  for (const pilotId of pilotIds.slice(0, ANALYSIS_MAX_PILOTS)) {
+    const pilot = await deps.repos.pilots.find(pilotId);
+    if (pilot) hosts.set(pilotId, pilot.host);
+  }
+  const analysis = analyzeTask(
+    task,
+    analysed,
+    {
+      now: (deps.clock?.() ?? new Date()).toISOString(),
+      activePilotsForDevice,
+      queueDepth: depth,
+      higherRankedTasks: competing,
+    },
+    hosts,
+  );
+  return {
+    taskId,
+    state: task.state,
+    truncated: cursor !== undefined || jobs.length > ANALYSIS_MAX_JOBS,
+    ...analysis,
+  };
 }

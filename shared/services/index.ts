@@ -8,9 +8,16 @@ export * from './completion.js';
 export * from './dataset-locations.js';
 export * from './datasets.js';
 export * from './dispatch.js';
-export { type ExplainServiceDeps, explainJob } from './explain.js';
+export {
+  ANALYSIS_MAX_JOBS,
+  type ExplainServiceDeps,
+  explainJob,
+  explainTask,
+  type TaskAnalysisResult,
+} from './explain.js';
 export * from './generation.js';
 export { JobGenerationMessage, sendJobGenerationMessage } from './job-generation-message.js';
+export * from './operator.js';
 export {
   claimJob,
   controlQueueName,

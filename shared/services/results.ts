@@ -27,6 +27,7 @@ import {
   TRANSACTION_ITEM_LIMIT,
 } from '../repositories/index.js';
 import { decideRetry, type RetryPolicyInput } from '../retry/index.js';
+import { STARTED_TASK_STATES } from '../states/index.js';
 import { refusedLocations } from './dataset-locations.js';
 import { ensureTaskDataset, taskDatasetOf } from './datasets.js';
 import type { ImmutableTaskSpec, TaskSpecCache } from './task-specs.js';
@@ -271,7 +272,7 @@ function endRequestOf(
     claimToken: result.claimToken,
     end: settlement.end,
     files: settlement.files.map((file) => newFileOf(task, result.jobId, file)),
-    ...(settlement.taskEnded ? {} : { taskStates: ['RUNNING' as const] }),
+    ...(settlement.taskEnded ? {} : { taskStates: STARTED_TASK_STATES }),
   };
 }
 

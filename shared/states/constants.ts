@@ -1,4 +1,4 @@
-import { DATASET_STATES, JOB_STATES, PILOT_STATES, TASK_STATES } from '../model/index.js';
+import { DATASET_STATES, JOB_STATES, PILOT_STATES, TASK_STATES, type TaskState } from '../model/index.js';
 import type { Machine, MachineStates, TransitionTable } from './types.js';
 
 /** Every state of each machine, from shared/model. */
@@ -18,7 +18,11 @@ export const TRANSITIONS: { readonly [M in Machine]: TransitionTable<M> } = {
   task: {
     // FAILED from REGISTERED: the input dataset was deleted before any job ran.
     REGISTERED: ['RUNNING', 'CANCELLED', 'FAILED'],
-    RUNNING: ['DONE', 'FAILED', 'CANCELLED'],
+    // HELD: an operator holds the task (wms hold).
+    RUNNING: ['DONE', 'FAILED', 'CANCELLED', 'HELD'],
+    // RUNNING: released. Its READY jobs are not dispatched while HELD, its running jobs finish,
+    // and it does not end while HELD: completion waits for the release.
+    HELD: ['RUNNING', 'CANCELLED'],
     DONE: [],
     FAILED: [],
     CANCELLED: [],
@@ -32,7 +36,8 @@ export const TRANSITIONS: { readonly [M in Machine]: TransitionTable<M> } = {
     // READY: retried; FAILED: retries exhausted.
     LOST: ['READY', 'FAILED', 'CANCELLED'],
     DONE: [],
-    FAILED: [],
+    // READY: an operator retries the job (wms retry) with attempt + 1, while its task is RUNNING or HELD.
+    FAILED: ['READY'],
     CANCELLED: [],
   },
   pilot: {
@@ -50,12 +55,36 @@ export const TRANSITIONS: { readonly [M in Machine]: TransitionTable<M> } = {
   },
 };
 
-function terminalStates<M extends Machine>(machine: M): readonly MachineStates[M][] {
+/**
+ * Transitions of TRANSITIONS only an operator's command makes. A state left only by them is
+ * still final: nothing in the system moves it on by itself, so a task counts it as finished.
+ */
+export const OPERATOR_TRANSITIONS: { readonly [M in Machine]: Partial<TransitionTable<M>> } = {
+  task: { RUNNING: ['HELD'], HELD: ['RUNNING'] },
+  job: { FAILED: ['READY'] },
+  pilot: {},
+  dataset: {},
+};
+
+/** The states `machine` moves to from `state` by itself, without an operator's command. */
+export function automaticFrom<M extends Machine>(
+  machine: M,
+  state: MachineStates[M],
+): readonly MachineStates[M][] {
   const table: TransitionTable<M> = TRANSITIONS[machine];
-  return Object.freeze(MACHINE_STATES[machine].filter((state) => table[state].length === 0));
+  const operator: Partial<TransitionTable<M>> = OPERATOR_TRANSITIONS[machine];
+  const manual: readonly MachineStates[M][] = operator[state] ?? [];
+  return table[state].filter((to) => !manual.includes(to));
+}
+
+function terminalStates<M extends Machine>(machine: M): readonly MachineStates[M][] {
+  return Object.freeze(MACHINE_STATES[machine].filter((state) => automaticFrom(machine, state).length === 0));
 }
 
 export const TERMINAL_TASK_STATES = terminalStates('task');
 export const TERMINAL_JOB_STATES = terminalStates('job');
 export const TERMINAL_PILOT_STATES = terminalStates('pilot');
 export const TERMINAL_DATASET_STATES = terminalStates('dataset');
+
+/** Task states whose running jobs still report and may be retried: started and not final. */
+export const STARTED_TASK_STATES = ['RUNNING', 'HELD'] as const satisfies readonly TaskState[];

@@ -1,6 +1,8 @@
 /** The state machines of tasks, jobs, pilots and datasets, and the pure decisions over them. */
 export {
   MACHINE_STATES,
+  OPERATOR_TRANSITIONS,
+  STARTED_TASK_STATES,
   TERMINAL_DATASET_STATES,
   TERMINAL_JOB_STATES,
   TERMINAL_PILOT_STATES,

@@ -8,6 +8,7 @@ import {
   MACHINE_STATES,
   type Machine,
   type MachineStates,
+  OPERATOR_TRANSITIONS,
   TERMINAL_DATASET_STATES,
   TERMINAL_JOB_STATES,
   TERMINAL_PILOT_STATES,
@@ -24,6 +25,9 @@ const EXPECTED: { [M in Machine]: string[] } = {
     'RUNNING->DONE',
     'RUNNING->FAILED',
     'RUNNING->CANCELLED',
+    'RUNNING->HELD',
+    'HELD->RUNNING',
+    'HELD->CANCELLED',
   ],
   job: [
     'READY->QUEUED',
@@ -40,6 +44,7 @@ const EXPECTED: { [M in Machine]: string[] } = {
     'LOST->READY',
     'LOST->FAILED',
     'LOST->CANCELLED',
+    'FAILED->READY',
   ],
   pilot: [
     'ACTIVE->IDLE',
@@ -89,10 +94,18 @@ describe.each(MACHINES)('the %s machine', (machine) => {
     }
   });
 
-  it('never allows a self-transition and never leaves a terminal state', () => {
+  it('never allows a self-transition, and leaves a terminal state only by an operator command', () => {
+    const operator: Partial<Record<string, readonly string[]>> = OPERATOR_TRANSITIONS[machine];
     for (const state of MACHINE_STATES[machine]) {
       expect(canTransition(machine, state, state)).toBe(false);
-      if (isTerminal(machine, state)) expect(allowedFrom(machine, state)).toEqual([]);
+      if (isTerminal(machine, state)) expect(allowedFrom(machine, state)).toEqual(operator[state] ?? []);
+    }
+  });
+
+  it('lists operator commands only among its transitions', () => {
+    const operator: Partial<Record<string, readonly string[]>> = OPERATOR_TRANSITIONS[machine];
+    for (const [from, targets] of Object.entries(operator)) {
+      for (const to of targets ?? []) expect(EXPECTED[machine]).toContain(`${from}->${to}`);
     }
   });
 

@@ -1,5 +1,5 @@
 import { InvalidTransitionError } from '../errors/index.js';
-import { MACHINE_STATES, TRANSITIONS } from './constants.js';
+import { automaticFrom, MACHINE_STATES, TRANSITIONS } from './constants.js';
 import type { Machine, MachineStates, TransitionTable } from './types.js';
 
 function isState<M extends Machine>(machine: M, state: string): state is MachineStates[M] {
@@ -36,7 +36,7 @@ export function allowedFrom<M extends Machine>(
   return table[state];
 }
 
-/** Whether `state` is final: no transition leaves it. */
+/** Whether `state` is final: no transition leaves it but an operator's command (a job's retry). */
 export function isTerminal<M extends Machine>(machine: M, state: MachineStates[M]): boolean {
-  return isState(machine, state) && allowedFrom(machine, state).length === 0;
+  return isState(machine, state) && automaticFrom(machine, state).length === 0;
 }
