@@ -242,7 +242,11 @@ describe('pilot daemon', () => {
       configFile,
       JSON.stringify({ bucket, cacheDir: path.join(root, 'cache-no-key'), pilotConfig: pilotConfig.idle }),
     );
-    const daemon = new Process(process.execPath, [daemonBundle, '--config', configFile], process.env);
+    const daemon = new Process(
+      process.execPath,
+      [daemonBundle, '--config', configFile],
+      credentialsFileEnv(root, process.env).env,
+    );
 
     const exit = await daemon.exit(60_000);
 
