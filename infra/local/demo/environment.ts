@@ -7,8 +7,9 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { chmodSync, createWriteStream, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { type ServiceEndpoint, startOrAttach } from '../attach.js';
 import { type EmbeddedControlPlane, startEmbeddedControlPlane } from '../embedded.js';
-import { type Emulator, startEmulator, useEmulatorEndpoint } from '../emulator.js';
+import { useEmulatorEndpoint } from '../emulator.js';
 
 const PROJECT_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const PILOT_MAIN = join(PROJECT_ROOT, 'pilot/agent/main.ts');
@@ -64,23 +65,25 @@ export async function startLoggedControlPlane(
   }
 }
 
-/** A control plane on an emulator of its own; pilots are started against it with `startPilot`. */
+/** A control plane on an emulator of its own (or an existing endpoint); pilots are started against it with `startPilot`. */
 export interface EmbeddedSystem extends LoggedControlPlane {
-  emulator: Emulator;
+  emulator: ServiceEndpoint;
   /** Where pilots keep their files. */
   workDir: string;
 }
 
 export interface EmbeddedSystemOptions {
   workDir: string;
+  /** An existing AWS-compatible endpoint to run on instead of a new emulator. */
+  endpoint?: string;
   /** Function settings, e.g. shorter heartbeats for a demo. */
   tunables?: Record<string, string>;
   scheduleScale?: number;
 }
 
-/** A new emulator with the control plane on it; logs under `<workDir>/logs`. */
+/** A new emulator (or the given endpoint) with the control plane on it; logs under `<workDir>/logs`. */
 export async function startEmbeddedSystem(options: EmbeddedSystemOptions): Promise<EmbeddedSystem> {
-  const emulator = await startEmulator();
+  const emulator = await startOrAttach({ endpoint: options.endpoint });
   try {
     useEmulatorEndpoint(emulator.endpoint);
     const logged = await startLoggedControlPlane({
