@@ -59,6 +59,8 @@ function summary(runtime: LocalRuntime, endpoint: string): Record<string, unknow
     eventBuses: names('AWS::Events::EventBus'),
     tables: names('AWS::DynamoDB::Table'),
     functions: Object.keys(runtime.functions),
+    /** By logical id, so tools can find a construct's resource. */
+    resources: runtime.resources,
   };
 }
 
