@@ -33,6 +33,10 @@ describe('the control plane killed mid-run and started again', () => {
       name: 'restart',
       tunables: {
         HEARTBEAT_INTERVAL_SECONDS: String(HEARTBEAT_SECONDS),
+        // Production's: pilots whose heartbeats the absent control plane could not take are
+        // declared lost only after this long (by default three heartbeats, 6 s here, shorter
+        // than a restart of the control plane on a loaded machine).
+        PILOT_LOST_AFTER_SECONDS: '90',
         POWERTOOLS_LOG_LEVEL: 'WARN',
       },
       // The watchdog and the dispatch schedule every 3 s.
