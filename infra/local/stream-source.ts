@@ -429,11 +429,14 @@ export class StreamEventSource {
     return !signal.aborted;
   }
 
-  /** Records what the reader has read as processed; a failure is logged, the next batch saves again. */
+  /**
+   * Records what the reader has read as processed; a failure is logged, the next batch saves
+   * again. Also while stopping: a batch delivered before the stop is not delivered again.
+   */
   async #checkpoint(reader: ShardReader): Promise<void> {
     const checkpoints = this.#options.checkpoints;
     const position = reader.lastRead;
-    if (checkpoints === undefined || position === undefined || this.#abort.signal.aborted) return;
+    if (checkpoints === undefined || position === undefined) return;
     try {
       await checkpoints.save(reader.shardId, position);
       reader.saved = position;
