@@ -1,6 +1,9 @@
 import { defineConfig } from 'vitest/config';
+import { externalTestEndpoint, MOTO_ONLY_TESTS } from './test/setup/external-endpoint.js';
 
 const ignored = ['**/node_modules/**', '**/cdk.out/**', '**/.venv/**'];
+/** On an external endpoint (`npm run test:endpoint`) the tests of moto itself cannot run. */
+const notOnThisEndpoint = externalTestEndpoint() === undefined ? [] : MOTO_ONLY_TESTS;
 
 export default defineConfig({
   test: {
@@ -19,7 +22,7 @@ export default defineConfig({
         test: {
           name: 'integration',
           include: ['**/*.int.test.ts'],
-          exclude: ignored,
+          exclude: [...ignored, ...notOnThisEndpoint],
           globalSetup: ['test/setup/emulator.global.ts'],
           setupFiles: ['test/setup/emulator.setup.ts'],
           // Two files at a time, each on its own emulator: most of a file's time is waiting (on

@@ -8,7 +8,7 @@ import type { IConstruct } from 'constructs';
 import type { TableKey, TableNames } from '../../shared/repositories/index.js';
 import { WmsStack } from '../stack/wms-stack.js';
 import type { RuntimeLog } from './log.js';
-import { type LocalRuntime, startLocalRuntime } from './runtime.js';
+import { type LocalResource, type LocalRuntime, startLocalRuntime } from './runtime.js';
 
 const SKIP_BUNDLING_CONTEXT = { 'aws:cdk:bundling-stacks': [] };
 
@@ -41,6 +41,33 @@ export interface EmbeddedControlPlaneOptions {
   log?: RuntimeLog;
 }
 
+/** The stack's tables, queues, bus and bucket by the names the stack gives them, from the runtime's resources by logical id. */
+export function stackResourceNames(
+  stack: WmsStack,
+  resources: Readonly<Record<string, LocalResource>>,
+): Pick<EmbeddedControlPlane, 'tables' | 'queueUrls' | 'deadLetterQueueUrls' | 'busName' | 'bucket'> {
+  const resource = (construct: IConstruct) => {
+    const found = resources[stack.getLogicalId(construct.node.defaultChild as CfnElement)];
+    if (!found) throw new Error(`the runtime has no resource for ${construct.node.path}`);
+    return found;
+  };
+  const queueNames = Object.keys(stack.queues) as QueueName[];
+  const urls = (pick: (name: QueueName) => IConstruct) =>
+    Object.fromEntries(queueNames.map((name) => [name, resource(pick(name)).url!])) as Record<
+      QueueName,
+      string
+    >;
+  return {
+    tables: Object.fromEntries(
+      (Object.keys(stack.tables) as TableKey[]).map((key) => [key, resource(stack.tables[key]).physicalName]),
+    ) as TableNames,
+    queueUrls: urls((name) => stack.queues[name]!.queue),
+    deadLetterQueueUrls: urls((name) => stack.queues[name]!.deadLetterQueue),
+    busName: resource(stack.bus).physicalName,
+    bucket: resource(stack.bucket).physicalName,
+  };
+}
+
 export async function startEmbeddedControlPlane(
   options: EmbeddedControlPlaneOptions,
 ): Promise<EmbeddedControlPlane> {
@@ -55,17 +82,6 @@ export async function startEmbeddedControlPlane(
     ...(options.functionOutput && { functionOutput: options.functionOutput }),
     ...(options.log && { log: options.log }),
   });
-  const resource = (construct: IConstruct) => {
-    const found = runtime.resources[stack.getLogicalId(construct.node.defaultChild as CfnElement)];
-    if (!found) throw new Error(`the runtime has no resource for ${construct.node.path}`);
-    return found;
-  };
-  const queueNames = Object.keys(stack.queues) as QueueName[];
-  const urls = (pick: (name: QueueName) => IConstruct) =>
-    Object.fromEntries(queueNames.map((name) => [name, resource(pick(name)).url!])) as Record<
-      QueueName,
-      string
-    >;
   const apiUrl = runtime.api?.url;
   if (!apiUrl) throw new Error('the stack declares no API');
   return {
@@ -73,13 +89,7 @@ export async function startEmbeddedControlPlane(
     template,
     apiUrl,
     region: runtime.region,
-    tables: Object.fromEntries(
-      (Object.keys(stack.tables) as TableKey[]).map((key) => [key, resource(stack.tables[key]).physicalName]),
-    ) as TableNames,
-    queueUrls: urls((name) => stack.queues[name]!.queue),
-    deadLetterQueueUrls: urls((name) => stack.queues[name]!.deadLetterQueue),
-    busName: resource(stack.bus).physicalName,
-    bucket: resource(stack.bucket).physicalName,
+    ...stackResourceNames(stack, runtime.resources),
     stop: () => runtime.stop(),
   };
 }

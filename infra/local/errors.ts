@@ -18,3 +18,12 @@ export class FilterPatternError extends WmsError {
 export class RuntimeConfigurationError extends WmsError {
   override readonly name: string = 'RuntimeConfigurationError';
 }
+
+/**
+ * A resource the runtime would create already exists with other settings than the template
+ * declares. The message lists every difference, so the operator can delete the resource (or
+ * use another prefix) instead of running on a stack that is not the one synthesized.
+ */
+export class ProvisioningMismatchError extends WmsError {
+  override readonly name: string = 'ProvisioningMismatchError';
+}

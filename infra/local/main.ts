@@ -1,11 +1,16 @@
 /**
  * The WMS on the embedded default, no cloud account needed: starts the AWS emulator on
- * loopback, synthesizes the real stack, runs it with the embedded runtime and prints the
- * endpoints as one JSON object on stdout, and on stderr the `export` lines another shell
- * sources to use it (also written to `--env-file`). SIGINT or SIGTERM stops everything.
+ * loopback (or attaches to an existing AWS-compatible endpoint), synthesizes the real stack,
+ * runs it with the embedded runtime and prints the endpoints as one JSON object on stdout, and
+ * on stderr the `export` lines another shell sources to use it (also written to `--env-file`).
+ * SIGINT or SIGTERM stops everything it started; an attached endpoint keeps its state.
  *
- *   npx tsx infra/local/main.ts [--prefix wms] [--emulator-port N] [--api-port N] [--schedule-scale F]
- *                               [--env-file FILE]
+ *   npx tsx infra/local/main.ts [--endpoint URL] [--prefix wms] [--emulator-port N] [--api-port N]
+ *                               [--schedule-scale F] [--env-file FILE]
+ *
+ * `--endpoint` (or WMS_LOCAL_ENDPOINT) attaches instead of starting moto; started again on the
+ * same endpoint with the same prefix and API port (`--api-port` or WMS_LOCAL_API_PORT), the
+ * runtime finds its resources and checkpoints there and carries on where the last one stopped.
  *
  * The process is configured for the emulator through the standard variables
  * (AWS_ENDPOINT_URL, region, credentials); the emulator accepts any credentials, so the
@@ -16,18 +21,20 @@
 import '../../scripts/check-node.mjs';
 import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { startEmulator, useEmulatorEndpoint } from './emulator.js';
+import { configuredEndpoint, startOrAttach } from './attach.js';
+import { useEmulatorEndpoint } from './emulator.js';
 import { exportLines } from './exports.js';
 import { type LocalRuntime, startLocalRuntime } from './runtime.js';
 
 /** Bundling is for deployment; the runtime imports the TypeScript entries directly. */
 const SKIP_BUNDLING_CONTEXT = { 'aws:cdk:bundling-stacks': [] };
+const API_PORT_VARIABLE = 'WMS_LOCAL_API_PORT';
 
 function integerOption(name: string, text: string | undefined): number | undefined {
   if (text === undefined) return undefined;
   const value = Number(text);
   if (!Number.isInteger(value) || value < 0 || value > 65_535)
-    throw new Error(`--${name} must be a port number, got ${text}`);
+    throw new Error(`${name} must be a port number, got ${text}`);
   return value;
 }
 
@@ -58,12 +65,15 @@ function summary(runtime: LocalRuntime, endpoint: string): Record<string, unknow
     eventBuses: names('AWS::Events::EventBus'),
     tables: names('AWS::DynamoDB::Table'),
     functions: Object.keys(runtime.functions),
+    /** By logical id, so tools can find a construct's resource. */
+    resources: runtime.resources,
   };
 }
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
+      endpoint: { type: 'string' },
       prefix: { type: 'string', default: 'wms' },
       'emulator-port': { type: 'string' },
       'api-port': { type: 'string' },
@@ -71,7 +81,17 @@ async function main(): Promise<void> {
       'env-file': { type: 'string' },
     },
   });
-  const emulator = await startEmulator({ port: integerOption('emulator-port', values['emulator-port']) });
+  const endpoint = configuredEndpoint(values.endpoint);
+  if (endpoint !== undefined && values['emulator-port'] !== undefined)
+    throw new Error('--emulator-port starts an emulator; it cannot be combined with --endpoint');
+  const apiPort =
+    values['api-port'] !== undefined
+      ? integerOption('--api-port', values['api-port'])
+      : integerOption(API_PORT_VARIABLE, process.env[API_PORT_VARIABLE] || undefined);
+  const emulator = await startOrAttach({
+    endpoint,
+    port: integerOption('--emulator-port', values['emulator-port']),
+  });
   let runtime: LocalRuntime | undefined;
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> => {
@@ -93,7 +113,7 @@ async function main(): Promise<void> {
       template,
       endpoint: emulator.endpoint,
       prefix: values.prefix,
-      apiPort: integerOption('api-port', values['api-port']),
+      apiPort,
       ...(values['schedule-scale'] !== undefined && { scheduleScale: Number(values['schedule-scale']) }),
     });
   } catch (error) {
@@ -111,7 +131,7 @@ async function main(): Promise<void> {
   if (values['env-file'] !== undefined)
     await writeFile(values['env-file'], `${exports.join('\n')}\n`, { mode: 0o600 });
   process.stderr.write(
-    `\n# To use this runtime from another shell (wms, a pilot), paste or source these lines${values['env-file'] === undefined ? '' : ` (written to ${values['env-file']})`}:\n${exports.join('\n')}\n`,
+    `\n# To use this runtime from another shell (the wms CLI), paste or source these lines${values['env-file'] === undefined ? '' : ` (written to ${values['env-file']})`}:\n${exports.join('\n')}\n`,
   );
 }
 

@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { DescribeEventBusCommand } from '@aws-sdk/client-eventbridge';
 import { type AwsClients, type CallCount, CallCounter, createAwsClients } from '../../shared/aws/index.js';
 import { LocalApi, type LocalApiStats } from './api-server.js';
+import { RuntimeState } from './checkpoints.js';
 import { RuntimeConfigurationError, TemplateError } from './errors.js';
 import { FunctionPool, type FunctionStats, type LocalFunction } from './function-pool.js';
 import { resolveIntrinsics } from './intrinsics.js';
@@ -151,6 +152,8 @@ interface Context {
   endpoint: string;
   clients: AwsClients;
   provisioned: Provisioned;
+  /** Stream checkpoints and schedule times, kept in the emulator across restarts. */
+  state: RuntimeState;
   log: RuntimeLog;
 }
 
@@ -306,6 +309,10 @@ function eventSources(
         functionArn: pool.definition(source.function).arn,
         onFailureQueueUrl:
           onFailure === null ? null : required(onFailure.url, `${source.onFailureQueue} URL`),
+        checkpoints: context.state.streamCheckpoints(
+          source.logicalId,
+          required(table.streamArn, `${source.table} stream`),
+        ),
         clients,
         pool,
         log,
@@ -340,6 +347,7 @@ function scheduledRules(context: Context, pool: FunctionPool, scale: number): Sc
         clients: context.clients,
         pool,
         log: context.log,
+        state: context.state,
       }),
     ];
   });
@@ -395,6 +403,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     rules: wiring.rules,
     functionIds: wiring.functions.map((fn) => fn.logicalId),
   });
+  const state = await RuntimeState.open(clients, prefix);
   const context: Context = {
     template,
     wiring,
@@ -403,6 +412,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     endpoint: options.endpoint,
     clients,
     provisioned,
+    state,
     log: options.log ?? stderrLog,
   };
 

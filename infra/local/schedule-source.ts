@@ -5,6 +5,10 @@
  * of the same target still running is skipped (counted), so a slow handler under a scaled
  * schedule cannot pile up invocations. Async retries of failed invocations are not emulated:
  * the next tick is the retry.
+ *
+ * With a schedule state, each tick's time is kept in the emulator and a restarted runtime
+ * fires next one period after the last tick (at once when that is past), so restarts more
+ * frequent than the period cannot starve a schedule.
  */
 import { randomUUID } from 'node:crypto';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
@@ -25,6 +29,13 @@ export interface ScheduledRuleOptions {
   clients: AwsClients;
   pool: FunctionPool;
   log: RuntimeLog;
+  /** When the rule last fired, kept across restarts; without it the first tick is one period after start. */
+  state?: ScheduleState;
+}
+
+export interface ScheduleState {
+  lastFired(rule: string): Promise<number | undefined>;
+  saveFired(rule: string, at: number): Promise<void>;
 }
 
 export interface ScheduledRuleStats {
@@ -63,6 +74,7 @@ export class ScheduledRule {
   readonly #options: ScheduledRuleOptions;
   readonly #running = new Map<string, Promise<void>>();
   #timer: NodeJS.Timeout | undefined;
+  #started = false;
 
   constructor(options: ScheduledRuleOptions) {
     this.#options = options;
@@ -77,22 +89,61 @@ export class ScheduledRule {
   }
 
   get running(): boolean {
-    return this.#timer !== undefined;
+    return this.#started;
   }
 
   start(): void {
-    this.#timer ??= setInterval(() => this.#tick(), this.#options.intervalMs);
+    if (this.#started) return;
+    this.#started = true;
+    void this.#firstDelay().then((delayMs) => {
+      if (!this.#started) return;
+      this.#timer = setTimeout(() => {
+        this.#timer = setInterval(() => this.#tick(), this.#options.intervalMs);
+        this.#tick();
+      }, delayMs);
+    });
   }
 
   /** Stops the timer and waits for invocations already started. */
   async stop(): Promise<void> {
+    this.#started = false;
+    clearTimeout(this.#timer);
     clearInterval(this.#timer);
     this.#timer = undefined;
     await Promise.all(this.#running.values());
   }
 
+  /** One period, or what is left of the period since the last tick before a restart. */
+  async #firstDelay(): Promise<number> {
+    const { state, intervalMs, log } = this.#options;
+    if (state === undefined) return intervalMs;
+    try {
+      const last = await state.lastFired(this.rule.logicalId);
+      return last === undefined
+        ? intervalMs
+        : Math.max(0, Math.min(intervalMs, last + intervalMs - Date.now()));
+    } catch (error) {
+      log({
+        level: 'warn',
+        message: 'reading the schedule state failed',
+        rule: this.rule.logicalId,
+        error: String(error),
+      });
+      return intervalMs;
+    }
+  }
+
   #tick(): void {
     this.stats.ticks += 1;
+    const { state, log } = this.#options;
+    state?.saveFired(this.rule.logicalId, Date.now()).catch((error: unknown) => {
+      log({
+        level: 'warn',
+        message: 'saving the schedule state failed',
+        rule: this.rule.logicalId,
+        error: String(error),
+      });
+    });
     const { ruleArn, region, accountId } = this.#options;
     const event = scheduledEvent(ruleArn, region, accountId, new Date());
     for (const target of this.rule.targets) {

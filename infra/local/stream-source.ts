@@ -10,6 +10,11 @@
  * Reads: while a shard holds more than a read returns, the next read follows at once; once a
  * mapping has caught up, it reads again 250 ms later (Lambda's four reads a second), and while
  * the shard stays empty it backs off to one read a second.
+ *
+ * Restarts: with checkpoints, each shard's last processed sequence number is saved after each
+ * delivered batch, and a new start resumes after it (TRIM_HORIZON for a shard without one;
+ * LATEST only on the mapping's first start). A failed read is followed by a fresh iterator
+ * after the last record read, with a backoff that doubles up to 30 s.
  */
 import {
   DescribeStreamCommand,
@@ -19,10 +24,12 @@ import {
   type Shard,
   type ShardIteratorType,
   type _Record as StreamRecord,
+  TrimmedDataAccessException,
 } from '@aws-sdk/client-dynamodb-streams';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { sleep } from '../../shared/async/index.js';
 import type { AwsClients } from '../../shared/aws/index.js';
+import type { StreamCheckpoints } from './checkpoints.js';
 import { isAbortError } from './concurrency.js';
 import { compileFilterCriteria, type RecordMatcher } from './filter-pattern.js';
 import type { FunctionPool, InvocationOutcome } from './function-pool.js';
@@ -34,7 +41,11 @@ const POLL_INTERVAL_MS = 250;
 const IDLE_MIN_MS = 250;
 const IDLE_MAX_MS = 1_000;
 const RETRY_BACKOFF_MS = 500;
+/** After a failed read the wait doubles from the first to the last, and resets on success. */
 const ERROR_BACKOFF_MS = 1_000;
+const ERROR_BACKOFF_MAX_MS = 30_000;
+/** While a mapping reads only records its filters skip, its checkpoint moves at most this often. */
+const FILTERED_CHECKPOINT_INTERVAL_MS = 1_000;
 /** Longest wait between DescribeStream calls while a stream has no shard to read yet. */
 const DISCOVERY_MAX_PAUSE_MS = 5_000;
 const GET_RECORDS_LIMIT = 1_000;
@@ -48,6 +59,8 @@ export interface StreamEventSourceOptions {
   clients: AwsClients;
   pool: FunctionPool;
   log: RuntimeLog;
+  /** Where the mapping resumes after a restart; without it every start is the first. */
+  checkpoints?: StreamCheckpoints;
 }
 
 export interface StreamEventSourceStats {
@@ -57,6 +70,8 @@ export interface StreamEventSourceStats {
   delivered: number;
   filteredOut: number;
   discarded: number;
+  /** Reads and iterator requests that failed (each followed by a fresh iterator). */
+  readErrors: number;
 }
 
 type AttributeValueJson = Record<string, unknown>;
@@ -157,9 +172,18 @@ export function firstFailedIndex(
 
 interface ShardReader {
   shardId: string;
+  /** Undefined once the shard is closed and read to its end (unless `stale`). */
   iterator: string | undefined;
-  /** Sequence number of the last record read, to re-open an expired iterator after it. */
+  /** The iterator cannot be used (not taken yet, expired, or a read failed): take a fresh one. */
+  stale: boolean;
+  /** Where a fresh iterator starts when nothing was read yet: TRIM_HORIZON, or LATEST on a mapping's first start. */
+  initialPosition: ShardIteratorType;
+  /** Sequence number of the last record read (starting at the checkpoint): fresh iterators start after it. */
   lastRead: string | undefined;
+  /** The last sequence number saved as the checkpoint. */
+  saved: string | undefined;
+  savedAt: number;
+  errorBackoffMs: number;
 }
 
 interface PendingBatch {
@@ -175,6 +199,7 @@ export class StreamEventSource {
     delivered: 0,
     filteredOut: 0,
     discarded: 0,
+    readErrors: 0,
   };
   readonly #options: StreamEventSourceOptions;
   readonly #abort = new AbortController();
@@ -182,6 +207,8 @@ export class StreamEventSource {
   readonly #done = new Set<string>();
   readonly #readers = new Map<string, Promise<void>>();
   #loop: Promise<void> | undefined;
+  /** Whether this start reads shards without a checkpoint from LATEST; known after the first discovery. */
+  #firstStart: boolean | undefined;
 
   constructor(options: StreamEventSourceOptions) {
     this.#options = options;
@@ -201,7 +228,7 @@ export class StreamEventSource {
   }
 
   start(): void {
-    this.#loop ??= this.#discover(true);
+    this.#loop ??= this.#discover();
   }
 
   abort(): void {
@@ -235,11 +262,33 @@ export class StreamEventSource {
     return shards;
   }
 
+  /**
+   * Whether a shard without a checkpoint is read from its LATEST position: only on the
+   * mapping's first start. Once it ran, a shard without a checkpoint is read from
+   * TRIM_HORIZON, so a restart leaves no gap.
+   */
+  async #firstStartAtLatest(): Promise<boolean> {
+    if (this.wiring.startingPosition !== 'LATEST') return false;
+    const checkpoints = this.#options.checkpoints;
+    return checkpoints === undefined || !(await checkpoints.ranBefore());
+  }
+
   /** Starts a reader for every shard whose parent is done (or gone); retries while there is none. */
-  async #discover(initial: boolean): Promise<void> {
+  async #discover(): Promise<void> {
     const signal = this.#abort.signal;
     let pause = IDLE_MIN_MS;
+    let initial = this.#firstStart === undefined;
     while (!signal.aborted) {
+      if (this.#firstStart === undefined) {
+        try {
+          this.#firstStart = await this.#firstStartAtLatest();
+        } catch (error) {
+          if (signal.aborted) return;
+          this.#log('warn', 'reading the mapping state failed', { error: String(error) });
+          await sleep(ERROR_BACKOFF_MS, signal);
+          continue;
+        }
+      }
       let shards: Shard[];
       try {
         shards = await this.#listShards();
@@ -251,7 +300,7 @@ export class StreamEventSource {
       }
       const listed = new Set(shards.map((shard) => shard.ShardId));
       // LATEST at start: closed shards hold nothing new, so they count as done.
-      const latest = initial && this.wiring.startingPosition === 'LATEST';
+      const latest = initial && this.#firstStart === true;
       if (latest) {
         for (const shard of shards) {
           if (shard.ShardId !== undefined && shard.SequenceNumberRange?.EndingSequenceNumber !== undefined) {
@@ -280,7 +329,7 @@ export class StreamEventSource {
       .catch((error: unknown) => this.#log('error', 'shard reader failed', { shardId, error: String(error) }))
       .finally(() => {
         this.#readers.delete(shardId);
-        if (!this.#abort.signal.aborted && this.#done.has(shardId)) this.#loop = this.#discover(false);
+        if (!this.#abort.signal.aborted && this.#done.has(shardId)) this.#loop = this.#discover();
       });
     this.#readers.set(shardId, reader);
   }
@@ -304,16 +353,20 @@ export class StreamEventSource {
 
   async #read(shardId: string, position: ShardIteratorType): Promise<void> {
     const signal = this.#abort.signal;
-    const reader: ShardReader = { shardId, iterator: undefined, lastRead: undefined };
-    try {
-      reader.iterator = await this.#iterator(shardId, position);
-    } catch (error) {
-      if (isAbortError(error) || signal.aborted) return;
-      throw error;
-    }
+    const reader: ShardReader = {
+      shardId,
+      iterator: undefined,
+      stale: true,
+      initialPosition: position,
+      lastRead: undefined,
+      saved: undefined,
+      savedAt: 0,
+      errorBackoffMs: ERROR_BACKOFF_MS,
+    };
+    if (!(await this.#resumePosition(reader))) return;
     let idleMs = IDLE_MIN_MS;
     let nextReadAt = 0;
-    while (!signal.aborted && reader.iterator !== undefined) {
+    while (!signal.aborted && (reader.stale || reader.iterator !== undefined)) {
       const batch: StreamEventRecord[] = [];
       let windowEnds: number | undefined;
       while (!signal.aborted) {
@@ -343,21 +396,93 @@ export class StreamEventSource {
           nextReadAt = readAt + idleMs;
           idleMs = Math.min(idleMs * 2, IDLE_MAX_MS);
         }
-        if (reader.iterator === undefined || batch.length >= this.wiring.batchSize) break;
+        if (batch.length === 0 && reader.lastRead !== reader.saved) {
+          // Only skipped records so far: they count as processed.
+          if (readAt - reader.savedAt >= FILTERED_CHECKPOINT_INTERVAL_MS) await this.#checkpoint(reader);
+        }
+        if ((!reader.stale && reader.iterator === undefined) || batch.length >= this.wiring.batchSize) break;
         if (windowEnds !== undefined && readAt >= windowEnds) break;
       }
-      if (batch.length > 0) await this.#deliver(shardId, batch);
+      if (batch.length > 0 && (await this.#deliver(shardId, batch))) await this.#checkpoint(reader);
     }
-    if (reader.iterator === undefined) this.#done.add(shardId);
+    if (!reader.stale && reader.iterator === undefined) {
+      if (reader.lastRead !== reader.saved) await this.#checkpoint(reader);
+      this.#done.add(shardId);
+    }
   }
 
-  /** One GetRecords; null when it failed (and was logged) or was aborted. */
+  /** Starts the reader after the shard's checkpoint, if it has one; false when aborted first. */
+  async #resumePosition(reader: ShardReader): Promise<boolean> {
+    const checkpoints = this.#options.checkpoints;
+    const signal = this.#abort.signal;
+    while (checkpoints !== undefined && !signal.aborted) {
+      try {
+        reader.lastRead = await checkpoints.position(reader.shardId);
+        reader.saved = reader.lastRead;
+        return true;
+      } catch (error) {
+        if (signal.aborted) break;
+        this.#log('warn', 'reading the checkpoint failed', { shardId: reader.shardId, error: String(error) });
+        await this.#backOff(reader);
+      }
+    }
+    return !signal.aborted;
+  }
+
+  /**
+   * Records what the reader has read as processed; a failure is logged, the next batch saves
+   * again. Also while stopping: a batch delivered before the stop is not delivered again.
+   */
+  async #checkpoint(reader: ShardReader): Promise<void> {
+    const checkpoints = this.#options.checkpoints;
+    const position = reader.lastRead;
+    if (checkpoints === undefined || position === undefined) return;
+    try {
+      await checkpoints.save(reader.shardId, position);
+      reader.saved = position;
+      reader.savedAt = Date.now();
+    } catch (error) {
+      this.#log('warn', 'saving the checkpoint failed', { shardId: reader.shardId, error: String(error) });
+    }
+  }
+
+  async #backOff(reader: ShardReader): Promise<void> {
+    await sleep(reader.errorBackoffMs, this.#abort.signal);
+    reader.errorBackoffMs = Math.min(reader.errorBackoffMs * 2, ERROR_BACKOFF_MAX_MS);
+  }
+
+  /**
+   * A fresh iterator after the last record read (or the checkpoint), else at the initial
+   * position. A checkpoint older than the stream's retention resumes at TRIM_HORIZON.
+   */
+  async #freshIterator(reader: ShardReader): Promise<void> {
+    const { shardId, lastRead } = reader;
+    if (lastRead === undefined) {
+      reader.iterator = await this.#iterator(shardId, reader.initialPosition);
+    } else {
+      try {
+        reader.iterator = await this.#iterator(shardId, 'AFTER_SEQUENCE_NUMBER', lastRead);
+      } catch (error) {
+        if (!(error instanceof TrimmedDataAccessException)) throw error;
+        this.#log('warn', 'records after the checkpoint left the stream; reading from TRIM_HORIZON', {
+          shardId,
+          sequenceNumber: lastRead,
+        });
+        reader.iterator = await this.#iterator(shardId, 'TRIM_HORIZON');
+      }
+    }
+    reader.stale = false;
+  }
+
+  /** One GetRecords; null when aborted. A failed read is logged and followed by a fresh iterator. */
   async #getRecords(
     reader: ShardReader,
     wanted: number,
   ): Promise<{ records: StreamEventRecord[]; rawCount: number } | null> {
     const signal = this.#abort.signal;
+    const nothing = { records: [], rawCount: 0 };
     try {
+      if (reader.stale) await this.#freshIterator(reader);
       this.stats.getRecords += 1;
       const response = await this.#options.clients.streams.send(
         new GetRecordsCommand({
@@ -367,6 +492,7 @@ export class StreamEventSource {
         { abortSignal: signal },
       );
       reader.iterator = response.NextShardIterator;
+      reader.errorBackoffMs = ERROR_BACKOFF_MS;
       const raw = response.Records ?? [];
       const last = raw.at(-1)?.dynamodb?.SequenceNumber;
       if (last !== undefined) reader.lastRead = last;
@@ -378,22 +504,25 @@ export class StreamEventSource {
       return { records, rawCount: raw.length };
     } catch (error) {
       if (isAbortError(error) || signal.aborted) return null;
-      if (error instanceof ExpiredIteratorException) {
-        reader.iterator = await this.#iterator(
-          reader.shardId,
-          reader.lastRead === undefined ? 'TRIM_HORIZON' : 'AFTER_SEQUENCE_NUMBER',
-          reader.lastRead,
-        );
-        return { records: [], rawCount: 0 };
-      }
-      this.#log('warn', 'GetRecords failed', { shardId: reader.shardId, error: String(error) });
-      await sleep(ERROR_BACKOFF_MS, signal);
-      return { records: [], rawCount: 0 };
+      reader.stale = true;
+      // An expired iterator is routine (Lambda's last 15 minutes): renew it at once.
+      if (error instanceof ExpiredIteratorException) return nothing;
+      this.stats.readErrors += 1;
+      this.#log('warn', 'reading the shard failed; retrying with a fresh iterator', {
+        shardId: reader.shardId,
+        retryInMs: reader.errorBackoffMs,
+        error: String(error),
+      });
+      await this.#backOff(reader);
+      return signal.aborted ? null : nothing;
     }
   }
 
-  /** Delivers one batch until every record succeeded or was discarded (or the runtime stops). */
-  async #deliver(shardId: string, records: StreamEventRecord[]): Promise<void> {
+  /**
+   * Delivers one batch until every record succeeded or was discarded; false when the runtime
+   * stopped first (the batch is then not checkpointed).
+   */
+  async #deliver(shardId: string, records: StreamEventRecord[]): Promise<boolean> {
     const signal = this.#abort.signal;
     const { maximumRetryAttempts, bisectBatchOnFunctionError, reportBatchItemFailures } = this.wiring;
     const queue: PendingBatch[] = [{ records, attempts: 0 }];
@@ -426,6 +555,7 @@ export class StreamEventSource {
       }
       await sleep(RETRY_BACKOFF_MS, signal);
     }
+    return queue.length === 0;
   }
 
   /** Skips records whose retries are exhausted: a log entry, and Lambda's failure record on the OnFailure queue. */

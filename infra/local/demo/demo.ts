@@ -1,9 +1,10 @@
 /**
  * The demo: the whole WMS on the embedded default, no cloud account, no Docker.
  *
- *   npm run demo [-- --files 48 --events 300]
+ *   npm run demo [-- --files 48 --events 300 --endpoint URL]
  *
- * Starts the emulator and the embedded control plane (from the stack definition), plays the
+ * Starts the emulator (or attaches to `--endpoint` / WMS_LOCAL_ENDPOINT) and the embedded
+ * control plane (from the stack definition), plays the
  * DSM (a synthetic SPD dataset of binary time slices in S3, announced with file.input and
  * closed with dataset.close), plays the WfMS (a two-stage workflow: `decode` on CPU, then
  * `filter` as a GPU task over decode's output), runs one CPU and one GPU pilot as separate
@@ -25,6 +26,7 @@ import type { FileRecord } from '../../../shared/model/index.js';
 import { createRepositories } from '../../../shared/repositories/index.js';
 import { runAudit } from '../../../shared/services/index.js';
 import { isTerminal } from '../../../shared/states/index.js';
+import { configuredEndpoint } from '../attach.js';
 import { announceDataset } from './dsm.js';
 import { type PilotProcess, startEmbeddedSystem, startPilot } from './environment.js';
 import { renderProgress } from './progress.js';
@@ -118,8 +120,13 @@ async function verifyInStorage(files: readonly FileRecord[]): Promise<string[]> 
 
 async function main(): Promise<number> {
   const { values } = parseArgs({
-    options: { files: { type: 'string', default: '48' }, events: { type: 'string', default: '300' } },
+    options: {
+      files: { type: 'string', default: '48' },
+      events: { type: 'string', default: '300' },
+      endpoint: { type: 'string' },
+    },
   });
+  const endpoint = configuredEndpoint(values.endpoint);
   const fileCount = Number(values.files);
   const eventsPerFile = Number(values.events);
   if (
@@ -128,13 +135,22 @@ async function main(): Promise<number> {
     !Number.isInteger(eventsPerFile) ||
     eventsPerFile < 1
   ) {
-    console.error('usage: demo [--files N] [--events N]');
+    console.error('usage: demo [--files N] [--events N] [--endpoint URL]');
     return 2;
   }
   const workDir = mkdtempSync(join(tmpdir(), 'spd-wms-demo-'));
   console.log(`SPD WMS demo — work directory ${workDir}`);
-  console.log('starting the emulator and the embedded control plane…');
-  const system = await startEmbeddedSystem({ workDir, tunables: DEMO_TUNABLES, scheduleScale: 0.1 });
+  console.log(
+    endpoint === undefined
+      ? 'starting the emulator and the embedded control plane…'
+      : `starting the embedded control plane on ${endpoint}…`,
+  );
+  const system = await startEmbeddedSystem({
+    workDir,
+    tunables: DEMO_TUNABLES,
+    scheduleScale: 0.1,
+    ...(endpoint !== undefined && { endpoint }),
+  });
   const pilots: PilotProcess[] = [];
   try {
     const { plane } = system;

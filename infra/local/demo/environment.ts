@@ -7,8 +7,9 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { chmodSync, createWriteStream, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { type ServiceEndpoint, startOrAttach } from '../attach.js';
 import { type EmbeddedControlPlane, startEmbeddedControlPlane } from '../embedded.js';
-import { type Emulator, startEmulator, useEmulatorEndpoint } from '../emulator.js';
+import { useEmulatorEndpoint } from '../emulator.js';
 import { credentialsFileEnv } from '../pilot-credentials.js';
 import type { MintedCredentials } from '../runtime.js';
 
@@ -66,23 +67,25 @@ export async function startLoggedControlPlane(
   }
 }
 
-/** A control plane on an emulator of its own; pilots are started against it with `startPilot`. */
+/** A control plane on an emulator of its own (or an existing endpoint); pilots are started against it with `startPilot`. */
 export interface EmbeddedSystem extends LoggedControlPlane {
-  emulator: Emulator;
+  emulator: ServiceEndpoint;
   /** Where pilots keep their files. */
   workDir: string;
 }
 
 export interface EmbeddedSystemOptions {
   workDir: string;
+  /** An existing AWS-compatible endpoint to run on instead of a new emulator. */
+  endpoint?: string;
   /** Function settings, e.g. shorter heartbeats for a demo. */
   tunables?: Record<string, string>;
   scheduleScale?: number;
 }
 
-/** A new emulator with the control plane on it; logs under `<workDir>/logs`. */
+/** A new emulator (or the given endpoint) with the control plane on it; logs under `<workDir>/logs`. */
 export async function startEmbeddedSystem(options: EmbeddedSystemOptions): Promise<EmbeddedSystem> {
-  const emulator = await startEmulator();
+  const emulator = await startOrAttach({ endpoint: options.endpoint });
   try {
     useEmulatorEndpoint(emulator.endpoint);
     const logged = await startLoggedControlPlane({
@@ -108,7 +111,13 @@ export async function startEmbeddedSystem(options: EmbeddedSystemOptions): Promi
 
 /** What a pilot is started against, and where its files go. */
 export interface PilotHost {
-  plane: Pick<EmbeddedControlPlane, 'apiUrl' | 'region' | 'queueUrls' | 'runtime'>;
+  /**
+   * The control plane; with its runtime in this process, each pilot gets a key of its own
+   * from it. A control plane running in another process (started by main.ts) accepts only
+   * this process's key, which its pilots then share.
+   */
+  plane: Pick<EmbeddedControlPlane, 'apiUrl' | 'region' | 'queueUrls'> &
+    Partial<Pick<EmbeddedControlPlane, 'runtime'>>;
   /** The pilot's log goes to `<logDir>/pilot-<name>.log`. */
   logDir: string;
   /** The pilot's configuration, work and spool directories go under `<workDir>/pilots/<name>`. */
@@ -158,8 +167,10 @@ function registeredPilotId(line: string): string | undefined {
 }
 
 /** The environment that makes a pilot sign with `key`: each pilot has its own, as each node its own identity. */
-function pilotKeyEnvironment(key: MintedCredentials): NodeJS.ProcessEnv {
-  return { AWS_ACCESS_KEY_ID: key.accessKeyId, AWS_SECRET_ACCESS_KEY: key.secretAccessKey };
+function pilotKeyEnvironment(key: MintedCredentials | undefined): NodeJS.ProcessEnv {
+  return key === undefined
+    ? {}
+    : { AWS_ACCESS_KEY_ID: key.accessKeyId, AWS_SECRET_ACCESS_KEY: key.secretAccessKey };
 }
 
 /** Starts a pilot as its own process, exactly as on a node (from source, through tsx). */
@@ -194,8 +205,10 @@ export function startPilot(host: PilotHost, options: PilotOptions): PilotProcess
   const child = spawn(process.execPath, ['--import', 'tsx', PILOT_MAIN, '--config', configFile], {
     cwd: PROJECT_ROOT,
     env: {
-      ...credentialsFileEnv(home, { ...process.env, ...pilotKeyEnvironment(plane.runtime.mintCredentials()) })
-        .env,
+      ...credentialsFileEnv(home, {
+        ...process.env,
+        ...pilotKeyEnvironment(plane.runtime?.mintCredentials()),
+      }).env,
       PATH: path,
     },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -11,7 +11,7 @@ import { JOB_STATES, type JobCounts } from '../../../shared/model/index.js';
 import { runAudit, wmsDatasetPrefix } from '../../../shared/services/index.js';
 import { isTerminal } from '../../../shared/states/index.js';
 import { eventually } from '../../support/index.js';
-import type { System } from './system.js';
+import type { SystemCore } from './system.js';
 import { POLL_MS } from './waits.js';
 import { wmsApi } from './wms-api.js';
 
@@ -19,7 +19,7 @@ import { wmsApi } from './wms-api.js';
 const CLOSED_OR_LATER: readonly string[] = ['CLOSED', 'TO_UPLOAD', 'TO_DELETE'];
 
 /** Object key → size of every object under `prefix`. */
-async function storedObjects(system: System, prefix: string): Promise<Map<string, number>> {
+async function storedObjects(system: SystemCore, prefix: string): Promise<Map<string, number>> {
   const objects = new Map<string, number>();
   let token: string | undefined;
   do {
@@ -38,7 +38,7 @@ function countsOf(states: readonly string[]): JobCounts {
   ) as JobCounts;
 }
 
-export async function expectNothingLost(system: System, taskIds: readonly string[]): Promise<void> {
+export async function expectNothingLost(system: SystemCore, taskIds: readonly string[]): Promise<void> {
   const wms = wmsApi(system.api);
   const logger = new Logger({ logLevel: 'SILENT' });
   for (const taskId of taskIds) {

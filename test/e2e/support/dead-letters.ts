@@ -2,7 +2,7 @@
 import { ChangeMessageVisibilityBatchCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { DEAD_LETTER_ATTRIBUTES } from '../../../functions/common/index.js';
 import type { QueueName } from '../../support/index.js';
-import type { System } from './system.js';
+import type { SystemCore } from './system.js';
 
 /** Long enough that one reading sees every message once. */
 const READ_VISIBILITY_SECONDS = 30;
@@ -19,7 +19,7 @@ export interface DeadLetteredMessage {
  * Every message of a queue's DLQ, each received once (the queue is read until a receive comes
  * back empty), then made visible again: reading takes nothing away.
  */
-export async function readDeadLetters(system: System, queue: QueueName): Promise<DeadLetteredMessage[]> {
+export async function readDeadLetters(system: SystemCore, queue: QueueName): Promise<DeadLetteredMessage[]> {
   const queueUrl = system.plane.deadLetterQueueUrls[queue];
   const letters: DeadLetteredMessage[] = [];
   const receipts: string[] = [];

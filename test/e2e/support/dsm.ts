@@ -8,7 +8,7 @@ import type { PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { buildPutEventsEntry, EVENT_SOURCES } from '../../../events/index.js';
 import { publishEvents } from '../../../functions/common/index.js';
-import type { System } from './system.js';
+import type { SystemCore } from './system.js';
 
 export interface InputDataset {
   uid: string;
@@ -32,7 +32,7 @@ export function inputFiles(count: number, prefix = 'slice'): Map<string, Buffer>
 
 /** Stores the files under `datasets/<name>/` and builds the dataset's events. */
 export async function storeInputDataset(
-  system: System,
+  system: SystemCore,
   files: ReadonlyMap<string, Buffer>,
 ): Promise<InputDataset> {
   const id = randomUUID();
@@ -78,11 +78,11 @@ export async function storeInputDataset(
 }
 
 /** Puts the entries on the bus, in order (in calls of up to ten). */
-export function publish(system: System, entries: readonly PutEventsRequestEntry[]): Promise<void> {
+export function publish(system: SystemCore, entries: readonly PutEventsRequestEntry[]): Promise<void> {
   return publishEvents(system.clients.eventBridge, entries);
 }
 
 /** Announces every file, then closes the dataset: the DSM's ordinary order. */
-export function announceInOrder(system: System, dataset: InputDataset): Promise<void> {
+export function announceInOrder(system: SystemCore, dataset: InputDataset): Promise<void> {
   return publish(system, [...dataset.fileInputs, dataset.close]);
 }

@@ -32,8 +32,12 @@ export interface SystemOptions {
 export type E2ePilotOptions = Omit<PilotOptions, 'device' | 'heartbeatIntervalSeconds'> &
   Partial<Pick<PilotOptions, 'device' | 'heartbeatIntervalSeconds'>>;
 
-export interface System {
-  plane: EmbeddedControlPlane;
+/** What suites use of a control plane: its API, region and the stack's resources. */
+export type PlaneNames = Omit<EmbeddedControlPlane, 'runtime' | 'template' | 'stop'>;
+
+/** The system as the scenarios' helpers see it, whether its control plane runs in this process or another. */
+export interface SystemCore {
+  plane: PlaneNames;
   /** The REST API, signed with this process's (emulator) credentials. */
   api: SignedHttp;
   /** Requests the suite made through `api`; the API's other requests are the pilots'. */
@@ -49,24 +53,60 @@ export interface System {
   stop(): Promise<void>;
 }
 
-export async function startSystem(options: SystemOptions): Promise<System> {
+/** The system with the control plane in this process. */
+export interface System extends SystemCore {
+  plane: EmbeddedControlPlane;
+}
+
+/** Where a suite's files go: its work directory, with logs and payloads' process ids in it. */
+export function systemDirectories(name: string): { workDir: string; logDir: string; pidDir: string } {
+  const workDir = mkdtempSync(join(tmpdir(), `spd-wms-e2e-${name}-`));
+  const pidDir = join(workDir, 'pids');
+  const logDir = join(workDir, 'logs');
+  mkdirSync(pidDir, { recursive: true });
+  mkdirSync(logDir, { recursive: true });
+  return { workDir, logDir, pidDir };
+}
+
+export function testEndpoint(): string {
   const endpoint = process.env.AWS_ENDPOINT_URL;
   if (!endpoint) throw new Error('AWS_ENDPOINT_URL is not set: run under the e2e project');
-  const workDir = mkdtempSync(join(tmpdir(), `spd-wms-e2e-${options.name}-`));
-  const logDir = join(workDir, 'logs');
-  const pidDir = join(workDir, 'pids');
-  mkdirSync(pidDir, { recursive: true });
+  return endpoint;
+}
+
+export async function startSystem(options: SystemOptions): Promise<System> {
+  const endpoint = testEndpoint();
+  const directories = systemDirectories(options.name);
   const logged = await startLoggedControlPlane({
     endpoint,
-    logDir,
+    logDir: directories.logDir,
     prefix: uniquePrefix('e2e'),
     tunables: options.tunables,
     scheduleScale: options.scheduleScale,
   });
-  const { plane } = logged;
+  return {
+    ...systemAround(logged.plane, options.name, directories, () => logged.stop()),
+    plane: logged.plane,
+  };
+}
+
+/** Pilots, clients and the stop of a suite around `plane`; `stopPlane` ends the control plane. */
+export function systemAround(
+  plane: PlaneNames,
+  name: string,
+  directories: { workDir: string; logDir: string; pidDir: string },
+  stopPlane: () => Promise<void>,
+  /** How long an API request may take; the client's usual 10 s by default. */
+  apiTimeoutMs?: number,
+): SystemCore {
+  const { workDir, logDir, pidDir } = directories;
   const clients = awsClients();
   const pilots: PilotProcess[] = [];
-  const signed = createSignedHttp({ baseUrl: plane.apiUrl, region: plane.region });
+  const signed = createSignedHttp({
+    baseUrl: plane.apiUrl,
+    region: plane.region,
+    ...(apiTimeoutMs !== undefined && { timeoutMs: apiTimeoutMs }),
+  });
   let apiRequests = 0;
   return {
     plane,
@@ -101,10 +141,10 @@ export async function startSystem(options: SystemOptions): Promise<System> {
     async stop() {
       await Promise.all(pilots.map((pilot) => pilot.stop()));
       killLeftoverPayloads(pidDir);
-      await logged.stop();
+      await stopPlane();
       // Staged inputs and spools are of no use after the run; the logs are kept.
       rmSync(join(workDir, 'pilots'), { recursive: true, force: true });
-      console.log(`${options.name}: logs in ${logDir}`);
+      console.log(`${name}: logs in ${logDir}`);
     },
   };
 }

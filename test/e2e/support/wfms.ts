@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import type { PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
 import { buildPutEventsEntry, EVENT_SOURCES } from '../../../events/index.js';
-import type { System } from './system.js';
+import type { SystemCore } from './system.js';
 import type { TaskSpecInput } from './wms-api.js';
 
 const WORKER = fileURLToPath(new URL('../payloads/worker.mjs', import.meta.url));
@@ -35,7 +35,7 @@ export interface WorkerTaskOptions {
 }
 
 /** The payload's arguments, placeholders included, for the pilot to expand. */
-function workerArgs(system: System, behaviour: WorkerBehaviour = {}): string[] {
+function workerArgs(system: SystemCore, behaviour: WorkerBehaviour = {}): string[] {
   return [
     WORKER,
     '--input',
@@ -57,7 +57,7 @@ function workerArgs(system: System, behaviour: WorkerBehaviour = {}): string[] {
 }
 
 /** A map task over the input dataset, with output and log datasets of its own. */
-export function workerTask(system: System, options: WorkerTaskOptions): TaskSpecInput {
+export function workerTask(system: SystemCore, options: WorkerTaskOptions): TaskSpecInput {
   const suffix = randomUUID().slice(0, 8);
   return {
     name: options.name,
@@ -78,7 +78,7 @@ export function workerTask(system: System, options: WorkerTaskOptions): TaskSpec
 
 /** The `task.submitted` event of a task whose id the WfMS chose. */
 export function taskSubmitted(
-  system: System,
+  system: SystemCore,
   spec: TaskSpecInput & { taskId: string },
 ): PutEventsRequestEntry {
   return buildPutEventsEntry({
