@@ -2,8 +2,8 @@ import {
   CreateTableCommand,
   DescribeTableCommand,
   DescribeTimeToLiveCommand,
-  ListTablesCommand,
   PutItemCommand,
+  paginateListTables,
 } from '@aws-sdk/client-dynamodb';
 import {
   DescribeStreamCommand,
@@ -100,7 +100,11 @@ describe('provisioning the template on an endpoint', () => {
   async function describeAll(prefix: string): Promise<Record<string, unknown>> {
     const mine = (name: string | undefined) => name?.startsWith(`${prefix}-`) === true;
     const tables: Record<string, unknown> = {};
-    for (const name of (await clients.dynamo.send(new ListTablesCommand({}))).TableNames!.filter(mine)) {
+    // Paged: the emulator a test worker shares holds every earlier file's tables, 100 to a page.
+    const names: string[] = [];
+    for await (const page of paginateListTables({ client: clients.dynamo }, {}))
+      names.push(...page.TableNames!);
+    for (const name of names.filter(mine)) {
       const table = (await clients.dynamo.send(new DescribeTableCommand({ TableName: name }))).Table!;
       tables[name] = {
         table,
