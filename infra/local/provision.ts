@@ -37,7 +37,12 @@ import type { AwsClients } from '../../shared/aws/index.js';
 import { ProvisioningMismatchError, RuntimeConfigurationError, TemplateError } from './errors.js';
 import { type IntrinsicScope, referencedLogicalIds, resolveIntrinsics } from './intrinsics.js';
 import { type NamedResourceType, type NameRequest, physicalNames } from './names.js';
-import { type CloudFormationTemplate, logicalIdsOfType, parseProperties } from './template.js';
+import {
+  type CloudFormationTemplate,
+  logicalIdsOfType,
+  parseProperties,
+  QUEUE_PLAIN_ATTRIBUTES,
+} from './template.js';
 import type { RuleWiring } from './types.js';
 
 export interface Environment {
@@ -512,22 +517,10 @@ async function ensureTable(
   return existing === null ? 'created' : 'existing';
 }
 
-const QUEUE_ATTRIBUTES = [
-  'FifoQueue',
-  'ContentBasedDeduplication',
-  'DeduplicationScope',
-  'FifoThroughputLimit',
-  'VisibilityTimeout',
-  'MessageRetentionPeriod',
-  'ReceiveMessageWaitTimeSeconds',
-  'DelaySeconds',
-  'MaximumMessageSize',
-] as const;
-
 /** The queue's attributes as SQS takes and returns them (strings; RedrivePolicy as JSON). */
 function queueAttributes(properties: z.infer<typeof QueueProperties>): Record<string, string> {
   const attributes: Record<string, string> = {};
-  for (const name of QUEUE_ATTRIBUTES) {
+  for (const name of QUEUE_PLAIN_ATTRIBUTES) {
     const value = properties[name];
     if (value !== undefined) attributes[name] = String(value);
   }
@@ -582,7 +575,7 @@ async function ensureQueue(
       .Attributes ?? {};
   resource.arn = found.QueueArn;
   if (existing) {
-    for (const name of QUEUE_ATTRIBUTES) {
+    for (const name of QUEUE_PLAIN_ATTRIBUTES) {
       if (expected[name] !== undefined)
         compare(check, logicalId, resource, name, expected[name], found[name]);
     }

@@ -79,6 +79,19 @@ export const NOT_EMULATED_RESOURCE_TYPES: Readonly<Record<string, string>> = {
 
 type PropertyTable = { applied: readonly string[]; ignored: Readonly<Record<string, string>> };
 
+/** The queue properties that are SQS attributes of the same name and a plain value. */
+export const QUEUE_PLAIN_ATTRIBUTES = [
+  'FifoQueue',
+  'ContentBasedDeduplication',
+  'DeduplicationScope',
+  'FifoThroughputLimit',
+  'VisibilityTimeout',
+  'MessageRetentionPeriod',
+  'ReceiveMessageWaitTimeSeconds',
+  'DelaySeconds',
+  'MaximumMessageSize',
+] as const;
+
 const PREFIXED_NAME =
   'the physical name is <prefix>-<readable logical id>, so runtimes can share an emulator';
 const ENCRYPTION = 'the emulator does not encrypt';
@@ -111,18 +124,7 @@ export const PROPERTY_TABLES: Readonly<Record<EmulatedResourceType, PropertyTabl
     },
   },
   'AWS::SQS::Queue': {
-    applied: [
-      'FifoQueue',
-      'ContentBasedDeduplication',
-      'DeduplicationScope',
-      'FifoThroughputLimit',
-      'VisibilityTimeout',
-      'MessageRetentionPeriod',
-      'ReceiveMessageWaitTimeSeconds',
-      'DelaySeconds',
-      'MaximumMessageSize',
-      'RedrivePolicy',
-    ],
+    applied: [...QUEUE_PLAIN_ATTRIBUTES, 'RedrivePolicy'],
     ignored: {
       QueueName: PREFIXED_NAME,
       KmsMasterKeyId: ENCRYPTION,

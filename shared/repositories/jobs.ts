@@ -336,6 +336,18 @@ function failureSpec(failure: FailureDetails): TransitionSpec {
   };
 }
 
+/** What an attempt leaves on its job that the next attempt must not carry. */
+const ATTEMPT_ATTRIBUTES = [
+  'pilotId',
+  'claimToken',
+  'claimRequestId',
+  'phase',
+  'phaseTimes',
+  'queuedAt',
+  'startedAt',
+  'retryAfter',
+] as const;
+
 /** → READY with attempt + 1: the claim is dropped, the error of the failed attempt kept. */
 function retrySpec(failure: FailureDetails & { rank?: number; retryAfter?: string }): TransitionSpec {
   const { errorCode, errorMessage, exitCode } = failureAttributes(failure);
@@ -344,16 +356,7 @@ function retrySpec(failure: FailureDetails & { rank?: number; retryAfter?: strin
     to: 'READY',
     changes: (entry) => ({
       set: { attempt: entry.attempt + 1, errorCode, errorMessage, exitCode, rank: failure.rank, retryAfter },
-      remove: [
-        'pilotId',
-        'claimToken',
-        'claimRequestId',
-        'phase',
-        'phaseTimes',
-        'queuedAt',
-        'startedAt',
-        'retryAfter',
-      ],
+      remove: [...ATTEMPT_ATTRIBUTES],
     }),
     isRepeat: (entry, current) => current.attempt === entry.attempt + 1,
   };
@@ -941,17 +944,7 @@ export class JobsRepo {
         to: 'READY',
         changes: (entry) => ({
           set: { attempt: entry.attempt + 1 },
-          remove: [
-            'pilotId',
-            'claimToken',
-            'claimRequestId',
-            'phase',
-            'phaseTimes',
-            'queuedAt',
-            'startedAt',
-            'endedAt',
-            'retryAfter',
-          ],
+          remove: [...ATTEMPT_ATTRIBUTES, 'endedAt'],
         }),
         isRepeat: (entry, current) => current.attempt === entry.attempt + 1,
         taskStates: STARTED_TASK_STATES,
