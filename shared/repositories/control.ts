@@ -36,6 +36,7 @@ const ControlItem = z.object({
  * Small singleton items (e.g. the dispatcher's scheduler state), written with optimistic
  * concurrency: a write names the version it read, so two writers cannot both win. A writer
  * that must also exclude readers for a while (a dispatch pass) takes a lease on the item.
+ * Counter items (the per-minute throughput record) change only by atomic additions.
  */
 export class ControlRepo {
   readonly #deps: RepositoryDeps;
