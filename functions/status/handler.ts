@@ -131,8 +131,11 @@ export function createStatusHandler(deps: StatusDeps) {
       },
     });
     const response = await consume(event, context);
-    await recordThroughput(deps, finished);
-    const unpublished = await outbox.publish(deps.eventBridge, deps.logger);
+    // The count waits for no one: it is written while the batch's events are published.
+    const [unpublished] = await Promise.all([
+      outbox.publish(deps.eventBridge, deps.logger),
+      recordThroughput(deps, finished),
+    ]);
     return {
       batchItemFailures: [
         ...response.batchItemFailures,
