@@ -352,6 +352,34 @@ export const DashboardSummary = z.object({
 });
 export type DashboardSummary = z.output<typeof DashboardSummary>;
 
+/** The minutes GET /dashboard/history returns by default (a reload shows the last hour), and at most. */
+export const DASHBOARD_HISTORY_MINUTES = { default: 60, max: 1440 } as const;
+
+/** GET /dashboard/history?minutes= */
+export const DashboardHistoryQuery = z
+  .object({
+    minutes: z.coerce
+      .number()
+      .int()
+      .min(1)
+      .max(DASHBOARD_HISTORY_MINUTES.max)
+      .default(DASHBOARD_HISTORY_MINUTES.default),
+  })
+  .strict();
+export type DashboardHistoryQuery = z.output<typeof DashboardHistoryQuery>;
+
+/** One minute of throughput: jobs that ended DONE, and jobs that ended FAILED (no retry left). */
+export const ThroughputMinute = z.object({ minute: Timestamp, done: Count, failed: Count });
+
+/** GET /dashboard/history: jobs finished per minute, oldest first, the current minute last. */
+export const DashboardHistory = z.object({
+  generatedAt: Timestamp,
+  /** Where the record is kept: CloudWatch metrics, or per-minute counters in the Control table. */
+  source: z.enum(['cloudwatch', 'control-table']),
+  points: z.array(ThroughputMinute).max(DASHBOARD_HISTORY_MINUTES.max),
+});
+export type DashboardHistory = z.output<typeof DashboardHistory>;
+
 // Operator control: hold and release, retry, pilot commands, job logs, dead-letter view and purge.
 
 /** POST /tasks/{id}/hold and /release: the task after the change, and whether this call made it. */

@@ -8,6 +8,8 @@ import {
   AuditReportView,
   AuditRequest,
   CancelTaskRequest,
+  DashboardHistory,
+  DashboardHistoryQuery,
   DashboardSummary,
   DatasetView,
   DeadLetterList,
@@ -243,6 +245,16 @@ export const SCHEMA_CATALOG = {
     schema: DashboardSummary,
     io: 'output',
     description: 'GET /dashboard/summary response: active tasks, live pilots and dead-letter depths.',
+  },
+  'api.dashboard-history-query': {
+    schema: DashboardHistoryQuery,
+    io: 'input',
+    description: 'GET /dashboard/history query: how many minutes back (60 when absent).',
+  },
+  'api.dashboard-history': {
+    schema: DashboardHistory,
+    io: 'output',
+    description: 'GET /dashboard/history response: jobs done and failed per minute, oldest first.',
   },
   'api.task-hold-response': {
     schema: TaskHoldResponse,

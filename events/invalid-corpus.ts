@@ -432,6 +432,8 @@ const api: InvalidPayload[] = [
   invalid('api.redrive-request', 'zero messages', ['maxMessages'], 0, 'maxMessages'),
   invalid('api.redrive-report', 'moved as a string', ['moved'], '1', 'moved'),
   invalid('api.dashboard-summary', 'missing generation time', ['generatedAt'], MISSING, 'generatedAt'),
+  invalid('api.dashboard-history-query', 'more than a day', ['minutes'], 1441, 'minutes'),
+  invalid('api.dashboard-history', 'negative count', ['points', 0, 'done'], -1, 'points[0].done'),
   invalid('api.task-hold-response', 'changed as a string', ['changed'], 'yes', 'changed'),
   invalid('api.retry-report', 'negative attempt', ['retried', 0, 'attempt'], -1, 'retried[0].attempt'),
   invalid('api.pilot-command-response', 'unknown command', ['command'], 'pilot.reboot', 'command'),

@@ -35,6 +35,7 @@ const REST_ROUTES = [
   'POST /dead-letters/{id}/redrive',
   'GET /dashboard',
   'GET /dashboard/summary',
+  'GET /dashboard/history',
   'POST /tasks/{id}/hold',
   'POST /tasks/{id}/release',
   'POST /tasks/{id}/retry',

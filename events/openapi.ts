@@ -71,6 +71,11 @@ export const ROUTE_CONTRACTS: Readonly<Record<string, RouteContract>> = {
   },
   getDashboard: { responses: { 200: 'html' }, errors: [] },
   getDashboardSummary: { responses: { 200: 'api.dashboard-summary' }, errors: [] },
+  getDashboardHistory: {
+    query: 'api.dashboard-history-query',
+    responses: { 200: 'api.dashboard-history' },
+    errors: [400],
+  },
   // 409: the task is not RUNNING (hold) or not HELD (release).
   holdTask: { responses: { 200: 'api.task-hold-response' }, errors: [400, 404, 409] },
   releaseTask: { responses: { 200: 'api.task-hold-response' }, errors: [400, 404, 409] },

@@ -143,6 +143,13 @@ export const ROUTES: readonly RouteSpec[] = [
     summary: 'What the dashboard shows',
     callers: OPERATOR,
   },
+  {
+    method: 'GET',
+    path: '/dashboard/history',
+    operationId: 'getDashboardHistory',
+    summary: 'Jobs done and failed per minute, for the last hour by default',
+    callers: OPERATOR,
+  },
   // Operator control: hold, release, retry, pilot commands, logs, dead-letter view and purge.
   {
     method: 'GET',

@@ -10,6 +10,7 @@ import { type AwsClients, createAwsClients } from '../../shared/aws/index.js';
 import { datasetUidFor } from '../../shared/ids/index.js';
 import { createRepositories, type Repositories, type TableNames } from '../../shared/repositories/index.js';
 import { JobGenerationMessage } from '../../shared/services/index.js';
+import { ControlTableHistory } from '../../shared/throughput/index.js';
 import { eventually, fileRef, newFile, taskSpec } from '../../test/support/index.js';
 import { handleApiRequest } from './api.js';
 import { ApiConfig } from './config.js';
@@ -588,13 +589,15 @@ describe('handleApiRequest', () => {
       Object.keys(resources.tables).map((key) => [key, `missing-${key}`]),
     ) as TableNames;
     const config = ApiConfig.parse(resources.env);
+    const missingRepos = createRepositories({ doc: clients.doc, tables: missing });
     const deps = {
-      repos: createRepositories({ doc: clients.doc, tables: missing }),
+      repos: missingRepos,
       sqs: clients.sqs,
       eventBridge: clients.eventBridge,
       s3: clients.s3,
       config,
       logger,
+      throughput: new ControlTableHistory(missingRepos.control),
     };
 
     // Act
@@ -625,6 +628,7 @@ describe('handleApiRequest', () => {
       s3: clients.s3,
       config: ApiConfig.parse(resources.env),
       logger,
+      throughput: new ControlTableHistory(repos.control),
     };
     const event = proxyEvent({
       method: 'POST',

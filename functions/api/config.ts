@@ -7,6 +7,7 @@ import {
   PilotControlConfig,
   StatusQueueConfig,
   TablesConfig,
+  ThroughputHistoryConfig,
 } from '../../shared/config/index.js';
 import { DeadLetterQueuesConfig } from './dead-letters.js';
 
@@ -20,5 +21,6 @@ export const ApiConfig = z.object({
   ...HeartbeatConfig.shape,
   ...StatusQueueConfig.shape,
   ...DeadLetterQueuesConfig.shape,
+  ...ThroughputHistoryConfig.shape,
 });
 export type ApiConfig = z.infer<typeof ApiConfig>;

@@ -1,8 +1,13 @@
-/** GET /dashboard/summary: active tasks, live pilots and dead-letter depths, read in one call. */
+/**
+ * GET /dashboard/summary: active tasks, live pilots and dead-letter depths, read in one call;
+ * GET /dashboard/history: jobs finished per minute, kept on the server so a reload shows them.
+ */
 import type { SQSClient } from '@aws-sdk/client-sqs';
-import { DASHBOARD_LIMITS, type DashboardSummary } from '../../events/api.js';
+import { DASHBOARD_LIMITS, type DashboardHistory, type DashboardSummary } from '../../events/api.js';
+import type { ThroughputHistoryKind } from '../../shared/config/index.js';
 import type { PilotState, TaskState } from '../../shared/model/index.js';
 import type { Repositories } from '../../shared/repositories/index.js';
+import type { ThroughputHistory } from '../../shared/throughput/index.js';
 import { type DeadLetterQueues, deadLetterDepths } from './dead-letters.js';
 import { type PageSource, pageAcross } from './paging.js';
 import { pilotViewOf, taskSummaryOf } from './views.js';
@@ -44,5 +49,23 @@ export async function dashboardSummary(deps: DashboardDeps): Promise<DashboardSu
     pilots: pilots.items.map(pilotViewOf),
     pilotsTruncated: pilots.truncated,
     deadLetters,
+  };
+}
+
+export interface DashboardHistoryDeps {
+  throughput: ThroughputHistory;
+  source: ThroughputHistoryKind;
+  clock?: () => Date;
+}
+
+export async function dashboardHistory(
+  deps: DashboardHistoryDeps,
+  minutes: number,
+): Promise<DashboardHistory> {
+  const now = (deps.clock ?? (() => new Date()))();
+  return {
+    generatedAt: now.toISOString(),
+    source: deps.source,
+    points: await deps.throughput.recent(minutes, now),
   };
 }

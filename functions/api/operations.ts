@@ -7,6 +7,7 @@ import type { z } from 'zod';
 import {
   AuditRequest,
   CancelTaskRequest,
+  DashboardHistoryQuery,
   DeadLetterMessagesQuery,
   FileListQuery,
   JobListQuery,
@@ -50,9 +51,10 @@ import {
   setTaskRank,
   type TaskServiceDeps,
 } from '../../shared/services/index.js';
+import type { ThroughputHistory } from '../../shared/throughput/index.js';
 import { publishEvents } from '../common/index.js';
 import type { ApiConfig } from './config.js';
-import { dashboardSummary } from './dashboard.js';
+import { dashboardHistory, dashboardSummary } from './dashboard.js';
 import {
   listDeadLetterQueues,
   purgeDeadLetters,
@@ -70,6 +72,8 @@ export interface ApiDeps {
   s3: S3Client;
   config: ApiConfig;
   logger: Logger;
+  /** The jobs finished per minute, where `config.THROUGHPUT_HISTORY` keeps them. */
+  throughput: ThroughputHistory;
   clock?: () => Date;
 }
 
@@ -393,6 +397,22 @@ export const OPERATIONS: Readonly<Record<string, Operation<unknown, unknown>>> =
           deadLetterQueues: deps.config.OPERATOR_DEAD_LETTER_QUEUES,
           ...(deps.clock ? { clock: deps.clock } : {}),
         }),
+      };
+    },
+  }),
+
+  getDashboardHistory: operation({
+    query: DashboardHistoryQuery,
+    async run(request, deps) {
+      return {
+        body: await dashboardHistory(
+          {
+            throughput: deps.throughput,
+            source: deps.config.THROUGHPUT_HISTORY,
+            ...(deps.clock ? { clock: deps.clock } : {}),
+          },
+          request.query.minutes,
+        ),
       };
     },
   }),

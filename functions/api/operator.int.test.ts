@@ -9,6 +9,7 @@ import type { APIGatewayProxyResult } from 'aws-lambda';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
   AuditReportView,
+  DashboardHistory,
   DashboardSummary,
   DeadLetterList,
   ErrorResponse,
@@ -17,6 +18,7 @@ import {
 } from '../../events/api.js';
 import { type AwsClients, CallCounter, createAwsClients } from '../../shared/aws/index.js';
 import { createRepositories, type Repositories } from '../../shared/repositories/index.js';
+import { ControlTableHistory, ControlTableRecorder } from '../../shared/throughput/index.js';
 import { fileRef, newFile, pilotRegistration, taskSpec } from '../../test/support/index.js';
 import { DEAD_LETTER_ATTRIBUTES, sendToDeadLetterQueue } from '../common/index.js';
 import { handleApiRequest } from './api.js';
@@ -42,17 +44,24 @@ beforeAll(async () => {
     s3: clients.s3,
     config: ApiConfig.parse(resources.env),
     logger: new Logger({ logLevel: 'SILENT' }),
+    throughput: new ControlTableHistory(repos.control),
   };
 });
 
 async function call(
   method: string,
   path: string,
-  options: { resource?: string; body?: unknown } = {},
+  options: { resource?: string; body?: unknown; query?: Record<string, string>; deps?: ApiDeps } = {},
 ): Promise<APIGatewayProxyResult & { json: unknown }> {
   const result = await handleApiRequest(
-    proxyEvent({ method, path, resource: options.resource ?? path, body: options.body }),
-    deps,
+    proxyEvent({
+      method,
+      path,
+      resource: options.resource ?? path,
+      body: options.body,
+      ...(options.query && { query: options.query }),
+    }),
+    options.deps ?? deps,
     { requestId: `req-${path}`, pastDeadline: () => false, serverUrl: undefined },
   );
   const isJson = String(result.headers?.['content-type']).startsWith('application/json');
@@ -303,5 +312,38 @@ describe('GET /dashboard and GET /dashboard/summary', () => {
     console.log(`dashboard summary: ${calls} AWS calls (${JSON.stringify(counter.snapshot())})`);
     // Three states of tasks, two of pilots, one depth per dead-letter queue.
     expect(calls).toBe(3 + 2 + summary.deadLetters.length);
+  });
+});
+
+describe('GET /dashboard/history', () => {
+  it("returns the last hour's jobs done and failed per minute from the Control table's record, in one read", async () => {
+    // Prepare: three status batches over two minutes of a fixed hour, as the status function records them.
+    const now = new Date('2026-03-02T10:30:20.000Z');
+    const recorder = new ControlTableRecorder(repos.control);
+    await recorder.record({ done: 4, failed: 0 }, new Date('2026-03-02T10:28:05.000Z'));
+    await recorder.record({ done: 3, failed: 1 }, new Date('2026-03-02T10:28:59.000Z'));
+    await recorder.record({ done: 2, failed: 0 }, new Date('2026-03-02T10:30:01.000Z'));
+    counter.reset();
+
+    // Act
+    const answer = await call('GET', '/dashboard/history', { deps: { ...deps, clock: () => now } });
+    const calls = counter.snapshot();
+    const tooLong = await call('GET', '/dashboard/history', { query: { minutes: '1441' } });
+
+    // Assess
+    expect(answer.statusCode).toBe(200);
+    const body = DashboardHistory.parse(answer.json);
+    expect(body.source).toBe('control-table');
+    expect(body.points).toHaveLength(60);
+    expect(body.points[0]?.minute).toBe('2026-03-02T09:31:00.000Z');
+    expect(body.points.slice(-3)).toEqual([
+      { minute: '2026-03-02T10:28:00.000Z', done: 7, failed: 1 },
+      { minute: '2026-03-02T10:29:00.000Z', done: 0, failed: 0 },
+      { minute: '2026-03-02T10:30:00.000Z', done: 2, failed: 0 },
+    ]);
+    expect(body.points.slice(0, -3).every((point) => point.done === 0 && point.failed === 0)).toBe(true);
+    expect(calls).toEqual([{ service: 'DynamoDB', operation: 'BatchGetItem', calls: 1 }]);
+    expect(tooLong.statusCode).toBe(400);
+    expect(JSON.stringify(tooLong.json)).toContain('minutes');
   });
 });

@@ -5,6 +5,7 @@ import {
   EventBusConfig,
   integer,
   TablesConfig,
+  ThroughputHistoryConfig,
 } from '../../shared/config/index.js';
 import { DEFAULT_RETRY_BASE_SECONDS, DEFAULT_RETRY_MAX_SECONDS } from '../../shared/retry/index.js';
 import { ConsumerQueueConfig } from '../common/index.js';
@@ -23,5 +24,6 @@ export const StatusConfig = z.object({
   ...DataBucketConfig.shape,
   ...ConsumerQueueConfig.shape,
   ...RetryPolicyConfig.shape,
+  ...ThroughputHistoryConfig.shape,
 });
 export type StatusConfig = z.infer<typeof StatusConfig>;

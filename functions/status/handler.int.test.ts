@@ -18,6 +18,7 @@ import { planJobs } from '../../shared/jobgen/index.js';
 import type { OutputFile } from '../../shared/model/index.js';
 import { ensureTaskDataset } from '../../shared/services/datasets.js';
 import { TaskSpecCache } from '../../shared/services/task-specs.js';
+import { ControlTableHistory, ControlTableRecorder } from '../../shared/throughput/index.js';
 import {
   fileRef,
   outputFile,
@@ -87,7 +88,12 @@ async function capturingBus(): Promise<{ busName: string; capture: string }> {
 
 const DATA_BUCKET = 'spd-data';
 
-function deps(metrics: Metrics, busName: string, deadLetter = queue.deadLetter): StatusDeps {
+function deps(
+  metrics: Metrics,
+  busName: string,
+  deadLetter = queue.deadLetter,
+  clock?: () => Date,
+): StatusDeps {
   return {
     results: {
       repos: fixture.repos,
@@ -104,6 +110,8 @@ function deps(metrics: Metrics, busName: string, deadLetter = queue.deadLetter):
       DEAD_LETTER_QUEUE_URL: deadLetter,
       SOURCE_MAX_RECEIVE_COUNT: 5,
     },
+    throughput: new ControlTableRecorder(fixture.repos.control),
+    ...(clock && { clock }),
   };
 }
 
@@ -213,8 +221,14 @@ describe('status handler', () => {
   it('publishes the files of a batch of results together and changes nothing on redelivery', async () => {
     const results = await doneResults(10);
     const { busName, capture } = await capturingBus();
+    const appliedAt = new Date('2025-06-01T12:00:30.000Z');
     const handler = createStatusHandler(
-      deps(new Metrics({ namespace: 'test', serviceName: 'status' }), busName),
+      deps(
+        new Metrics({ namespace: 'test', serviceName: 'status' }),
+        busName,
+        queue.deadLetter,
+        () => appliedAt,
+      ),
     );
     const event = await deliver(results.map((result) => JSON.stringify(result)));
     fixture.calls.reset();
@@ -231,11 +245,19 @@ describe('status handler', () => {
       calls.map((call) => `${call.service}:${call.operation}=${call.calls / results.length}`).join(', '),
     );
     // One transaction for the batch (jobs, files, the task's and datasets' counters once); the
-    // task read once (a cold container: a warm one reads it not at all); one PutEvents per five results.
+    // task read once (a cold container: a warm one reads it not at all); one PutEvents per five
+    // results; one update of the minute's throughput record for the batch.
     expect(calls).toEqual([
       { service: 'DynamoDB', operation: 'GetItem', calls: 1 },
       { service: 'DynamoDB', operation: 'TransactWriteItems', calls: 1 },
+      { service: 'DynamoDB', operation: 'UpdateItem', calls: 1 },
       { service: 'EventBridge', operation: 'PutEvents', calls: 2 },
+    ]);
+    // The redelivered results were duplicates: the minute counts each job once.
+    const history = new ControlTableHistory(fixture.repos.control);
+    expect(await history.recent(2, appliedAt)).toEqual([
+      { minute: '2025-06-01T11:59:00.000Z', done: 0, failed: 0 },
+      { minute: '2025-06-01T12:00:00.000Z', done: 10, failed: 0 },
     ]);
     expect(total / results.length).toBeLessThanOrEqual(0.5);
     const announced = await receive(capture, 40);

@@ -13,6 +13,7 @@ import {
   type ResultDeps,
   type StatusOutcome,
 } from '../../shared/services/results.js';
+import type { ThroughputCounts, ThroughputRecorder } from '../../shared/throughput/index.js';
 import { type ConsumerQueueConfig, createSqsConsumer, PoisonMessageError } from '../common/index.js';
 import { EventOutbox } from './outbox.js';
 
@@ -23,14 +24,35 @@ export interface StatusDeps {
   logger: Logger;
   metrics: Metrics;
   queue: ConsumerQueueConfig;
+  /** Where the batch's finished jobs are counted per minute, for the dashboard's history. */
+  throughput: ThroughputRecorder;
+  clock?: () => Date;
 }
 
 /** One SQS record of the status queue, its body validated as a PilotStatusMessage. */
 export const StatusRecord = SqsRecordSchema.extend({ body: JSONStringified(PilotStatusMessage) });
 
-function recordMetrics(metrics: Metrics, outcome: StatusOutcome): void {
-  if (outcome.kind === 'done') metrics.addMetric('JobsDone', MetricUnit.Count, 1);
-  if (outcome.kind === 'failed') metrics.addMetric('JobsFailed', MetricUnit.Count, 1);
+function recordMetrics(metrics: Metrics, outcome: StatusOutcome, finished: ThroughputCounts): void {
+  if (outcome.kind === 'done') {
+    metrics.addMetric('JobsDone', MetricUnit.Count, 1);
+    finished.done += 1;
+  }
+  if (outcome.kind === 'failed') {
+    metrics.addMetric('JobsFailed', MetricUnit.Count, 1);
+    finished.failed += 1;
+  }
+}
+
+/**
+ * One write for the whole batch. Its results are applied already, so a failure here is logged,
+ * not retried: a redelivered result would be ignored as a duplicate and not counted anyway.
+ */
+async function recordThroughput(deps: StatusDeps, finished: ThroughputCounts): Promise<void> {
+  try {
+    await deps.throughput.record(finished, (deps.clock ?? (() => new Date()))());
+  } catch (error) {
+    deps.logger.warn('throughput not recorded', { error: error as Error, ...finished });
+  }
 }
 
 function logOutcome(logger: Logger, outcome: StatusOutcome): void {
@@ -72,12 +94,14 @@ async function applyTogether(deps: StatusDeps, event: SQSEvent): Promise<Map<str
  * bad one is dead-lettered with its reason, its neighbours go on; so is a result refused for
  * the places of its files, once its job is failed or retried). The `file.registered`
  * events of the whole batch are then published together, and a message whose events could not
- * be published is reported failed so its redelivery announces them again.
+ * be published is reported failed so its redelivery announces them again. The jobs the batch
+ * finished are counted for the throughput history in one write.
  */
 export function createStatusHandler(deps: StatusDeps) {
   return async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
     const together = await applyTogether(deps, event);
     const outbox = new EventOutbox();
+    const finished: ThroughputCounts = { done: 0, failed: 0 };
     const consume = createSqsConsumer({
       recordSchema: StatusRecord,
       sqs: deps.sqs,
@@ -97,7 +121,7 @@ export function createStatusHandler(deps: StatusDeps) {
           },
         });
         const outcome = together.get(record.messageId) ?? (await applyPilotStatus(deps.results, message));
-        recordMetrics(deps.metrics, outcome);
+        recordMetrics(deps.metrics, outcome, finished);
         logOutcome(logger, outcome);
         if ('events' in outcome) outbox.add(record.messageId, outcome.events);
         // A result refused for its files' places is kept as a dead-letter record with the
@@ -107,7 +131,11 @@ export function createStatusHandler(deps: StatusDeps) {
       },
     });
     const response = await consume(event, context);
-    const unpublished = await outbox.publish(deps.eventBridge, deps.logger);
+    // The count waits for no one: it is written while the batch's events are published.
+    const [unpublished] = await Promise.all([
+      outbox.publish(deps.eventBridge, deps.logger),
+      recordThroughput(deps, finished),
+    ]);
     return {
       batchItemFailures: [
         ...response.batchItemFailures,

@@ -4,6 +4,7 @@ import { awsClients } from '../../shared/aws/index.js';
 import { loadConfig } from '../../shared/config/index.js';
 import { createRepositories, tableNamesFromConfig } from '../../shared/repositories/index.js';
 import { TaskSpecCache } from '../../shared/services/task-specs.js';
+import { createThroughputRecorder } from '../../shared/throughput/index.js';
 import { createObservability, publishMetrics } from '../common/index.js';
 import { StatusConfig } from './config.js';
 import { createStatusHandler } from './handler.js';
@@ -32,6 +33,7 @@ export const handler = middy(
     logger,
     metrics,
     queue: config,
+    throughput: createThroughputRecorder(config.THROUGHPUT_HISTORY, { control: repos.control }),
   }),
 )
   .use(injectLambdaContext(logger))

@@ -2,14 +2,19 @@
  * The operator dashboard: one self-contained HTML page (style and script inline, no build
  * step, no third-party code) that the api function serves on GET /dashboard. It polls
  * `dashboard/summary` relative to its own URL every 2 s, so it works under API Gateway's stage
- * path and behind `wms dashboard`'s signing proxy alike; throughput is the change of the
- * tasks' DONE counters between polls. Everything is drawn with DOM calls (text, never HTML
- * from data) and inline SVG.
+ * path and behind `wms dashboard`'s signing proxy alike. The throughput chart is the server's
+ * per-minute history (`dashboard/history`, read on load and every minute), so a reload shows
+ * the last hour; between reads the jobs the summaries show finishing are added to their
+ * minute. Everything is drawn with DOM calls (text, never HTML from data) and inline SVG.
  */
 import { createHash } from 'node:crypto';
 
 /** How often the page polls, in milliseconds. */
 export const DASHBOARD_REFRESH_MS = 2000;
+/** How often the page reads the server's throughput history again, in milliseconds. */
+export const DASHBOARD_HISTORY_REFRESH_MS = 60_000;
+/** The minutes the throughput chart shows. */
+export const DASHBOARD_HISTORY_MINUTES = 60;
 
 const STYLE = `
 :root {
@@ -114,8 +119,8 @@ const BODY = `
     <pre id="log-view" hidden></pre>
   </section>
   <section class="two-thirds">
-    <h2>Throughput <small>jobs done per minute, averaged over the last few refreshes</small></h2>
-    <svg id="chart" width="100%" height="190" role="img" aria-label="jobs done per minute"></svg>
+    <h2>Throughput <small>jobs done and failed per minute, last hour <span id="history-note"></span></small></h2>
+    <svg id="chart" width="100%" height="190" role="img" aria-label="jobs done and failed per minute"></svg>
   </section>
   <section class="third">
     <h2>Jobs by state <small>active tasks</small></h2>
@@ -134,14 +139,42 @@ const BODY = `
 </main>
 `;
 
+/**
+ * The chart's arithmetic, apart so a unit test can run it: per-minute points from the server's
+ * history and from what this page saw finish, for the last `count` minutes. A minute takes the
+ * larger of the two counts: the same jobs are in both, the server's record holds the whole
+ * minute (also before the page was opened), the page's may be ahead of CloudWatch's.
+ */
+export const THROUGHPUT_SCRIPT = `
+  function minuteKey(ms) { return new Date(Math.floor(ms / 60000) * 60000).toISOString(); }
+  function mergeThroughput(server, live, nowMs, count) {
+    var byMinute = {};
+    (server || []).forEach(function (point) { byMinute[point.minute] = point; });
+    var points = [];
+    var last = Math.floor(nowMs / 60000) * 60000;
+    for (var i = count - 1; i >= 0; i--) {
+      var minute = new Date(last - i * 60000).toISOString();
+      var kept = byMinute[minute] || { done: 0, failed: 0 };
+      var seen = live[minute] || { done: 0, failed: 0 };
+      points.push({ minute: minute, done: Math.max(kept.done, seen.done), failed: Math.max(kept.failed, seen.failed) });
+    }
+    return points;
+  }
+`;
+
 // The browser script. Plain ES2020, no template literals (it lives in one), no HTML from data.
 const SCRIPT = `
 (function () {
   'use strict';
   var REFRESH_MS = __REFRESH_MS__;
+  var HISTORY_REFRESH_MS = __HISTORY_REFRESH_MS__;
+  var MINUTES = __HISTORY_MINUTES__;
+  __THROUGHPUT_SCRIPT__
+  var serverHistory = [];
+  var liveMinutes = {};
+  var failedSeen = {};
   var STATES = ['DONE', 'RUNNING', 'QUEUED', 'READY', 'LOST', 'FAILED', 'CANCELLED'];
   var FINAL = { DONE: true, FAILED: true, CANCELLED: true };
-  var HISTORY = 90;
   var samples = [];
   var doneSeen = {};
   var finished = {};
@@ -244,8 +277,8 @@ const SCRIPT = `
     chart.replaceChildren();
     var width = chart.clientWidth || 600;
     var height = 190, left = 40, bottom = 22, top = 10;
-    var rates = samples.map(function (s) { return s.rate; });
-    var peak = Math.max.apply(null, rates.concat([4]));
+    var points = mergeThroughput(serverHistory, liveMinutes, Date.now(), MINUTES);
+    var peak = Math.max.apply(null, points.map(function (p) { return p.done + p.failed; }).concat([4]));
     // Four grid steps of 1, 2 or 5 times a power of ten.
     var rough = peak / 4;
     var magnitude = Math.pow(10, Math.floor(Math.log10(rough)));
@@ -256,30 +289,73 @@ const SCRIPT = `
       chart.appendChild(svg('line', { x1: left, x2: width - 6, y1: y, y2: y, stroke: '#eef1f5' }));
       chart.appendChild(svg('text', { x: left - 6, y: y + 4, 'text-anchor': 'end', text: fmt(Math.round(ceiling * g / 4)) }));
     }
-    var slot = (width - left - 6) / HISTORY;
-    samples.forEach(function (sample, i) {
-      var h = (height - top - bottom) * sample.rate / ceiling;
-      chart.appendChild(svg('rect', { x: left + (HISTORY - samples.length + i) * slot + 1, y: height - bottom - h, width: Math.max(slot - 2, 1), height: h, rx: 2, fill: '#16a34a' }));
+    var slot = (width - left - 6) / MINUTES;
+    var scale = (height - top - bottom) / ceiling;
+    points.forEach(function (point, i) {
+      var x = left + i * slot + 1;
+      var barWidth = Math.max(slot - 2, 1);
+      var doneHeight = point.done * scale;
+      var label = new Date(point.minute).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' }) + ' · ' + point.done + ' done, ' + point.failed + ' failed';
+      if (point.done > 0) {
+        var done = svg('rect', { x: x, y: height - bottom - doneHeight, width: barWidth, height: doneHeight, rx: 2, fill: '#16a34a', 'data-minute': point.minute, 'data-kind': 'done', 'data-count': point.done });
+        done.appendChild(svg('title', { text: label }));
+        chart.appendChild(done);
+      }
+      if (point.failed > 0) {
+        var failedHeight = point.failed * scale;
+        var failed = svg('rect', { x: x, y: height - bottom - doneHeight - failedHeight, width: barWidth, height: failedHeight, rx: 2, fill: '#dc2626', 'data-minute': point.minute, 'data-kind': 'failed', 'data-count': point.failed });
+        failed.appendChild(svg('title', { text: label }));
+        chart.appendChild(failed);
+      }
     });
-    chart.appendChild(svg('text', { x: left, y: height - 6, text: Math.round(HISTORY * REFRESH_MS / 1000) + ' s ago' }));
+    chart.appendChild(svg('text', { x: left, y: height - 6, text: MINUTES + ' min ago' }));
     chart.appendChild(svg('text', { x: width - 6, y: height - 6, 'text-anchor': 'end', text: 'now' }));
   }
 
+  // The server's history, read on load and every minute; the chart is drawn again with it.
+  function refreshHistory() {
+    fetch('dashboard/history?minutes=' + MINUTES, { headers: { accept: 'application/json' } })
+      .then(getJson)
+      .then(function (history) {
+        serverHistory = history.points;
+        document.getElementById('history-note').textContent = '(' + history.source + ')';
+        // What the page saw finish before the record's last minute is in the record now.
+        var oldest = minuteKey(Date.now() - MINUTES * 60000);
+        Object.keys(liveMinutes).forEach(function (minute) { if (minute < oldest) delete liveMinutes[minute]; });
+        renderChart();
+      })
+      .catch(function (error) { document.getElementById('history-note').textContent = '(history unavailable: ' + error.message + ')'; })
+      .then(function () { setTimeout(refreshHistory, HISTORY_REFRESH_MS); });
+  }
+
   // Jobs done so far (summed over refreshes); the rate is taken over the last WINDOW refreshes,
-  // so a bar is not just whether a job happened to end within one 2 s interval.
+  // so the rate shown is not just whether a job happened to end within one 2 s interval. What
+  // finished between two refreshes is also added to the current minute of the chart.
   var doneTotal = 0;
   var WINDOW = 5;
+  function countLive(at, done, failed) {
+    if (done === 0 && failed === 0) return;
+    var minute = minuteKey(at);
+    var seen = liveMinutes[minute] || { done: 0, failed: 0 };
+    liveMinutes[minute] = { done: seen.done + done, failed: seen.failed + failed };
+  }
   function recordThroughput(tasks, at, extra) {
+    var done = extra.done;
+    var failed = extra.failed;
     tasks.forEach(function (task) {
       var before = doneSeen[task.taskId];
-      if (before !== undefined) doneTotal += Math.max(0, task.progress.jobs.DONE - before);
+      if (before !== undefined) done += Math.max(0, task.progress.jobs.DONE - before);
       doneSeen[task.taskId] = task.progress.jobs.DONE;
+      var failedBefore = failedSeen[task.taskId];
+      if (failedBefore !== undefined) failed += Math.max(0, task.progress.jobs.FAILED - failedBefore);
+      failedSeen[task.taskId] = task.progress.jobs.FAILED;
     });
-    doneTotal += extra;
+    doneTotal += done;
+    countLive(at, done, failed);
     var from = samples.length > 0 ? samples[Math.max(0, samples.length - WINDOW)] : null;
     var minutes = from ? (at - from.at) / 60000 : 0;
     samples.push({ at: at, total: doneTotal, rate: minutes > 0 ? (doneTotal - from.total) / minutes : 0 });
-    if (samples.length > HISTORY) samples.shift();
+    if (samples.length > WINDOW + 1) samples.shift();
   }
 
   // A task that left the active list finished: read its final counters once, keep it shown.
@@ -289,16 +365,23 @@ const SCRIPT = `
       return fetch('tasks/' + encodeURIComponent(id), { headers: { accept: 'application/json' } })
         .then(function (response) { return response.ok ? response.json() : null; })
         .then(function (task) {
-          if (!task) { delete doneSeen[id]; return 0; }
-          var extra = Math.max(0, task.progress.jobs.DONE - doneSeen[id]);
+          var none = { done: 0, failed: 0 };
+          if (!task) { delete doneSeen[id]; delete failedSeen[id]; return none; }
+          var extra = {
+            done: Math.max(0, task.progress.jobs.DONE - doneSeen[id]),
+            failed: Math.max(0, task.progress.jobs.FAILED - (failedSeen[id] || 0)),
+          };
           delete doneSeen[id];
+          delete failedSeen[id];
           finished[id] = task;
           finishedOrder.unshift(id);
           while (finishedOrder.length > 10) delete finished[finishedOrder.pop()];
           return extra;
         })
-        .catch(function () { return 0; });
-    })).then(function (extras) { return extras.reduce(function (a, b) { return a + b; }, 0); });
+        .catch(function () { return { done: 0, failed: 0 }; });
+    })).then(function (extras) {
+      return extras.reduce(function (a, b) { return { done: a.done + b.done, failed: a.failed + b.failed }; }, { done: 0, failed: 0 });
+    });
   }
 
   function render(summary) {
@@ -484,8 +567,13 @@ const SCRIPT = `
     legend.appendChild(el('span', {}, [swatch, document.createTextNode(state)]));
   });
   refresh();
+  refreshHistory();
 })();
-`.replace('__REFRESH_MS__', String(DASHBOARD_REFRESH_MS));
+`
+  .replace('__REFRESH_MS__', String(DASHBOARD_REFRESH_MS))
+  .replace('__HISTORY_REFRESH_MS__', String(DASHBOARD_HISTORY_REFRESH_MS))
+  .replace('__HISTORY_MINUTES__', String(DASHBOARD_HISTORY_MINUTES))
+  .replace('__THROUGHPUT_SCRIPT__', THROUGHPUT_SCRIPT);
 
 function sha256Source(source: string): string {
   return `'sha256-${createHash('sha256').update(source, 'utf8').digest('base64')}'`;

@@ -44,6 +44,12 @@ const SCHEDULE_SCALE_VARIABLE = 'WMS_LOCAL_SCHEDULE_SCALE';
 const MIN_SCHEDULE_INTERVAL_MS = 100;
 /** The emulator needs path-style S3 addressing: a bucket cannot be a subdomain of 127.0.0.1. */
 const FORCE_PATH_STYLE = 'true';
+/**
+ * Settings the runtime gives a function in place of the template's, where the template sets
+ * them: moto makes no CloudWatch metrics of the functions' EMF log lines, so the dashboard's
+ * throughput history is the Control table's per-minute record here.
+ */
+const EMBEDDED_SETTINGS: Readonly<Record<string, string>> = { THROUGHPUT_HISTORY: 'control-table' };
 const SERVICE_ENDPOINT_VARIABLES = [
   'AWS_ENDPOINT_URL_SQS',
   'AWS_ENDPOINT_URL_DYNAMODB',
@@ -229,6 +235,14 @@ function resolvedVariables(context: Context, logicalId: string): Record<string, 
   return variables;
 }
 
+/** The function's template variables, with EMBEDDED_SETTINGS in place of those it sets. */
+function embeddedVariables(declared: Readonly<Record<string, string>> | undefined): Record<string, string> {
+  const variables = { ...declared };
+  for (const [name, value] of Object.entries(EMBEDDED_SETTINGS))
+    if (name in variables) variables[name] = value;
+  return variables;
+}
+
 /** Each function's worker: its template variables over the emulator's and Lambda's reserved ones. */
 function localFunctions(
   context: Context,
@@ -266,7 +280,7 @@ function localFunctions(
         AWS_LAMBDA_FUNCTION_NAME: resource.physicalName,
         AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',
         AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(fn.memoryMb),
-        ...variables.get(fn.logicalId),
+        ...embeddedVariables(variables.get(fn.logicalId)),
       },
       ...(options.functionOutput && { output: options.functionOutput }),
     };

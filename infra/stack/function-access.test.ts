@@ -35,6 +35,7 @@ const COMMAND_ACTIONS: Record<string, string[]> = {
   'client-s3:HeadObject': ['s3:GetObject', 's3:ListBucket'],
   'client-s3:GetObject': ['s3:GetObject'],
   'client-eventbridge:PutEvents': ['events:PutEvents'],
+  'client-cloudwatch:GetMetricData': ['cloudwatch:GetMetricData'],
 };
 
 const FUNCTION_NAMES = Object.keys(FUNCTION_ACCESS) as FunctionName[];

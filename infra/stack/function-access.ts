@@ -50,6 +50,11 @@ export interface FunctionAccess {
   /** Key patterns of the data bucket whose objects the function reads (HeadObject). */
   readonly readObjects?: readonly string[];
   readonly pilotControl?: readonly PilotControlAction[];
+  /**
+   * The throughput history (THROUGHPUT_HISTORY): `record` counts finished jobs per minute,
+   * `read` reads the history back, from CloudWatch (GetMetricData) or the Control table.
+   */
+  readonly throughputHistory?: 'record' | 'read';
 }
 
 export const FUNCTION_ACCESS: Readonly<Record<FunctionName, FunctionAccess>> = {
@@ -60,11 +65,13 @@ export const FUNCTION_ACCESS: Readonly<Record<FunctionName, FunctionAccess>> = {
       files: { actions: ['GetItem', 'BatchGetItem', 'Query', 'PutItem'] },
       datasets: { actions: ['GetItem', 'PutItem', 'UpdateItem'] },
       pilots: { actions: ['GetItem', 'PutItem', 'UpdateItem', 'ConditionCheckItem'], indexes: ['byState'] },
+      control: { actions: ['BatchGetItem'] },
     },
     queues: { jobGeneration: ['send'], jobsCpu: ['inspect'], jobsGpu: ['inspect'] },
     putEvents: true,
     readObjects: ['datasets/*', 'outputs/*'],
     pilotControl: ['CreateQueue', 'GetQueueUrl', 'SetQueueAttributes', 'DeleteQueue', 'SendMessage'],
+    throughputHistory: 'read',
   },
   'file-input': {
     tables: {
@@ -123,8 +130,10 @@ export const FUNCTION_ACCESS: Readonly<Record<FunctionName, FunctionAccess>> = {
       jobs: { actions: ['UpdateItem', 'ConditionCheckItem'] },
       files: { actions: ['BatchGetItem', 'PutItem'] },
       datasets: { actions: ['PutItem', 'UpdateItem'] },
+      control: { actions: ['UpdateItem'] },
     },
     putEvents: true,
+    throughputHistory: 'record',
   },
   'task-lifecycle': {
     tables: {

@@ -125,6 +125,13 @@ describe('the environment the stack gives each function', () => {
     expect(() => loadConfig(schema, environmentOf(fn!))).not.toThrow();
   });
 
+  it("keeps the throughput history in CloudWatch's metrics: the status function records it, the api reads it", () => {
+    const kinds = [...functionsByName()]
+      .filter(([, fn]) => 'THROUGHPUT_HISTORY' in environmentOf(fn))
+      .map(([name, fn]) => `${name} ${environmentOf(fn).THROUGHPUT_HISTORY}`);
+    expect(kinds.sort()).toEqual(['api cloudwatch', 'status cloudwatch']);
+  });
+
   it('would be refused by a schema wanting a variable the stack does not give', () => {
     const environment = environmentOf(functionsByName().get('file-input')!);
     expect(() => loadConfig(DatasetCloseConfig, environment)).toThrow(/JOB_GENERATION_QUEUE_URL: missing/);

@@ -13,9 +13,11 @@ import { WmsStack } from './wms-stack.js';
 
 const EXPECTED_GRANTS: Record<string, string[]> = {
   api: [
+    '* cloudwatch:GetMetricData',
     'ApiFunctionLogs logs:CreateLogStream logs:PutLogEvents',
     'arn:<AWS::Partition>:sqs:<AWS::Region>:<AWS::AccountId>:Bus-pilot-* sqs:CreateQueue sqs:DeleteQueue sqs:GetQueueUrl sqs:SendMessage sqs:SetQueueAttributes',
     'Bus events:PutEvents',
+    'ControlTable dynamodb:BatchGetItem',
     'Data s3:ListBucket',
     'Data/datasets/* s3:GetObject',
     'Data/outputs/* s3:GetObject',
@@ -109,6 +111,7 @@ const EXPECTED_GRANTS: Record<string, string[]> = {
   ],
   status: [
     'Bus events:PutEvents',
+    'ControlTable dynamodb:UpdateItem',
     'DatasetsTable dynamodb:PutItem dynamodb:UpdateItem',
     'FilesTable dynamodb:BatchGetItem dynamodb:PutItem',
     'JobsTable dynamodb:ConditionCheckItem dynamodb:UpdateItem',
@@ -214,6 +217,7 @@ describe('the grants of each function', () => {
         .map((line) => `${name} ${line.slice(2)}`),
     );
     expect(onEveryResource.sort()).toEqual([
+      'api cloudwatch:GetMetricData',
       'dispatcher dynamodb:ListStreams',
       'rank-updater dynamodb:ListStreams',
       'task-lifecycle dynamodb:ListStreams',

@@ -23,6 +23,7 @@ function buildTable(scope: Construct, spec: TableSpec, removalPolicy: RemovalPol
     sortKey: spec.sortKey ? { name: spec.sortKey.name, type: attributeType[spec.sortKey.type] } : undefined,
     billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
     stream: spec.stream ? streamView[spec.stream] : undefined,
+    timeToLiveAttribute: spec.timeToLiveAttribute,
     pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
     removalPolicy,
   });

@@ -154,6 +154,20 @@ export class WmsStack extends Stack {
           'The storage audit reads the objects that file records name, anywhere under the inputs and outputs prefixes',
         );
       }
+      if (access.throughputHistory) {
+        // On AWS the history is the functions' EMF metrics; the embedded runtime sets its own.
+        f.fn.addEnvironment('THROUGHPUT_HISTORY', props.tunables?.THROUGHPUT_HISTORY ?? 'cloudwatch');
+      }
+      if (access.throughputHistory === 'read') {
+        f.fn.addToRolePolicy(
+          new iam.PolicyStatement({ actions: ['cloudwatch:GetMetricData'], resources: ['*'] }),
+        );
+        acknowledgeWildcardResources(
+          f.fn.role!,
+          ['*'],
+          "CloudWatch authorizes GetMetricData only on resource *; the dashboard's history reads the WMS metrics with it",
+        );
+      }
       return f;
     };
 

@@ -1,3 +1,4 @@
+import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
@@ -13,7 +14,7 @@ const SDK_LOGGER_MIDDLEWARE = 'loggerMiddleware';
 
 /** The clients with a stack of their own: the document client shares the DynamoDB client's. */
 function sdkClients(clients: AwsClients) {
-  return [clients.dynamo, clients.streams, clients.sqs, clients.s3, clients.eventBridge];
+  return [clients.dynamo, clients.streams, clients.sqs, clients.s3, clients.eventBridge, clients.cloudWatch];
 }
 
 /** `DynamoDBClient` → `DynamoDB`, `PutObjectCommand` → `PutObject`. */
@@ -49,6 +50,7 @@ export function addCallCounter(clients: AwsClients, counter: CallCounter): void 
   clients.sqs.middlewareStack.add(middleware, options);
   clients.s3.middlewareStack.add(middleware, options);
   clients.eventBridge.middlewareStack.add(middleware, options);
+  clients.cloudWatch.middlewareStack.add(middleware, options);
 }
 
 /**
@@ -68,6 +70,7 @@ export function createAwsClients(options: AwsClientsOptions = {}): AwsClients {
     sqs: new SQSClient({ ...signer }),
     s3: new S3Client({ forcePathStyle, ...signer }),
     eventBridge: new EventBridgeClient({ ...signer }),
+    cloudWatch: new CloudWatchClient({ ...signer }),
   };
   // No client is given a logger, yet the SDK's logger middleware would still filter every
   // input and output for a log line it throws away: a walk of each response (a stream

@@ -1,3 +1,4 @@
+import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
@@ -15,6 +16,8 @@ export interface AwsClients {
   sqs: SQSClient;
   s3: S3Client;
   eventBridge: EventBridgeClient;
+  /** Read by the api function for the dashboard's throughput history. */
+  cloudWatch: CloudWatchClient;
 }
 
 export interface AwsClientsOptions {

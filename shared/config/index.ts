@@ -21,5 +21,8 @@ export {
   rankParamsOf,
   StatusQueueConfig,
   TablesConfig,
+  THROUGHPUT_HISTORY_KINDS,
+  ThroughputHistoryConfig,
+  type ThroughputHistoryKind,
 } from './schemas.js';
 export type { Environment } from './types.js';

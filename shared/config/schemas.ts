@@ -89,6 +89,20 @@ export type HeartbeatConfig = z.infer<typeof HeartbeatConfig>;
 export const AwsClientConfig = z.object({ AWS_S3_FORCE_PATH_STYLE: flag(false) });
 export type AwsClientConfig = z.infer<typeof AwsClientConfig>;
 
+/**
+ * Where jobs finished per minute are kept for the dashboard's history: `cloudwatch` reads the
+ * functions' EMF metrics (the stack's setting); `control-table` keeps per-minute counters in
+ * the Control table (the embedded runtime's: its emulator makes no metrics of EMF logs).
+ */
+export const THROUGHPUT_HISTORY_KINDS = ['cloudwatch', 'control-table'] as const;
+export type ThroughputHistoryKind = (typeof THROUGHPUT_HISTORY_KINDS)[number];
+export const ThroughputHistoryConfig = z.object({
+  THROUGHPUT_HISTORY: z.enum(THROUGHPUT_HISTORY_KINDS, {
+    error: `must be one of ${THROUGHPUT_HISTORY_KINDS.join(', ')}`,
+  }),
+});
+export type ThroughputHistoryConfig = z.infer<typeof ThroughputHistoryConfig>;
+
 /** Where the functions that start job generation send their messages. */
 export const JobGenerationQueueConfig = z.object({ JOB_GENERATION_QUEUE_URL: QueueUrl });
 export type JobGenerationQueueConfig = z.infer<typeof JobGenerationQueueConfig>;

@@ -1,8 +1,9 @@
 import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
 import { ConditionFailedError } from '../errors/index.js';
-import { conditionalWrite, parseStored, timestamp } from './dynamo.js';
+import { batchGet, conditionalWrite, parseStored, timestamp } from './dynamo.js';
 import { Expression } from './expressions.js';
+import { CONTROL_EXPIRY_ATTRIBUTE } from './tables.js';
 import type { RepositoryDeps } from './types.js';
 
 /** A stored control value and the version a later write must name. */
@@ -35,6 +36,7 @@ const ControlItem = z.object({
  * Small singleton items (e.g. the dispatcher's scheduler state), written with optimistic
  * concurrency: a write names the version it read, so two writers cannot both win. A writer
  * that must also exclude readers for a while (a dispatch pass) takes a lease on the item.
+ * Counter items (the per-minute throughput record) change only by atomic additions.
  */
 export class ControlRepo {
   readonly #deps: RepositoryDeps;
@@ -149,6 +151,47 @@ export class ControlRepo {
       );
     }
     return version;
+  }
+
+  /**
+   * Adds `amounts` to the numeric counters of `key` in one atomic update (an absent item or
+   * counter starts at 0), and sets when DynamoDB may delete the item (TTL, epoch seconds).
+   */
+  async addCounters(
+    key: string,
+    amounts: Readonly<Record<string, number>>,
+    expiresAtSeconds: number,
+  ): Promise<void> {
+    const expression = new Expression();
+    const additions = Object.entries(amounts).map(
+      ([name, amount]) => `${expression.name(name)} ${expression.value(amount)}`,
+    );
+    await this.#deps.doc.send(
+      new UpdateCommand({
+        TableName: this.#deps.tables.control,
+        Key: { key },
+        UpdateExpression: `ADD ${additions.join(', ')} SET ${expression.name(CONTROL_EXPIRY_ATTRIBUTE)} = ${expression.value(expiresAtSeconds)}`,
+        ...expression.attributes(),
+      }),
+    );
+  }
+
+  /** The counters of those of `keys` that exist, by key: one BatchGetItem per 100 keys. */
+  async getCounters<Schema extends z.ZodType>(
+    keys: readonly string[],
+    schema: Schema,
+  ): Promise<Map<string, z.infer<Schema>>> {
+    const items = await batchGet(
+      this.#deps.doc,
+      this.#deps.tables.control,
+      [...new Set(keys)].map((key) => ({ key })),
+    );
+    return new Map(
+      items.map((item) => {
+        const key = String(item.key);
+        return [key, parseStored(schema, item, `control counters ${key}`)];
+      }),
+    );
   }
 
   #now(): number {

@@ -95,5 +95,7 @@ export const REPOSITORY_OPERATIONS = {
     lease: ['control:UpdateItem'],
     release: ['control:UpdateItem'],
     put: ['control:PutItem'],
+    addCounters: ['control:UpdateItem'],
+    getCounters: ['control:BatchGetItem'],
   },
 } as const satisfies Record<TableKey, Record<string, readonly TableOperation[]>>;

@@ -32,6 +32,8 @@ export interface TableSpec {
   sortKey?: KeyAttribute;
   globalIndexes: readonly GlobalIndexSpec[];
   stream?: StreamViewType;
+  /** The attribute holding when DynamoDB may delete an item (epoch seconds), if the table expires items. */
+  timeToLiveAttribute?: string;
 }
 
 export const TASKS_TABLE = {
@@ -114,11 +116,15 @@ export const PILOTS_TABLE = {
   stream: 'NEW_AND_OLD_IMAGES',
 } as const satisfies TableSpec;
 
-/** Small singleton items, e.g. the dispatcher's persisted scheduler state. */
+/** The Control table's attribute after which DynamoDB deletes an item (per-minute throughput records). */
+export const CONTROL_EXPIRY_ATTRIBUTE = 'expiresAt';
+
+/** Small singleton items (e.g. the dispatcher's persisted scheduler state) and per-minute counters. */
 export const CONTROL_TABLE = {
   logicalName: 'Control',
   partitionKey: { name: 'key', type: 'S' },
   globalIndexes: [],
+  timeToLiveAttribute: CONTROL_EXPIRY_ATTRIBUTE,
 } as const satisfies TableSpec;
 
 export const TABLE_SPECS = {
