@@ -22,7 +22,6 @@ import {
 import { EVENT_SOURCES } from '../../events/constants.js';
 import { buildOpenApiDocument } from '../../events/openapi.js';
 import { ClaimRequest, PilotHeartbeat, PilotRegistration } from '../../events/pilot.js';
-import { DASHBOARD_HEADERS, DASHBOARD_HTML } from '../../infra/dashboard/page.js';
 import { PilotIdentityMismatchError, ValidationError } from '../../shared/errors/index.js';
 import type { CallerIdentity } from '../../shared/identity/index.js';
 import { datasetUidFor } from '../../shared/ids/index.js';
@@ -55,6 +54,7 @@ import type { ThroughputHistory } from '../../shared/throughput/index.js';
 import { publishEvents } from '../common/index.js';
 import type { ApiConfig } from './config.js';
 import { dashboardHistory, dashboardSummary } from './dashboard.js';
+import { DASHBOARD_HEADERS, DASHBOARD_HTML } from './dashboard-page.js';
 import {
   listDeadLetterQueues,
   purgeDeadLetters,

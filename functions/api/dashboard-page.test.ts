@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { runInNewContext, Script } from 'node:vm';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { DASHBOARD_HEADERS, DASHBOARD_HTML, THROUGHPUT_SCRIPT } from './page.js';
+import { DASHBOARD_HEADERS, DASHBOARD_HTML, THROUGHPUT_SCRIPT } from './dashboard-page.js';
 
 interface ChartPoint {
   minute: string;

@@ -12,10 +12,10 @@ import { type BrowserContext, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RegisterTaskResponse } from '../../events/index.js';
 import { type ControlPlane, eventually, startControlPlane } from '../../test/support/index.js';
-import { EXIT_CODES } from '../cli/exit-codes.js';
-import { type RunningDashboard, runWms, startWmsDashboard } from '../cli/test-support.js';
 import { announceDataset } from '../local/demo/dsm.js';
 import { type PilotProcess, startPilot } from '../local/demo/environment.js';
+import { EXIT_CODES } from './exit-codes.js';
+import { type RunningDashboard, runWms, startWmsDashboard } from './test-support.js';
 
 const ARTIFACTS = fileURLToPath(new URL('../../.artifacts/', import.meta.url));
 const CHROMIUM = '/usr/bin/chromium';
