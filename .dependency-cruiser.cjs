@@ -1,0 +1,66 @@
+/**
+ * The layers of the codebase, from the bottom (docs/conventions.md, "Layers"):
+ *   1. the contracts (`events/`) and the domain core (pure decisions and records in `shared/`);
+ *   2. repositories, AWS adapters and services (`shared/`), which may use the layer below;
+ *   3. functions, the pilot and `infra/`, which may use everything below them but not each
+ *      other, except that `infra/` (the CLI, the stack, the embedded runtime) may use the pilot
+ *      and the functions' entries.
+ * `npm run lint` fails on an import against these rules; `scripts/layers.test.ts` shows it does.
+ */
+const CORE =
+  '^(events|shared/(model|states|errors|scheduler|retry|rank|ids|checklist|audit|explain|async|jobgen|identity|config))/';
+const ADAPTERS = '^shared/(repositories|services|aws|throughput)/';
+const TOP = '^(functions|pilot|infra|test|scripts)/';
+/** Tests and their support code may reach across layers to set a scene up. */
+const TEST_CODE = '(\\.test\\.ts$|/test-support(/|\\.ts$)|^test/)';
+
+module.exports = {
+  forbidden: [
+    {
+      name: 'core-imports-only-core',
+      comment: 'The contracts and the domain core are the bottom layer: they import nothing above them.',
+      severity: 'error',
+      from: { path: CORE, pathNot: TEST_CODE },
+      to: { path: `${ADAPTERS}|${TOP}` },
+    },
+    {
+      name: 'adapters-import-no-top',
+      comment:
+        'Repositories, adapters and services serve the functions and the pilot; they import none of them.',
+      severity: 'error',
+      from: { path: ADAPTERS, pathNot: TEST_CODE },
+      to: { path: TOP },
+    },
+    {
+      name: 'functions-import-no-pilot-or-infra',
+      comment: 'A function is deployed on its own: it imports neither the pilot nor infra.',
+      severity: 'error',
+      from: { path: '^functions/', pathNot: TEST_CODE },
+      to: { path: '^(pilot|infra)/' },
+    },
+    {
+      name: 'pilot-imports-no-functions-or-infra',
+      comment: 'The pilot is released on its own to the nodes: it imports neither the functions nor infra.',
+      severity: 'error',
+      from: { path: '^pilot/', pathNot: TEST_CODE },
+      to: { path: '^(functions|infra)/' },
+    },
+    {
+      name: 'embedded-runtime-stays-behind-its-entry',
+      comment:
+        'Only the embedded runtime itself, its demo and bench, and tests use infra/local: the rest of the system does not know it exists.',
+      severity: 'error',
+      from: {
+        path: '^(events|shared|functions|pilot|infra/stack|infra/cli|infra/app\\.ts)',
+        pathNot: TEST_CODE,
+      },
+      to: { path: '^infra/local/' },
+    },
+  ],
+  options: {
+    doNotFollow: { path: 'node_modules' },
+    exclude: { path: '(^|/)(node_modules|cdk\\.out|\\.venv|\\.artifacts)/' },
+    tsPreCompilationDeps: true,
+    tsConfig: { fileName: 'tsconfig.json' },
+  },
+};

@@ -1,0 +1,81 @@
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, it } from 'vitest';
+
+const PROJECT_ROOT = fileURLToPath(new URL('..', import.meta.url));
+const CONFIG = join(PROJECT_ROOT, '.dependency-cruiser.cjs');
+const DEPCRUISE = join(PROJECT_ROOT, 'node_modules/dependency-cruiser/bin/dependency-cruiser.mjs');
+
+/** Lays `files` out in a fresh directory shaped like the project and runs the layer rules on it. */
+function cruise(files: Record<string, string>): { status: number | null; output: string } {
+  const root = mkdtempSync(join(tmpdir(), 'spd-wms-layers-'));
+  roots.push(root);
+  writeFileSync(join(root, 'tsconfig.json'), JSON.stringify({ compilerOptions: { module: 'nodenext' } }));
+  for (const [path, text] of Object.entries(files)) {
+    mkdirSync(dirname(join(root, path)), { recursive: true });
+    writeFileSync(join(root, path), text);
+  }
+  const run = spawnSync(
+    process.execPath,
+    [
+      DEPCRUISE,
+      '--config',
+      CONFIG,
+      '--output-type',
+      'err',
+      ...new Set(Object.keys(files).map((p) => p.split('/')[0]!)),
+    ],
+    { cwd: root, encoding: 'utf8' },
+  );
+  return { status: run.status, output: `${run.stdout}${run.stderr}` };
+}
+
+const roots: string[] = [];
+afterEach(() => {
+  for (const root of roots.splice(0)) rmSync(root, { recursive: true, force: true });
+});
+
+describe('the layer rules of .dependency-cruiser.cjs', () => {
+  it('pass imports that point down the layers', () => {
+    const { status, output } = cruise({
+      'shared/model/index.ts': 'export const STATES = 1;\n',
+      'shared/services/index.ts': "import { STATES } from '../model/index.js';\nexport const N = STATES;\n",
+      'functions/status/index.ts':
+        "import { N } from '../../shared/services/index.js';\nexport const M = N;\n",
+      'infra/local/runtime.ts': "import { M } from '../../functions/status/index.js';\nexport const R = M;\n",
+    });
+
+    expect(output).toContain('no dependency violations');
+    expect(status).toBe(0);
+  });
+
+  it('fail a domain-core module that imports a service', () => {
+    const { status, output } = cruise({
+      'shared/model/index.ts': "import { N } from '../services/index.js';\nexport const STATES = N;\n",
+      'shared/services/index.ts': 'export const N = 1;\n',
+    });
+
+    expect(output).toContain('core-imports-only-core: shared/model/index.ts → shared/services/index.ts');
+    expect(status).not.toBe(0);
+  });
+
+  it('fail a function that imports the embedded runtime, and a service that imports a function', () => {
+    const { status, output } = cruise({
+      'functions/api/index.ts': "import { R } from '../../infra/local/runtime.js';\nexport const A = R;\n",
+      'infra/local/runtime.ts': 'export const R = 1;\n',
+      'shared/services/index.ts': "import { A } from '../../functions/api/index.js';\nexport const N = A;\n",
+    });
+
+    expect(output).toContain(
+      'functions-import-no-pilot-or-infra: functions/api/index.ts → infra/local/runtime.ts',
+    );
+    expect(output).toContain(
+      'embedded-runtime-stays-behind-its-entry: functions/api/index.ts → infra/local/runtime.ts',
+    );
+    expect(output).toContain('adapters-import-no-top: shared/services/index.ts → functions/api/index.ts');
+    expect(status).not.toBe(0);
+  });
+});
