@@ -1,5 +1,6 @@
 import { defineConfig } from 'vitest/config';
 import { externalTestEndpoint, MOTO_ONLY_TESTS } from './test/setup/external-endpoint.js';
+import { WaitingScenariosFirst } from './test/setup/sequencer.js';
 
 const ignored = ['**/node_modules/**', '**/cdk.out/**', '**/.venv/**'];
 /** On an external endpoint (`npm run test:endpoint`) the tests of moto itself cannot run. */
@@ -7,6 +8,7 @@ const notOnThisEndpoint = externalTestEndpoint() === undefined ? [] : MOTO_ONLY_
 
 export default defineConfig({
   test: {
+    sequence: { sequencer: WaitingScenariosFirst },
     projects: [
       {
         // Pure tests without shared state: one module graph for all files (no per-file isolation)
