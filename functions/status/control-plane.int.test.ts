@@ -57,6 +57,28 @@ async function registerPilot(pilotId: string): Promise<void> {
 }
 
 /** The next job message on the CPU queue, deleted from it as a pilot does once it has claimed. */
+/**
+ * A closed input dataset `ds-cp-<name>` of one file, a live pilot, and the task `t-cp-<name>`
+ * over the input; returns the input's uid.
+ */
+async function taskOverOneFile(name: string, pilotId: string, maxRetries: number): Promise<string> {
+  const input = `ds-cp-${name}`;
+  await plane.putEvent('file.input', 'spd.dsm', {
+    datasetUid: input,
+    datasetName: input,
+    file: { name: 'only.raw', url: 's3://spd-data/raw/only.raw', size: 1000, checksum: sha256Of('only.raw') },
+  });
+  await plane.putEvent('dataset.close', 'spd.dsm', { datasetUid: input, files: ['only.raw'] });
+  await registerPilot(pilotId);
+  const spec = taskSpec({
+    inputDatasetUid: input,
+    outputDataset: `cp-${name}-out`,
+    logDataset: `cp-${name}-logs`,
+  });
+  await plane.putEvent('task.submitted', 'spd.wfms', { taskId: `t-cp-${name}`, ...spec, maxRetries });
+  return input;
+}
+
 async function nextJobMessage(): Promise<JobMessage> {
   const { sqs } = awsClients();
   return eventually(
@@ -122,25 +144,7 @@ async function reportFailure(job: JobMessage, pilotId: string, claimToken: strin
 describe('claims and results in the embedded control plane', () => {
   it('dispatches a failed attempt again only after its backoff, and refuses a claim from a LOST pilot', async () => {
     // Prepare: a closed input of one file, a live pilot and a task over the input.
-    const input = 'ds-cp-backoff';
-    await plane.putEvent('file.input', 'spd.dsm', {
-      datasetUid: input,
-      datasetName: input,
-      file: {
-        name: 'only.raw',
-        url: 's3://spd-data/raw/only.raw',
-        size: 1000,
-        checksum: sha256Of('only.raw'),
-      },
-    });
-    await plane.putEvent('dataset.close', 'spd.dsm', { datasetUid: input, files: ['only.raw'] });
-    await registerPilot('cp-pilot-live');
-    const spec = taskSpec({
-      inputDatasetUid: input,
-      outputDataset: 'cp-backoff-out',
-      logDataset: 'cp-backoff-logs',
-    });
-    await plane.putEvent('task.submitted', 'spd.wfms', { taskId: 't-cp-backoff', ...spec, maxRetries: 2 });
+    await taskOverOneFile('backoff', 'cp-pilot-live', 2);
 
     // Act 1: the pilot claims naming the task, runs the job and reports a retryable failure.
     const first = await nextJobMessage();
@@ -186,25 +190,7 @@ describe('claims and results in the embedded control plane', () => {
 
   it('registers nothing from a result whose output is not at its job place, and says why', async () => {
     // Prepare: a one-file input, a live pilot and a task; the pilot claims the job.
-    const input = 'ds-cp-foreign';
-    await plane.putEvent('file.input', 'spd.dsm', {
-      datasetUid: input,
-      datasetName: input,
-      file: {
-        name: 'only.raw',
-        url: 's3://spd-data/raw/only.raw',
-        size: 1000,
-        checksum: sha256Of('only.raw'),
-      },
-    });
-    await plane.putEvent('dataset.close', 'spd.dsm', { datasetUid: input, files: ['only.raw'] });
-    await registerPilot('cp-pilot-foreign');
-    const spec = taskSpec({
-      inputDatasetUid: input,
-      outputDataset: 'cp-foreign-out',
-      logDataset: 'cp-foreign-logs',
-    });
-    await plane.putEvent('task.submitted', 'spd.wfms', { taskId: 't-cp-foreign', ...spec, maxRetries: 1 });
+    const input = await taskOverOneFile('foreign', 'cp-pilot-foreign', 1);
     const job = await nextJobMessage();
     const { claimToken } = ClaimResponse.parse((await claim(job, 'cp-pilot-foreign')).body);
 
