@@ -12,11 +12,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { JobMessage, JobResultMessage } from '../../events/pilot.js';
 import { createAwsClients } from '../../shared/aws/index.js';
 import { ERRORS } from '../../shared/errors/index.js';
-import { jobMessage, sha256Of } from '../test-support/factories.js';
+import { jobMessage, sha256Of, unconnectedPilotConfig } from '../test-support/factories.js';
 import { isolatedPayloads, TEST_PAYLOAD_USERS } from '../test-support/isolation.js';
 import { msUntil } from '../test-support/processes.js';
 import { createTestBucket, getObjectBytes, putObject, quietLogger } from '../test-support/storage.js';
-import { parsePilotConfig } from './config.js';
 import type { PayloadIsolation } from './isolation.js';
 import { RunningJob } from './job.js';
 
@@ -41,19 +40,11 @@ async function node(settings: Record<string, unknown> = {}, slots = 2) {
   const id = counter++;
   const workDir = path.join(root, `work-${id}`);
   await mkdir(workDir);
-  const config = parsePilotConfig(
-    {
-      apiUrl: 'http://127.0.0.1:9/',
-      jobQueueUrls: { CPU: 'http://127.0.0.1:9/q/cpu', GPU: 'http://127.0.0.1:9/q/gpu' },
-      statusQueueUrl: 'http://127.0.0.1:9/q/status',
-      workDir,
-      spoolDir: path.join(root, `spool-${id}`),
-      killGraceSeconds: 1,
-      payloadUser: [...TEST_PAYLOAD_USERS],
-      ...settings,
-    },
-    {},
-  );
+  const config = unconnectedPilotConfig(workDir, path.join(root, `spool-${id}`), {
+    killGraceSeconds: 1,
+    payloadUser: [...TEST_PAYLOAD_USERS],
+    ...settings,
+  });
   const isolation: PayloadIsolation = await isolatedPayloads(workDir, slots, config.cgroups);
   return { config, isolation, workDir };
 }

@@ -6,11 +6,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { JobMessage, JobProgressMessage, JobResultMessage } from '../../events/pilot.js';
 import { CallCounter, createAwsClients } from '../../shared/aws/index.js';
 import { ERRORS } from '../../shared/errors/index.js';
-import { jobMessage, sha256Of } from '../test-support/factories.js';
+import { jobMessage, sha256Of, unconnectedPilotConfig } from '../test-support/factories.js';
 import { sameUserPayloads } from '../test-support/isolation.js';
 import { liveGroupMembers, msUntil } from '../test-support/processes.js';
 import { createTestBucket, getObjectBytes, putObject, quietLogger } from '../test-support/storage.js';
-import { parsePilotConfig } from './config.js';
 import { jobPaths, RunningJob } from './job.js';
 
 const calls = new CallCounter();
@@ -46,17 +45,7 @@ async function prepareJob(script: string, overrides: (job: JobMessage) => Partia
   const job = { ...base, ...overrides(base) };
   const workDir = path.join(root, `work-${id}`);
   await mkdir(workDir);
-  const config = parsePilotConfig(
-    {
-      apiUrl: 'http://127.0.0.1:9/',
-      jobQueueUrls: { CPU: 'http://127.0.0.1:9/q/cpu', GPU: 'http://127.0.0.1:9/q/gpu' },
-      statusQueueUrl: 'http://127.0.0.1:9/q/status',
-      workDir,
-      spoolDir: path.join(root, `spool-${id}`),
-      killGraceSeconds: 0.5,
-    },
-    {},
-  );
+  const config = unconnectedPilotConfig(workDir, path.join(root, `spool-${id}`), { killGraceSeconds: 0.5 });
   const progress: JobProgressMessage[] = [];
   const results: JobResultMessage[] = [];
   /** At each slot release: the S3 uploads made so far and the phases reported. */

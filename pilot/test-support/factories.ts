@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { JobMessage, JobResultMessage } from '../../events/pilot.js';
+import { type PilotConfig, parsePilotConfig } from '../agent/config.js';
 
 /** `sha256:<hex>` of some bytes. */
 export function sha256Of(data: Uint8Array | string): string {
@@ -52,4 +53,26 @@ export function jobResult(overrides: Partial<JobResultMessage> = {}): JobResultM
     wallMs: 5000,
     ...overrides,
   };
+}
+
+/**
+ * The configuration of a pilot whose API and queues are never called (a job run on its own):
+ * loopback endpoints where nothing listens, its own work and spool directories, and `settings`.
+ */
+export function unconnectedPilotConfig(
+  workDir: string,
+  spoolDir: string,
+  settings: Record<string, unknown> = {},
+): PilotConfig {
+  return parsePilotConfig(
+    {
+      apiUrl: 'http://127.0.0.1:9/',
+      jobQueueUrls: { CPU: 'http://127.0.0.1:9/q/cpu', GPU: 'http://127.0.0.1:9/q/gpu' },
+      statusQueueUrl: 'http://127.0.0.1:9/q/status',
+      workDir,
+      spoolDir,
+      ...settings,
+    },
+    {},
+  );
 }
