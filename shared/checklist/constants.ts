@@ -4,3 +4,12 @@ export const DEFAULT_CLOSE_MAX_SECONDS = 900;
 export const DEFAULT_CLOSE_MAX_ATTEMPTS = 12;
 /** The longest an SQS message can be hidden (ChangeMessageVisibility limit). */
 export const SQS_MAX_VISIBILITY_SECONDS = 12 * 3600;
+/** How many names of each kind of difference a mismatch lists; it counts them all. */
+export const CHECKLIST_DIFFERENCES_SHOWN = 10;
+/**
+ * The longest line a checklist object may hold, in bytes: a FileName is at most 255 UTF-16
+ * units, at most 3 UTF-8 bytes each, and in NFD a name can be longer than in NFC.
+ */
+export const CHECKLIST_LINE_MAX_BYTES = 4 * 255;
+/** The most names a checklist object may list: a day of SPD (up to 1.7 M files), with room. */
+export const CHECKLIST_OBJECT_MAX_FILES = 10_000_000;

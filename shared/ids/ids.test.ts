@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ValidationError } from '../errors/index.js';
 import { FileName, Identifier } from '../model/index.js';
-import { compareNames, datasetUidFor, jobIdFor, newClaimToken } from './index.js';
+import { compareCodePoints, compareNames, datasetUidFor, jobIdFor, newClaimToken } from './index.js';
 
 const taskIdArb = fc.stringMatching(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,40}$/);
 const fileNameArb = fc.string({ minLength: 1, maxLength: 40 }).filter((s) => FileName.safeParse(s).success);
@@ -140,5 +140,25 @@ describe('compareNames', () => {
       'é',
     ]);
     expect(compareNames('x', 'x')).toBe(0);
+  });
+});
+
+describe('compareCodePoints', () => {
+  it('puts a character above U+FFFF after one in U+E000–U+FFFF, as UTF-8 bytes do', () => {
+    const fullwidthStop = 'a\uff0e.raw';
+    const emoji = 'a\u{1f600}.raw';
+
+    expect([emoji, fullwidthStop].sort(compareCodePoints)).toEqual([fullwidthStop, emoji]);
+    expect([emoji, fullwidthStop].sort(compareNames)).toEqual([emoji, fullwidthStop]);
+  });
+
+  it('agrees with the byte order of the UTF-8 encodings on any strings', () => {
+    fc.assert(
+      fc.property(fc.string({ unit: 'grapheme' }), fc.string({ unit: 'grapheme' }), (a, b) => {
+        const bytes = Math.sign(Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8')));
+        expect(compareCodePoints(a, b)).toBe(bytes);
+      }),
+      { numRuns: 2000 },
+    );
   });
 });

@@ -43,6 +43,29 @@ export function compareNames(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
+/** A UTF-16 code unit moved so that unit order is code-point order: surrogates after U+E000–U+FFFF. */
+function codePointRank(unit: number): number {
+  if (unit >= 0xd800 && unit <= 0xdfff) return unit + 0x2000;
+  if (unit >= 0xe000) return unit - 0x800;
+  return unit;
+}
+
+/**
+ * Code-point order, which is the byte order of the names' UTF-8: the order DynamoDB returns a
+ * dataset's files in (sort keys compare as UTF-8 bytes) and `LC_ALL=C sort` writes UTF-8 lines
+ * in. It differs from compareNames only between a name with a character above U+FFFF and one
+ * with a character in U+E000–U+FFFF at the same place.
+ */
+export function compareCodePoints(a: string, b: string): number {
+  const length = Math.min(a.length, b.length);
+  for (let index = 0; index < length; index++) {
+    const left = a.charCodeAt(index);
+    const right = b.charCodeAt(index);
+    if (left !== right) return codePointRank(left) < codePointRank(right) ? -1 : 1;
+  }
+  return a.length - b.length === 0 ? 0 : a.length < b.length ? -1 : 1;
+}
+
 /**
  * The deterministic id of the job that processes `inputFileNames` for `taskId`: `j-` followed
  * by 26 lower-case base32 characters of sha256(taskId, sorted names). The order of the names

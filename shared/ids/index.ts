@@ -1,2 +1,2 @@
 /** Deterministic ids for jobs and WMS-created datasets, and random claim tokens. */
-export { compareNames, datasetUidFor, jobIdFor, newClaimToken } from './ids.js';
+export { compareCodePoints, compareNames, datasetUidFor, jobIdFor, newClaimToken } from './ids.js';
