@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { jsonSchemaOf, SCHEMA_CATALOG, SCHEMA_NAMES } from './catalog.js';
 import { DETAIL_TYPES } from './constants.js';
 import { JSON_SCHEMA_DIR, renderGeneratedFiles } from './generated.js';
-import { readSample, SAMPLES_DIR } from './samples.js';
+import { readSample, SAMPLE_VARIANTS, SAMPLES_DIR, type SampleVariant } from './samples.js';
 import { formatIssues } from './validation.js';
 
 describe('SCHEMA_CATALOG', () => {
@@ -52,10 +52,10 @@ describe('SCHEMA_CATALOG', () => {
 describe('samples', () => {
   const sampleFiles = readdirSync(SAMPLES_DIR).filter((file) => file.endsWith('.json'));
 
-  it('exist for every catalog entry and for nothing else', () => {
+  it('exist for every catalog entry and its listed variants, and for nothing else', () => {
     // Assess
     expect(sampleFiles.map((file) => file.slice(0, -'.json'.length)).sort()).toEqual(
-      [...SCHEMA_NAMES].sort(),
+      [...SCHEMA_NAMES, ...Object.keys(SAMPLE_VARIANTS)].sort(),
     );
   });
 
@@ -66,6 +66,14 @@ describe('samples', () => {
     // Assess
     expect(result.error ? formatIssues(result.error) : []).toEqual([]);
   });
+});
+
+it.each(Object.entries(SAMPLE_VARIANTS))('the variant %s validates as %s', (variant, name) => {
+  // Act
+  const result = SCHEMA_CATALOG[name].schema.safeParse(readSample(variant as SampleVariant));
+
+  // Assess
+  expect(result.error ? formatIssues(result.error) : []).toEqual([]);
 });
 
 describe('generated JSON Schemas', () => {

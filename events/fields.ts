@@ -55,6 +55,21 @@ export const Checklist = z
   })
   .meta({ uniqueItems: true });
 
+/**
+ * A checklist stored as an object instead of carried inline, for a dataset too large for one
+ * event: where it is (`s3://<bucket>/<key>`, parsed into `location`), how many names it lists
+ * and the sha256 of its bytes. Its format (shared/checklist): UTF-8, each name followed by
+ * "\n", names in code-point order (`LC_ALL=C sort` of the NFC names), each once.
+ */
+export const ChecklistObjectReference = z
+  .object({
+    url: S3Url,
+    count: z.number().int().min(0).max(LIMITS.checklistObjectFiles),
+    sha256: z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 lower-case hex digits'),
+  })
+  .strict()
+  .transform(({ url, ...reference }) => ({ location: url, ...reference }));
+
 /** Free text for people (why a task was cancelled): one line, bounded. */
 export const Reason = z
   .string()

@@ -9,7 +9,7 @@ import {
   SizeBytes,
   TaskSpec,
 } from '../shared/model/index.js';
-import { Checklist, Reason, S3Url } from './fields.js';
+import { Checklist, ChecklistObjectReference, Reason, S3Url } from './fields.js';
 
 /**
  * A file the DSM announces. The DSM speaks URLs: `url` is parsed into `location`, so a
@@ -27,13 +27,45 @@ export const FileInputDetail = z
 export type FileInputDetail = z.output<typeof FileInputDetail>;
 
 /**
- * `dataset.close`: the dataset holds exactly the files of its checklist. The DSM sends it for
- * input datasets; the WMS sends the same message for the output and log datasets it fills,
- * so a downstream task of a workflow starts through the DSM's contract.
+ * `dataset.close`: the dataset holds exactly the files of its checklist, carried inline in
+ * `files` or, for a dataset too large for one event, stored as an object that
+ * `checklistObject` refers to (exactly one of the two). The DSM sends it for input datasets;
+ * the WMS sends the same message for the output and log datasets it fills, so a downstream
+ * task of a workflow starts through the DSM's contract.
  */
 export const DatasetCloseDetail = z
-  .object({ datasetUid: Identifier, datasetName: DatasetName.optional(), files: Checklist })
-  .strict();
+  .object({
+    datasetUid: Identifier,
+    datasetName: DatasetName.optional(),
+    files: Checklist.optional(),
+    checklistObject: ChecklistObjectReference.optional(),
+  })
+  .strict()
+  .superRefine((detail, ctx) => {
+    if (detail.files !== undefined && detail.checklistObject !== undefined)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['checklistObject'],
+        message: 'give the checklist either inline (files) or as an object (checklistObject), not both',
+      });
+    if (detail.files === undefined && detail.checklistObject === undefined)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['files'],
+        message: 'required: the checklist inline, or checklistObject referring to it',
+      });
+  })
+  .transform(
+    ({ files, checklistObject, ...target }): DatasetCloseForm =>
+      checklistObject === undefined ? { ...target, files: files ?? [] } : { ...target, checklistObject },
+  )
+  .meta({ oneOf: [{ required: ['files'] }, { required: ['checklistObject'] }] });
+
+/** A parsed dataset.close: its checklist inline or as an object reference, never both. */
+type DatasetCloseForm = { datasetUid: string; datasetName?: string } & (
+  | { files: string[] }
+  | { checklistObject: z.output<typeof ChecklistObjectReference> }
+);
 export type DatasetCloseDetail = z.output<typeof DatasetCloseDetail>;
 
 /** `dataset.upload` (DSM): the dataset is to be uploaded to external storage. */

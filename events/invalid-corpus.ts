@@ -4,7 +4,7 @@
  */
 import { LIMITS } from '../shared/model/index.js';
 import type { SchemaName } from './catalog.js';
-import { readSample } from './samples.js';
+import { readSample, SAMPLE_VARIANTS, type SampleVariant } from './samples.js';
 
 export interface InvalidPayload {
   readonly schema: SchemaName;
@@ -19,9 +19,9 @@ const MISSING = Symbol('missing');
 
 type FieldPath = readonly (string | number)[];
 
-/** The sample of `schema` with the field at `field` set to `value` (or deleted). */
-function broken(schema: SchemaName, field: FieldPath, value: unknown): unknown {
-  const payload = readSample(schema);
+/** The sample `sample` with the field at `field` set to `value` (or deleted). */
+function broken(sample: SchemaName | SampleVariant, field: FieldPath, value: unknown): unknown {
+  const payload = readSample(sample);
   const parentPath = field.slice(0, -1);
   const key = field[field.length - 1]!;
   const parent = parentPath.reduce<Record<string | number, unknown>>(
@@ -41,6 +41,18 @@ function invalid(
   path: string,
 ): InvalidPayload {
   return { schema, description, payload: broken(schema, field, value), path };
+}
+
+/** Like `invalid`, from the sample of a second form of a schema. */
+function invalidVariant(
+  variant: SampleVariant,
+  description: string,
+  field: FieldPath,
+  value: unknown,
+  path: string,
+): InvalidPayload {
+  const schema = SAMPLE_VARIANTS[variant];
+  return { schema, description, payload: broken(variant, field, value), path };
 }
 
 const SHA256_OF_EMPTY = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
@@ -197,6 +209,69 @@ const datasets: InvalidPayload[] = [
   ),
   invalid('event.dataset.close', 'missing checklist', ['files'], MISSING, 'files'),
   invalid('event.dataset.close', 'unknown field', ['state'], 'CLOSED', 'state'),
+  invalid(
+    'event.dataset.close',
+    'inline checklist and a checklist object at once',
+    ['checklistObject'],
+    (readSample('event.dataset.close.checklist-object') as { checklistObject: unknown }).checklistObject,
+    'checklistObject',
+  ),
+  invalidVariant(
+    'event.dataset.close.checklist-object',
+    'checklist object with an http URL',
+    ['checklistObject', 'url'],
+    'https://spd-online-buffer/datasets/run.checklist',
+    'checklistObject.url',
+  ),
+  invalidVariant(
+    'event.dataset.close.checklist-object',
+    'checklist object key climbing out',
+    ['checklistObject', 'url'],
+    's3://spd-online-buffer/datasets/../outputs/x.checklist',
+    'checklistObject.url.key',
+  ),
+  invalidVariant(
+    'event.dataset.close.checklist-object',
+    'checklist object without a count',
+    ['checklistObject', 'count'],
+    MISSING,
+    'checklistObject.count',
+  ),
+  invalidVariant(
+    'event.dataset.close.checklist-object',
+    'checklist object with a negative count',
+    ['checklistObject', 'count'],
+    -1,
+    'checklistObject.count',
+  ),
+  invalidVariant(
+    'event.dataset.close.checklist-object',
+    'checklist object listing more than the limit',
+    ['checklistObject', 'count'],
+    LIMITS.checklistObjectFiles + 1,
+    'checklistObject.count',
+  ),
+  invalidVariant(
+    'event.dataset.close.checklist-object',
+    'checklist object sha256 in upper case',
+    ['checklistObject', 'sha256'],
+    SHA256_OF_EMPTY.toUpperCase(),
+    'checklistObject.sha256',
+  ),
+  invalidVariant(
+    'event.dataset.close.checklist-object',
+    'checklist object sha256 with a prefix',
+    ['checklistObject', 'sha256'],
+    `sha256:${SHA256_OF_EMPTY}`,
+    'checklistObject.sha256',
+  ),
+  invalidVariant(
+    'event.dataset.close.checklist-object',
+    'checklist object with an unknown field',
+    ['checklistObject', 'size'],
+    1024,
+    'checklistObject.size',
+  ),
   invalid('event.dataset.upload', 'empty uid', ['datasetUid'], '', 'datasetUid'),
   invalid('event.dataset.upload', 'uid as a number', ['datasetUid'], 26, 'datasetUid'),
   invalid('event.dataset.delete', 'uid with a space', ['datasetUid'], 'in 1', 'datasetUid'),

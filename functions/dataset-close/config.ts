@@ -5,7 +5,12 @@ import {
   DEFAULT_CLOSE_MAX_SECONDS,
   SQS_MAX_VISIBILITY_SECONDS,
 } from '../../shared/checklist/index.js';
-import { integer, JobGenerationQueueConfig, TablesConfig } from '../../shared/config/index.js';
+import {
+  DataBucketConfig,
+  integer,
+  JobGenerationQueueConfig,
+  TablesConfig,
+} from '../../shared/config/index.js';
 import { ConsumerQueueConfig } from '../common/index.js';
 
 /** How a dataset.close whose checklist does not match yet is deferred (shared/checklist closeDeferral). */
@@ -29,5 +34,7 @@ export const DatasetCloseConfig = z.object({
   ...ConsumerQueueConfig.shape,
   ...JobGenerationQueueConfig.shape,
   ...CloseDeferralConfig.shape,
+  /** The bucket whose `checklists/` and `datasets/` prefixes checklist objects are read from. */
+  ...DataBucketConfig.shape,
 });
 export type DatasetCloseConfig = z.infer<typeof DatasetCloseConfig>;

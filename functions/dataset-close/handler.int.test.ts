@@ -1,5 +1,6 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { Logger } from '@aws-lambda-powertools/logger';
+import { CreateBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import {
   CreateQueueCommand,
   GetQueueAttributesCommand,
@@ -11,9 +12,13 @@ import type { Context, SQSEvent } from 'aws-lambda';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { DetailInputOf, DetailType } from '../../events/index.js';
 import { toSqsEventRecord } from '../../infra/local/sqs-source.js';
+import { compareCodePoints } from '../../shared/ids/index.js';
+import { checklistObjectOpener } from '../../shared/services/checklist-objects.js';
+import { checklistReadPlaces } from '../../shared/services/dataset-locations.js';
 import { JobGenerationMessage } from '../../shared/services/job-generation-message.js';
 import {
   fileRef,
+  newFile,
   type RepositoryFixture,
   repositoryFixture,
   taskSpec,
@@ -38,9 +43,12 @@ const context = {
 const logger = new Logger({ logLevel: 'SILENT' });
 let fixture: RepositoryFixture;
 let counter = 0;
+let dataBucket: string;
 
 beforeAll(async () => {
   fixture = await repositoryFixture('fn-dataset-close');
+  dataBucket = uniquePrefix('close-data');
+  await fixture.clients.s3.send(new CreateBucketCommand({ Bucket: dataBucket }));
 });
 
 interface Queue {
@@ -119,6 +127,7 @@ async function setUp(closeAttempts: number) {
     logger,
     queue: consumerQueue(closeQueue!, closeDeadLetter!),
     jobGenerationQueueUrl: generation!.url,
+    openChecklist: checklistObjectOpener(fixture.clients.s3, checklistReadPlaces(dataBucket)),
     deferral: { baseSeconds: 1, maxSeconds: 1, maxAttempts: closeAttempts },
   });
   const fileInput = createFileInputHandler({
@@ -148,8 +157,45 @@ async function setUp(closeAttempts: number) {
       context,
     );
   const closeEvent = (files: string[]) => envelope('dataset.close', 'spd.dsm', { datasetUid, files });
+  /** Registers `names` straight in the repository, as many file.input would. */
+  const register = async (names: readonly string[]) => {
+    await fixture.repos.datasets.create({ uid: datasetUid, name: datasetUid, kind: 'input' });
+    const batches = [];
+    for (let start = 0; start < names.length; start += 99) batches.push(names.slice(start, start + 99));
+    for (let start = 0; start < batches.length; start += 8) {
+      await Promise.all(
+        batches.slice(start, start + 8).map(async (batch) => {
+          const result = await fixture.repos.files.registerMany(
+            batch.map((name) => newFile(datasetUid, name)),
+          );
+          expect(result.created).toHaveLength(batch.length);
+        }),
+      );
+    }
+  };
+  /** Stores `names` as a checklist object the way the DSM does, and the close that refers to it. */
+  const closeByReference = async (
+    names: readonly string[],
+    reference: { key?: string; count?: number; store?: boolean } = {},
+  ) => {
+    const body = names.map((name) => `${name}\n`).join('');
+    const key = reference.key ?? `datasets/${datasetUid}.checklist`;
+    if (reference.store !== false) {
+      await fixture.clients.s3.send(new PutObjectCommand({ Bucket: dataBucket, Key: key, Body: body }));
+    }
+    return envelope('dataset.close', 'spd.dsm', {
+      datasetUid,
+      checklistObject: {
+        url: `s3://${dataBucket}/${key}`,
+        count: reference.count ?? names.length,
+        sha256: createHash('sha256').update(body).digest('hex'),
+      },
+    });
+  };
   return {
     datasetUid,
+    register,
+    closeByReference,
     close,
     closeQueue: closeQueue!,
     closeDeadLetter: closeDeadLetter!,
@@ -201,7 +247,7 @@ describe('dataset-close handler', () => {
     const [dead] = await receive(flow.closeDeadLetter.url, 1);
     expect(dead?.MessageAttributes?.[DEAD_LETTER_ATTRIBUTES.code]?.StringValue).toBe('DEFERRED_TOO_LONG');
     expect(dead?.MessageAttributes?.[DEAD_LETTER_ATTRIBUTES.reason]?.StringValue).toBe(
-      `dataset ${flow.datasetUid} does not match its checklist: missing: b.raw; extra: stray.raw`,
+      `dataset ${flow.datasetUid} does not match its checklist: 2 registered, 2 listed; missing: b.raw; extra: stray.raw`,
     );
     expect((await fixture.repos.datasets.get(flow.datasetUid)).state).toBe('OPEN');
   });
@@ -232,7 +278,7 @@ describe('dataset-close handler', () => {
 
     const [dead] = await receive(flow.closeDeadLetter.url, 1);
     expect(dead?.MessageAttributes?.[DEAD_LETTER_ATTRIBUTES.reason]?.StringValue).toBe(
-      `dataset ${flow.datasetUid} does not match its checklist: missing: caf\\u00e8.raw; extra: caf\\u00e9.raw`,
+      `dataset ${flow.datasetUid} does not match its checklist: 1 registered, 1 listed; missing: caf\\u00e8.raw; extra: caf\\u00e9.raw`,
     );
   });
 
@@ -256,5 +302,102 @@ describe('dataset-close handler', () => {
       'DATASET_CLOSED_MISMATCH',
     );
     expect(dead?.MessageAttributes?.[DEAD_LETTER_ATTRIBUTES.reason]?.StringValue).toContain('missing: z.raw');
+  });
+
+  describe('with its checklist in an object', () => {
+    const names = (count: number, prefix = 'spd.run00421.slice') =>
+      Array.from({ length: count }, (_, index) => `${prefix}${String(index).padStart(6, '0')}.raw`);
+
+    it('closes a dataset of 20,000 files whose checklist object lists them, names beyond U+FFFF included', async () => {
+      const flow = await setUp(12);
+      // Code-unit and code-point order differ on these two: the walk must follow DynamoDB's.
+      const listed = [...names(19_998), 'z\uff0e.raw', 'z\u{1f600}.raw'].sort(compareCodePoints);
+      await flow.register(listed);
+      const taskId = `t-close-ref-${counter}`;
+      await fixture.repos.tasks.create(taskId, taskSpec({ inputDatasetUid: flow.datasetUid }));
+
+      const response = await flow.close(
+        await deliver(flow.closeQueue, await flow.closeByReference(listed)),
+        context,
+      );
+
+      expect(response.batchItemFailures).toEqual([]);
+      expect(await fixture.repos.datasets.get(flow.datasetUid)).toMatchObject({
+        state: 'CLOSED',
+        fileCount: 20_000,
+      });
+      expect((await fixture.repos.tasks.get(taskId)).state).toBe('RUNNING');
+    }, 120_000);
+
+    it('defers a close whose object lists other files, then dead-letters it with the first differences and the counts', async () => {
+      const flow = await setUp(2);
+      const registered = names(20_000);
+      await flow.register(registered);
+      const listed = [...registered.slice(0, 5_000), ...registered.slice(5_020), 'zz-missing.raw'];
+      const close = await flow.closeByReference(listed);
+
+      const first = await flow.close(await deliver(flow.closeQueue, close), context);
+      const last = await flow.close(await redeliver(flow.closeQueue), context);
+
+      expect(first.batchItemFailures).toHaveLength(1);
+      expect(last.batchItemFailures).toEqual([]);
+      const [dead] = await receive(flow.closeDeadLetter.url, 1);
+      expect(dead?.MessageAttributes?.[DEAD_LETTER_ATTRIBUTES.code]?.StringValue).toBe('DEFERRED_TOO_LONG');
+      const extra = registered.slice(5_000, 5_010).join(',');
+      expect(dead?.MessageAttributes?.[DEAD_LETTER_ATTRIBUTES.reason]?.StringValue).toBe(
+        `dataset ${flow.datasetUid} does not match its checklist: 20000 registered, 19981 listed; ` +
+          `missing: zz-missing.raw; extra: ${extra},… (20 in all)`,
+      );
+      expect((await fixture.repos.datasets.get(flow.datasetUid)).state).toBe('OPEN');
+    }, 120_000);
+
+    it('defers a close whose object is not there yet, and closes once it is', async () => {
+      const flow = await setUp(12);
+      await flow.register(['a.raw', 'b.raw']);
+      const close = await flow.closeByReference(['a.raw', 'b.raw'], { store: false });
+
+      const deferred = await flow.close(await deliver(flow.closeQueue, close), context);
+      await flow.closeByReference(['a.raw', 'b.raw']);
+      const accepted = await flow.close(await redeliver(flow.closeQueue), context);
+
+      expect(deferred.batchItemFailures).toHaveLength(1);
+      expect(accepted.batchItemFailures).toEqual([]);
+      expect((await fixture.repos.datasets.get(flow.datasetUid)).state).toBe('CLOSED');
+    });
+
+    it('dead-letters at once a reference outside the checklist places, or to an object that differs from it', async () => {
+      const flow = await setUp(12);
+      await flow.register(['a.raw', 'b.raw']);
+
+      await flow.close(
+        await deliver(
+          flow.closeQueue,
+          await flow.closeByReference(['a.raw', 'b.raw'], { key: 'outputs/x/list.txt' }),
+        ),
+        context,
+      );
+      await flow.close(
+        await deliver(flow.closeQueue, await flow.closeByReference(['a.raw', 'b.raw'], { count: 3 })),
+        context,
+      );
+      await flow.close(
+        await deliver(flow.closeQueue, await flow.closeByReference(['b.raw', 'a.raw'])),
+        context,
+      );
+
+      const dead = await receive(flow.closeDeadLetter.url, 3);
+      const reasons = Object.fromEntries(
+        dead.map((message) => [
+          message.MessageAttributes?.[DEAD_LETTER_ATTRIBUTES.code]?.StringValue,
+          message.MessageAttributes?.[DEAD_LETTER_ATTRIBUTES.reason]?.StringValue,
+        ]),
+      );
+      expect(reasons).toEqual({
+        CHECKLIST_LOCATION_REFUSED: `dataset ${flow.datasetUid}: checklist object s3://${dataBucket}/outputs/x/list.txt is outside the places checklists are read from (s3://${dataBucket}/checklists/, s3://${dataBucket}/datasets/)`,
+        CHECKLIST_OBJECT_MISMATCH: `dataset ${flow.datasetUid}: checklist object s3://${dataBucket}/datasets/${flow.datasetUid}.checklist holds 2 names, not the 3 its reference says`,
+        CHECKLIST_LINE_INVALID: `dataset ${flow.datasetUid}: checklist object s3://${dataBucket}/datasets/${flow.datasetUid}.checklist line 2: comes before the line before it in code-point order`,
+      });
+      expect((await fixture.repos.datasets.get(flow.datasetUid)).state).toBe('OPEN');
+    });
   });
 });

@@ -2,9 +2,14 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { type DatasetCloseDetail, DETAIL_TYPES, sqsEventBridgeRecordSchema } from '../../events/index.js';
-import type { CloseDeferralPolicyInput } from '../../shared/checklist/index.js';
+import {
+  ChecklistObjectError,
+  ChecklistObjectMissingError,
+  type CloseDeferralPolicyInput,
+} from '../../shared/checklist/index.js';
 import type { Repositories } from '../../shared/repositories/index.js';
-import { closeDataset, describeMismatch } from '../../shared/services/datasets.js';
+import type { OpenChecklistObject } from '../../shared/services/checklist-objects.js';
+import { closeDataset, type DatasetCloseOutcome, describeMismatch } from '../../shared/services/datasets.js';
 import {
   type EnqueueJobGeneration,
   type StartedTasks,
@@ -21,6 +26,8 @@ import {
 export interface DatasetCloseDeps {
   repos: Pick<Repositories, 'files' | 'datasets' | 'tasks'>;
   enqueue: EnqueueJobGeneration;
+  /** Reads the checklist objects closes refer to (only from the places checklists are read from). */
+  openChecklist: OpenChecklistObject;
   deferral: CloseDeferralPolicyInput;
   logger: Logger;
 }
@@ -36,7 +43,10 @@ export interface DatasetCloseResult {
  * Matching files: the dataset is closed and the tasks reading it start. Files still missing
  * or extra: a DeferMessageError with the mismatch, so the message returns with a growing
  * delay and is dead-lettered with the mismatch after the last try. A dataset already past
- * OPEN whose files differ can never match: a PoisonMessageError.
+ * OPEN whose files differ can never match: a PoisonMessageError. A checklist object that does
+ * not exist (yet) is deferred the same way; one that is elsewhere than checklists are read
+ * from, differs from its count or sha256, or holds a bad line is a PoisonMessageError with
+ * its code (CHECKLIST_LOCATION_REFUSED, CHECKLIST_OBJECT_MISMATCH, CHECKLIST_LINE_INVALID).
  */
 export async function handleDatasetClose(
   deps: DatasetCloseDeps,
@@ -44,7 +54,7 @@ export async function handleDatasetClose(
   receiveCount: number,
 ): Promise<DatasetCloseResult> {
   const { datasetUid } = detail;
-  const outcome = await closeDataset(deps.repos, detail);
+  const outcome = await closeWithChecklist(deps, detail, receiveCount);
   switch (outcome.status) {
     case 'mismatch':
       throw deferral(
@@ -73,12 +83,31 @@ export async function handleDatasetClose(
       : await startTasksReading(deps.repos.tasks, deps.enqueue, datasetUid);
   deps.logger.info('dataset closed', {
     datasetUid,
-    files: detail.files.length,
+    files: outcome.fileCount,
+    checklist: 'files' in detail ? 'inline' : 'object',
     applied: outcome.applied,
     startedTasks: tasks.started,
     generatingTasks: tasks.generating,
   });
   return { applied: outcome.applied, tasks };
+}
+
+async function closeWithChecklist(
+  deps: DatasetCloseDeps,
+  detail: DatasetCloseDetail,
+  receiveCount: number,
+): Promise<DatasetCloseOutcome> {
+  try {
+    return await closeDataset(deps.repos, detail, deps.openChecklist);
+  } catch (error) {
+    if (error instanceof ChecklistObjectMissingError)
+      throw deferral(receiveCount, `dataset ${detail.datasetUid}: ${error.message}`, deps.deferral);
+    if (error instanceof ChecklistObjectError)
+      throw new PoisonMessageError(error.code, `dataset ${detail.datasetUid}: ${error.message}`, {
+        cause: error,
+      });
+    throw error;
+  }
 }
 
 const DatasetCloseRecord = sqsEventBridgeRecordSchema(DETAIL_TYPES.datasetClose);

@@ -3,6 +3,8 @@ import middy from '@middy/core';
 import { awsClients } from '../../shared/aws/index.js';
 import { loadConfig } from '../../shared/config/index.js';
 import { createRepositories, tableNamesFromConfig } from '../../shared/repositories/index.js';
+import { checklistObjectOpener } from '../../shared/services/checklist-objects.js';
+import { checklistReadPlaces } from '../../shared/services/dataset-locations.js';
 import { createObservability, publishMetrics } from '../common/index.js';
 import { DatasetCloseConfig } from './config.js';
 import { createDatasetCloseHandler } from './handler.js';
@@ -19,6 +21,7 @@ export const handler = middy(
     logger,
     queue: config,
     jobGenerationQueueUrl: config.JOB_GENERATION_QUEUE_URL,
+    openChecklist: checklistObjectOpener(clients.s3, checklistReadPlaces(config.DATA_BUCKET)),
     deferral: {
       baseSeconds: config.DATASET_CLOSE_BASE_SECONDS,
       maxSeconds: config.DATASET_CLOSE_MAX_SECONDS,

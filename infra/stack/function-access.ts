@@ -88,6 +88,8 @@ export const FUNCTION_ACCESS: Readonly<Record<FunctionName, FunctionAccess>> = {
       datasets: { actions: ['GetItem', 'PutItem', 'UpdateItem'] },
     },
     queues: { jobGeneration: ['send'] },
+    // Checklist objects, only where shared/services/dataset-locations checklistReadPlaces allows.
+    readObjects: ['checklists/*', 'datasets/*'],
   },
   'dataset-admin': {
     tables: {

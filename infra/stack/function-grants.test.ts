@@ -58,6 +58,9 @@ const EXPECTED_GRANTS: Record<string, string[]> = {
     'TasksTable/index/byInputDataset dynamodb:Query',
   ],
   'dataset-close': [
+    'Data s3:ListBucket',
+    'Data/checklists/* s3:GetObject',
+    'Data/datasets/* s3:GetObject',
     'DatasetCloseDeadLetter sqs:SendMessage',
     'DatasetCloseFunctionLogs logs:CreateLogStream logs:PutLogEvents',
     'DatasetCloseQueue sqs:ChangeMessageVisibility sqs:DeleteMessage sqs:GetQueueAttributes sqs:GetQueueUrl sqs:ReceiveMessage',

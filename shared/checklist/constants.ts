@@ -11,5 +11,3 @@ export const CHECKLIST_DIFFERENCES_SHOWN = 10;
  * units, at most 3 UTF-8 bytes each, and in NFD a name can be longer than in NFC.
  */
 export const CHECKLIST_LINE_MAX_BYTES = 4 * 255;
-/** The most names a checklist object may list: a day of SPD (up to 1.7 M files), with room. */
-export const CHECKLIST_OBJECT_MAX_FILES = 10_000_000;

@@ -23,7 +23,11 @@ export const RANK_MAX = 100;
  * WMS's datasets only, leaving the inputs read-only. Readers never build keys: a file record
  * carries its location, so an output of one task read as another's input is found wherever it is.
  */
-export const STORAGE_KEY_PREFIXES = { inputs: 'datasets', wmsDatasets: 'outputs' } as const;
+export const STORAGE_KEY_PREFIXES = {
+  inputs: 'datasets',
+  wmsDatasets: 'outputs',
+  checklists: 'checklists',
+} as const;
 /** Bounds on what a single message may carry, so a bad producer cannot blow up a consumer. */
 export const LIMITS = {
   fileNameLength: 255,
@@ -32,6 +36,8 @@ export const LIMITS = {
   argLength: 4096,
   filesPerJob: 100,
   checklistFiles: 100_000,
+  /** Names a checklist object may list: a day of SPD (up to 1.7 M files), with room. */
+  checklistObjectFiles: 10_000_000,
   maxRetries: 20,
   fileSizeBytes: 64 * 1024 ** 4,
   outputsPerJob: 100,

@@ -1,7 +1,15 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { DatasetName, FileName, STORAGE_KEY_PREFIXES } from '../model/index.js';
-import { datasetTarget, locationRefusal, refusedLocations, wmsDatasetPrefix } from './dataset-locations.js';
+import {
+  checklistObjectKey,
+  checklistReadPlaces,
+  datasetTarget,
+  isUnderPlace,
+  locationRefusal,
+  refusedLocations,
+  wmsDatasetPrefix,
+} from './dataset-locations.js';
 
 const BUCKET = 'spd-data';
 const task = { outputDataset: 'run42-reco', logDataset: 'run42-reco-logs' };
@@ -92,5 +100,30 @@ describe('refusedLocations', () => {
       'log "j.0.log" is at s3://spd-data/outputs/run42-reco/j.0.log, not at s3://spd-data/outputs/run42-reco-logs/j.0.log',
     ]);
     expect(refusedLocations(task, 'spd-other', [output, log])).toHaveLength(2);
+  });
+});
+
+describe('checklist object places', () => {
+  const places = checklistReadPlaces('spd-data');
+
+  it('reads checklists only under checklists/ and datasets/ of the data bucket', () => {
+    expect(places).toEqual([
+      { bucket: 'spd-data', prefix: 'checklists/' },
+      { bucket: 'spd-data', prefix: 'datasets/' },
+    ]);
+    expect(isUnderPlace({ bucket: 'spd-data', key: 'checklists/reco/ab.txt' }, places)).toBe(true);
+    expect(isUnderPlace({ bucket: 'spd-data', key: 'datasets/run42.checklist' }, places)).toBe(true);
+    expect(isUnderPlace({ bucket: 'spd-data', key: 'outputs/reco/list.txt' }, places)).toBe(false);
+    expect(isUnderPlace({ bucket: 'spd-data', key: 'checklistsX/list.txt' }, places)).toBe(false);
+    expect(isUnderPlace({ bucket: 'spd-data', key: 'datasets/' }, places)).toBe(false);
+    expect(isUnderPlace({ bucket: 'other', key: 'datasets/run42.checklist' }, places)).toBe(false);
+  });
+
+  it('keeps the WMS checklist of a dataset outside its outputs, named by its content', () => {
+    const key = checklistObjectKey('reco', 'ab'.repeat(32));
+
+    expect(key).toBe(`checklists/reco/${'ab'.repeat(32)}.txt`);
+    expect(isUnderPlace({ bucket: 'spd-data', key }, places)).toBe(true);
+    expect(key.startsWith(`${wmsDatasetPrefix('reco')}/`)).toBe(false);
   });
 });

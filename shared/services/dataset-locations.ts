@@ -49,3 +49,44 @@ export function refusedLocations(
   }
   return refusals;
 }
+
+/**
+ * Where the WMS stores the checklist object of one of its datasets:
+ * `checklists/<dataset>/<sha256>.txt`. Outside `outputs/`, so no pilot can write it and no
+ * output can take its name; named by its content, so an object once referred to never changes.
+ */
+export function checklistObjectKey(dataset: string, sha256: string): string {
+  return `${STORAGE_KEY_PREFIXES.checklists}/${dataset}/${sha256}.txt`;
+}
+
+/** A bucket and a key prefix (ending in "/") under which objects may be read. */
+export interface ObjectPlace {
+  bucket: string;
+  prefix: string;
+}
+
+/**
+ * The places a `dataset.close` may refer to its checklist object in, all in the data bucket:
+ * `checklists/`, which only the WMS writes (its own output and log datasets), and `datasets/`,
+ * where the DSM writes its input datasets and keeps their checklists. Nothing else is read, so
+ * a close cannot make the WMS read (and quote in a dead-letter reason) any other object.
+ */
+export function checklistReadPlaces(dataBucket: string): ObjectPlace[] {
+  return [STORAGE_KEY_PREFIXES.checklists, STORAGE_KEY_PREFIXES.inputs].map((prefix) => ({
+    bucket: dataBucket,
+    prefix: `${prefix}/`,
+  }));
+}
+
+/** Whether `location` is under one of `places`. Keys are plain ObjectKeys (no "." or ".." segment). */
+export function isUnderPlace(
+  location: { bucket: string; key: string },
+  places: readonly ObjectPlace[],
+): boolean {
+  return places.some(
+    (place) =>
+      location.bucket === place.bucket &&
+      location.key.startsWith(place.prefix) &&
+      location.key.length > place.prefix.length,
+  );
+}

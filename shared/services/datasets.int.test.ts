@@ -104,7 +104,14 @@ describe('closeDataset', () => {
 
     expect(early).toEqual({
       status: 'mismatch',
-      mismatch: { status: 'mismatch', missing: ['c'], extra: [], duplicates: [] },
+      mismatch: {
+        status: 'mismatch',
+        registered: 2,
+        listed: 3,
+        missing: { count: 1, first: ['c'] },
+        extra: { count: 0, first: [] },
+        duplicated: { count: 0, first: [] },
+      },
     });
     expect(matched).toMatchObject({
       status: 'closed',
@@ -121,7 +128,10 @@ describe('closeDataset', () => {
 
     const outcome = await closeDataset(fixture.repos, { datasetUid, files: ['a', 'b', 'z'] });
 
-    expect(outcome).toMatchObject({ status: 'closed-mismatch', mismatch: { missing: ['z'] } });
+    expect(outcome).toMatchObject({
+      status: 'closed-mismatch',
+      mismatch: { missing: { count: 1, first: ['z'] } },
+    });
   });
 
   it('creates and closes an unknown dataset announced empty', async () => {

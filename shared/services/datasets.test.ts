@@ -5,24 +5,56 @@ import type { FileRecord } from '../model/index.js';
 import { describeFileConflict, describeMismatch, taskDatasetOf } from './datasets.js';
 
 describe('describeMismatch', () => {
+  const all = (...names: string[]) => ({ count: names.length, first: names });
+  const none = all();
+
   it('escapes names outside printable ASCII, so an NFC and an NFD spelling read differently', () => {
     expect(
       describeMismatch({
         status: 'mismatch',
-        missing: ['caf\u00e9.raw'],
-        extra: ['cafe\u0301.raw'],
-        duplicates: [],
+        registered: 1,
+        listed: 1,
+        missing: all('caf\u00e9.raw'),
+        extra: all('cafe\u0301.raw'),
+        duplicated: none,
       }),
-    ).toBe('missing: caf\\u00e9.raw; extra: cafe\\u0301.raw');
+    ).toBe('1 registered, 1 listed; missing: caf\\u00e9.raw; extra: cafe\\u0301.raw');
   });
 
-  it('lists the missing, extra and duplicated names, leaving out empty lists', () => {
-    expect(describeMismatch({ status: 'mismatch', missing: ['a', 'b'], extra: ['c'], duplicates: [] })).toBe(
-      'missing: a,b; extra: c',
-    );
-    expect(describeMismatch({ status: 'mismatch', missing: [], extra: [], duplicates: ['d'] })).toBe(
-      'duplicated: d',
-    );
+  it('gives the counts first, then the missing, extra and duplicated names, leaving out empty kinds', () => {
+    expect(
+      describeMismatch({
+        status: 'mismatch',
+        registered: 1,
+        listed: 2,
+        missing: all('a', 'b'),
+        extra: all('c'),
+        duplicated: none,
+      }),
+    ).toBe('1 registered, 2 listed; missing: a,b; extra: c');
+    expect(
+      describeMismatch({
+        status: 'mismatch',
+        registered: 1,
+        listed: 2,
+        missing: none,
+        extra: none,
+        duplicated: all('d'),
+      }),
+    ).toBe('1 registered, 2 listed; duplicated: d');
+  });
+
+  it('says how many differences there are in all when it lists only the first', () => {
+    expect(
+      describeMismatch({
+        status: 'mismatch',
+        registered: 20_000,
+        listed: 19_000,
+        missing: none,
+        extra: { count: 1_000, first: ['x1', 'x2'] },
+        duplicated: none,
+      }),
+    ).toBe('20000 registered, 19000 listed; extra: x1,x2,… (1000 in all)');
   });
 });
 

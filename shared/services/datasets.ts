@@ -2,9 +2,9 @@
  * Dataset use cases: input files arriving, datasets closing against their checklist, datasets
  * marked for upload or deletion, and the tasks that read a dataset.
  */
-import { type ChecklistMatch, matchChecklist } from '../checklist/index.js';
+import { type ChecklistComparison, type ChecklistObjectRef, compareSortedNames } from '../checklist/index.js';
 import { NotFoundError, StateConflictError } from '../errors/index.js';
-import { datasetUidFor } from '../ids/index.js';
+import { compareCodePoints, datasetUidFor } from '../ids/index.js';
 import {
   type DatasetKind,
   type DatasetRecord,
@@ -21,6 +21,7 @@ import {
   type Repositories,
   type TasksRepo,
 } from '../repositories/index.js';
+import type { OpenChecklistObject } from './checklist-objects.js';
 
 /** Largest page the repositories serve: listing a dataset or the tasks in a state takes few calls. */
 export const LIST_PAGE_SIZE = 1_000;
@@ -92,6 +93,19 @@ export async function listFileNames(files: FilesRepo, datasetUid: string): Promi
 }
 
 /**
+ * Every file name of a dataset in the order the Files table keeps them (code-point order),
+ * read a page of LIST_PAGE_SIZE at a time: at most one page is held, whatever the dataset's size.
+ */
+export async function* registeredNames(files: FilesRepo, datasetUid: string): AsyncGenerator<string> {
+  let cursor: string | undefined;
+  do {
+    const page = await files.list(datasetUid, { limit: LIST_PAGE_SIZE, cursor });
+    for (const file of page.items) yield file.name;
+    cursor = page.cursor;
+  } while (cursor !== undefined);
+}
+
+/**
  * The tasks in `states` whose input is `datasetUid`, oldest first: one query of the Tasks
  * `byInputDataset` index per LIST_PAGE_SIZE tasks reading the dataset, whatever the other tasks.
  */
@@ -106,70 +120,96 @@ export async function tasksReadingDataset(
   return reading.filter((task) => states.includes(task.state));
 }
 
-/** A `dataset.close` as it arrives: the dataset and its checklist. */
-export interface DatasetCloseRequest {
-  datasetUid: string;
-  datasetName?: string;
-  files: readonly string[];
-}
+/**
+ * A `dataset.close` as it arrives: the dataset and its checklist, inline (`files`) or as an
+ * object in the store (`checklistObject`).
+ */
+export type DatasetCloseRequest = { datasetUid: string; datasetName?: string } & (
+  | { files: readonly string[] }
+  | { checklistObject: ChecklistObjectRef }
+);
+
+export type ChecklistMismatch = Extract<ChecklistComparison, { status: 'mismatch' }>;
 
 export type DatasetCloseOutcome =
   /** The dataset holds its checklist and is closed (`applied`: by this call). */
-  | { status: 'closed'; dataset: DatasetRecord; applied: boolean }
+  | { status: 'closed'; dataset: DatasetRecord; applied: boolean; fileCount: number }
   /** Still OPEN and the files do not match yet: try again later. */
-  | { status: 'mismatch'; mismatch: Extract<ChecklistMatch, { status: 'mismatch' }> }
+  | { status: 'mismatch'; mismatch: ChecklistMismatch }
   /** No longer OPEN and its files differ from the checklist: it can never match. */
-  | {
-      status: 'closed-mismatch';
-      dataset: DatasetRecord;
-      mismatch: Extract<ChecklistMatch, { status: 'mismatch' }>;
-    }
+  | { status: 'closed-mismatch'; dataset: DatasetRecord; mismatch: ChecklistMismatch }
   /** Unknown, with an empty checklist and no name to create it under. */
   | { status: 'unknown-dataset' };
 
+async function* inOrder(names: readonly string[]): AsyncGenerator<string> {
+  yield* [...names].sort(compareCodePoints);
+}
+
 /**
- * Closes a dataset if its registered files equal the checklist. The close is conditional on
- * the file count, so a file registered between the listing and the close refuses it
- * (ConditionFailedError) instead of closing on a stale match. An unknown dataset has no files;
- * with an empty checklist it is created (kind input) and closed at once.
+ * Closes a dataset if its registered files equal the checklist. Both are walked in code-point
+ * order (compareSortedNames): the registered files a page at a time, a checklist object line by
+ * line as `openChecklist` streams and verifies it, so memory does not grow with the dataset.
+ * A checklist object that cannot be used throws its ChecklistObjectError. The close is
+ * conditional on the file count, so a file registered between the walk and the close refuses
+ * it (ConditionFailedError) instead of closing on a stale match. An unknown dataset has no
+ * files; with an empty checklist it is created (kind input) and closed at once.
  */
 export async function closeDataset(
   repos: Pick<Repositories, 'files' | 'datasets'>,
   request: DatasetCloseRequest,
+  openChecklist?: OpenChecklistObject,
 ): Promise<DatasetCloseOutcome> {
+  const checklist = await checklistOf(request, openChecklist);
   let dataset = await repos.datasets.find(request.datasetUid);
-  const registered = dataset ? await listFileNames(repos.files, request.datasetUid) : [];
-  const match = matchChecklist(registered, request.files);
-  if (match.status === 'mismatch') {
+  const registered = dataset ? registeredNames(repos.files, request.datasetUid) : inOrder([]);
+  const comparison = await compareSortedNames(registered, checklist);
+  if (comparison.status === 'mismatch') {
     return dataset && dataset.state !== 'OPEN'
-      ? { status: 'closed-mismatch', dataset, mismatch: match }
-      : { status: 'mismatch', mismatch: match };
+      ? { status: 'closed-mismatch', dataset, mismatch: comparison }
+      : { status: 'mismatch', mismatch: comparison };
   }
+  const fileCount = comparison.registered;
   if (!dataset) {
     if (request.datasetName === undefined) return { status: 'unknown-dataset' };
     dataset = (
       await repos.datasets.create({ uid: request.datasetUid, name: request.datasetName, kind: 'input' })
     ).dataset;
   }
-  if (dataset.state !== 'OPEN') return { status: 'closed', dataset, applied: false };
-  const change = await repos.datasets.close(request.datasetUid, { expectedFileCount: request.files.length });
-  return { status: 'closed', dataset: change.dataset, applied: change.applied };
+  if (dataset.state !== 'OPEN') return { status: 'closed', dataset, applied: false, fileCount };
+  const change = await repos.datasets.close(request.datasetUid, { expectedFileCount: fileCount });
+  return { status: 'closed', dataset: change.dataset, applied: change.applied, fileCount };
+}
+
+async function checklistOf(
+  request: DatasetCloseRequest,
+  openChecklist: OpenChecklistObject | undefined,
+): Promise<AsyncIterable<string>> {
+  if ('files' in request) return inOrder(request.files);
+  if (!openChecklist) throw new Error('a checklist object was given without a way to read it');
+  return openChecklist(request.checklistObject);
 }
 
 /**
- * `missing: a,b; extra: c; duplicated: d`, naming only the non-empty lists; names outside
- * printable ASCII are escaped (`caf\u00e9.raw`) so that look-alikes read differently.
+ * `3 registered, 4 listed; missing: a,b; extra: c; duplicated: d`, naming only the non-empty
+ * kinds; a kind with more differences than are kept ends with how many there are in all. The
+ * counts come first, so a reason cut short still has them. Names outside printable ASCII are
+ * escaped (`caf\u00e9.raw`) so that look-alikes read differently.
  */
-export function describeMismatch(mismatch: Extract<ChecklistMatch, { status: 'mismatch' }>): string {
-  const parts = [
+export function describeMismatch(mismatch: ChecklistMismatch): string {
+  const kinds = [
     ['missing', mismatch.missing],
     ['extra', mismatch.extra],
-    ['duplicated', mismatch.duplicates],
+    ['duplicated', mismatch.duplicated],
   ] as const;
-  return parts
-    .filter(([, names]) => names.length > 0)
-    .map(([label, names]) => `${label}: ${names.map(printableName).join(',')}`)
-    .join('; ');
+  const listed = kinds
+    .filter(([, found]) => found.count > 0)
+    .map(([label, found]) => {
+      const names = found.first.map(printableName).join(',');
+      return found.count > found.first.length
+        ? `${label}: ${names},… (${found.count} in all)`
+        : `${label}: ${names}`;
+    });
+  return [`${mismatch.registered} registered, ${mismatch.listed} listed`, ...listed].join('; ');
 }
 
 export type DatasetMarkOutcome =

@@ -1,0 +1,71 @@
+/**
+ * Checklist objects in the store: opening one a `dataset.close` refers to (only in the places
+ * checklists are read from), and writing the checklist of a WMS dataset too large for one event.
+ */
+import { Readable } from 'node:stream';
+import { GetObjectCommand, NoSuchKey, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import {
+  ChecklistLocationError,
+  ChecklistObjectMissingError,
+  type ChecklistObjectRef,
+  checklistObjectBytes,
+  checklistObjectDigest,
+  checklistObjectNames,
+} from '../checklist/index.js';
+import { checklistObjectKey, isUnderPlace, type ObjectPlace } from './dataset-locations.js';
+
+/** Opens a checklist object and gives its names as they are read and verified. */
+export type OpenChecklistObject = (ref: ChecklistObjectRef) => Promise<AsyncIterable<string>>;
+
+/**
+ * Opens checklist objects with `s3`, only under `places`: a reference elsewhere throws
+ * ChecklistLocationError, a missing object ChecklistObjectMissingError. The names are streamed
+ * from the object's body and verified line by line, then by count and sha256, as they are read
+ * (checklistObjectNames).
+ */
+export function checklistObjectOpener(s3: S3Client, places: readonly ObjectPlace[]): OpenChecklistObject {
+  return async (ref) => {
+    const { location } = ref;
+    if (!isUnderPlace(location, places)) {
+      throw new ChecklistLocationError(
+        location,
+        places.map((place) => `s3://${place.bucket}/${place.prefix}`),
+      );
+    }
+    try {
+      const object = await s3.send(new GetObjectCommand({ Bucket: location.bucket, Key: location.key }));
+      return checklistObjectNames(object.Body as AsyncIterable<Uint8Array>, ref);
+    } catch (error) {
+      if (error instanceof NoSuchKey) throw new ChecklistObjectMissingError(location, { cause: error });
+      throw error;
+    }
+  };
+}
+
+/**
+ * Stores the checklist of the WMS dataset `dataset` at checklistObjectKey in `bucket` and
+ * returns its reference. `names` gives the dataset's names in code-point order each time it is
+ * called; it is read twice (once for the digest the key and the upload's checksum need, once
+ * for the upload), so memory is a page of names and a chunk of bytes, whatever the size. S3
+ * checks the upload against its sha256. Writing it again writes the same bytes at the same key.
+ */
+export async function writeChecklistObject(
+  s3: S3Client,
+  bucket: string,
+  dataset: string,
+  names: () => AsyncIterable<string>,
+): Promise<ChecklistObjectRef> {
+  const digest = await checklistObjectDigest(names());
+  const key = checklistObjectKey(dataset, digest.sha256);
+  await s3.send(
+    new PutObjectCommand({
+      Bucket: bucket,
+      Key: key,
+      Body: Readable.from(checklistObjectBytes(names())),
+      ContentLength: digest.bytes,
+      ContentType: 'text/plain; charset=utf-8',
+      ChecksumSHA256: Buffer.from(digest.sha256, 'hex').toString('base64'),
+    }),
+  );
+  return { location: { bucket, key }, count: digest.count, sha256: digest.sha256 };
+}
