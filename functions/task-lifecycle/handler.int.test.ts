@@ -112,7 +112,12 @@ async function receiveEvents(
 describe('task-lifecycle handler', () => {
   it('finishes a task from its stream, closes its datasets with dataset.close, and repeats nothing on redelivery', async () => {
     const handler = createTaskLifecycleHandler({
-      completion: { repos: fixture.repos, eventBusName: busName },
+      completion: {
+        repos: fixture.repos,
+        eventBusName: busName,
+        // Its datasets hold one file each: closed inline, nothing is written to the bucket.
+        checklists: { s3: fixture.clients.s3, bucket: uniquePrefix('lifecycle-data'), inlineMaxFiles: 5_000 },
+      },
       eventBridge: fixture.clients.eventBridge,
       logger: new Logger({ logLevel: 'SILENT' }),
     });

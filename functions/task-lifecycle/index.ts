@@ -14,7 +14,15 @@ const { logger, metrics } = createObservability('task-lifecycle');
 
 export const handler = middy(
   createTaskLifecycleHandler({
-    completion: { repos, eventBusName: config.EVENT_BUS_NAME },
+    completion: {
+      repos,
+      eventBusName: config.EVENT_BUS_NAME,
+      checklists: {
+        s3: clients.s3,
+        bucket: config.DATA_BUCKET,
+        inlineMaxFiles: config.CHECKLIST_INLINE_MAX_FILES,
+      },
+    },
     eventBridge: clients.eventBridge,
     logger,
   }),

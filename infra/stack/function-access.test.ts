@@ -34,6 +34,7 @@ const COMMAND_ACTIONS: Record<string, string[]> = {
   'client-sqs:ListQueues': ['sqs:ListQueues'],
   'client-s3:HeadObject': ['s3:GetObject', 's3:ListBucket'],
   'client-s3:GetObject': ['s3:GetObject'],
+  'client-s3:PutObject': ['s3:PutObject'],
   'client-eventbridge:PutEvents': ['events:PutEvents'],
   'client-cloudwatch:GetMetricData': ['cloudwatch:GetMetricData'],
 };

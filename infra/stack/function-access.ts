@@ -47,8 +47,10 @@ export interface FunctionAccess {
   readonly tables: Partial<Record<TableKey, TableAccess>>;
   readonly queues?: Partial<Record<QueueKey, readonly QueueAccess[]>>;
   readonly putEvents?: boolean;
-  /** Key patterns of the data bucket whose objects the function reads (HeadObject). */
+  /** Key patterns of the data bucket whose objects the function reads (HeadObject, GetObject). */
   readonly readObjects?: readonly string[];
+  /** Key patterns of the data bucket the function writes objects under (PutObject). */
+  readonly writeObjects?: readonly string[];
   readonly pilotControl?: readonly PilotControlAction[];
   /**
    * The throughput history (THROUGHPUT_HISTORY): `record` counts finished jobs per minute,
@@ -144,6 +146,8 @@ export const FUNCTION_ACCESS: Readonly<Record<FunctionName, FunctionAccess>> = {
       datasets: { actions: ['PutItem', 'UpdateItem'] },
     },
     putEvents: true,
+    // The checklist objects of its datasets too large to close inline (checklistObjectKey).
+    writeObjects: ['checklists/*'],
   },
   'rank-updater': {
     tables: {

@@ -139,6 +139,7 @@ const EXPECTED_GRANTS: Record<string, string[]> = {
   'task-lifecycle': [
     '* dynamodb:ListStreams',
     'Bus events:PutEvents',
+    'Data/checklists/* s3:PutObject',
     'DatasetsTable dynamodb:PutItem dynamodb:UpdateItem',
     'FilesTable dynamodb:Query',
     'StreamFailuresQueue sqs:GetQueueAttributes sqs:GetQueueUrl sqs:SendMessage',

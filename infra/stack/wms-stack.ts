@@ -154,6 +154,16 @@ export class WmsStack extends Stack {
           'The storage audit reads the objects that file records name, anywhere under the inputs and outputs prefixes',
         );
       }
+      if (access.writeObjects) {
+        const written = access.writeObjects.map((pattern) => this.bucket.arnForObjects(pattern));
+        f.fn.addEnvironment('DATA_BUCKET', this.bucket.bucketName);
+        f.fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['s3:PutObject'], resources: written }));
+        acknowledgeWildcardResources(
+          f.fn.role!,
+          written,
+          'The WMS writes the checklist objects of its datasets, one per dataset, under their prefix',
+        );
+      }
       if (access.throughputHistory) {
         // On AWS the history is the functions' EMF metrics; the embedded runtime sets its own.
         f.fn.addEnvironment('THROUGHPUT_HISTORY', props.tunables?.THROUGHPUT_HISTORY ?? 'cloudwatch');

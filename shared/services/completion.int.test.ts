@@ -1,6 +1,8 @@
 import type { PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
+import { CreateBucketCommand, GetObjectCommand } from '@aws-sdk/client-s3';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { z } from 'zod';
+import { DatasetCloseDetail } from '../../events/index.js';
 import {
   fileRef,
   newFile,
@@ -8,11 +10,15 @@ import {
   type RepositoryFixture,
   repositoryFixture,
   taskSpec,
+  uniquePrefix,
 } from '../../test/support/index.js';
 import { datasetUidFor } from '../ids/index.js';
 import { planJobs } from '../jobgen/index.js';
 import type { TaskRecord, TaskSpec } from '../model/index.js';
-import { ChecklistTooLargeError, type CompletionDeps, handleTaskChange } from './completion.js';
+import { checklistObjectOpener } from './checklist-objects.js';
+import { type CompletionDeps, handleTaskChange } from './completion.js';
+import { checklistReadPlaces } from './dataset-locations.js';
+import { closeDataset } from './datasets.js';
 
 let fixture: RepositoryFixture;
 let deps: CompletionDeps;
@@ -21,7 +27,13 @@ let counter = 0;
 beforeAll(async () => {
   fixture = await repositoryFixture('svc-completion');
   await fixture.repos.pilots.register(pilotRegistration('pilot-a'));
-  deps = { repos: fixture.repos, eventBusName: 'wms-bus' };
+  const bucket = uniquePrefix('completion-data');
+  await fixture.clients.s3.send(new CreateBucketCommand({ Bucket: bucket }));
+  deps = {
+    repos: fixture.repos,
+    eventBusName: 'wms-bus',
+    checklists: { s3: fixture.clients.s3, bucket, inlineMaxFiles: 5_000 },
+  };
 });
 
 /** A RUNNING task with `jobCount` generated jobs, each QUEUED then claimed. */
@@ -127,26 +139,69 @@ describe('handleTaskChange', () => {
     expect(detailsOf(onDrain.events, 'dataset.close').map((detail) => detail.files)).toEqual([[], []]);
   });
 
-  it('fails loudly, after closing, when a checklist does not fit an EventBridge event', async () => {
+  /** A finished task whose output dataset holds `names`; returns the record that finishes it. */
+  async function finishedWithOutputs(names: readonly string[]) {
     const { taskId } = await runningTask(0);
     const task = await fixture.repos.tasks.get(taskId);
     const outputUid = datasetUidFor(task.outputDataset);
     await fixture.repos.datasets.create({ uid: outputUid, name: task.outputDataset, kind: 'output' });
-    const longName = (index: number) => `${String(index).padStart(5, '0')}${'x'.repeat(245)}.root`;
-    const files = Array.from({ length: 1_050 }, (_, index) =>
-      newFile(outputUid, longName(index), { kind: 'output' }),
-    );
+    const files = names.map((name) => newFile(outputUid, name, { kind: 'output' }));
     for (let start = 0; start < files.length; start += 99) {
       await fixture.repos.files.registerMany(files.slice(start, start + 99));
     }
     const finish = await changed(taskId, () =>
       fixture.repos.tasks.transition({ taskId, from: 'RUNNING', to: 'DONE' }),
     );
+    return { task, outputUid, finish };
+  }
 
-    const closing = handleTaskChange(deps, finish);
+  async function objectText(url: string): Promise<string> {
+    const [, bucket, key] = /^s3:\/\/([^/]+)\/(.+)$/.exec(url)!;
+    const object = await fixture.clients.s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+    return object.Body!.transformToString('utf8');
+  }
 
-    await expect(closing).rejects.toBeInstanceOf(ChecklistTooLargeError);
-    await expect(closing).rejects.toThrow(`dataset ${outputUid} is closed with 1050 files`);
+  it('closes an output dataset above the inline limit by a checklist object that dataset-close accepts', async () => {
+    const names = ['c.root', 'a.root', 'b.root', 'caf\u00e9.root', 'z\u{1f600}.root', 'z\uff0e.root'];
+    const { task, outputUid, finish } = await finishedWithOutputs(names);
+    const limited = { ...deps, checklists: { ...deps.checklists, inlineMaxFiles: 5 } };
+
+    const outcome = await handleTaskChange(limited, finish);
+
+    const [output] = detailsOf(outcome.events, 'dataset.close').filter(
+      (detail) => detail.datasetUid === outputUid,
+    );
+    const reference = output!.checklistObject as { url: string; count: number; sha256: string };
+    expect(output).toEqual({
+      datasetUid: outputUid,
+      datasetName: task.outputDataset,
+      checklistObject: reference,
+    });
+    expect(reference.url).toBe(
+      `s3://${deps.checklists.bucket}/checklists/${task.outputDataset}/${reference.sha256}.txt`,
+    );
+    expect(reference.count).toBe(6);
+    expect(await objectText(reference.url)).toBe(
+      'a.root\nb.root\nc.root\ncaf\u00e9.root\nz\uff0e.root\nz\u{1f600}.root\n',
+    );
+    const opener = checklistObjectOpener(fixture.clients.s3, checklistReadPlaces(deps.checklists.bucket));
+    const accepted = await closeDataset(fixture.repos, DatasetCloseDetail.parse(output), opener);
+    expect(accepted).toMatchObject({ status: 'closed', fileCount: 6, dataset: { state: 'CLOSED' } });
+  });
+
+  it('closes by a checklist object below the inline limit when the names do not fit an EventBridge event', async () => {
+    const longName = (index: number) => `${String(index).padStart(5, '0')}${'x'.repeat(245)}.root`;
+    const { outputUid, finish } = await finishedWithOutputs(
+      Array.from({ length: 1_050 }, (_, index) => longName(index)),
+    );
+
+    const outcome = await handleTaskChange(deps, finish);
+
+    const [output] = detailsOf(outcome.events, 'dataset.close').filter(
+      (detail) => detail.datasetUid === outputUid,
+    );
+    expect(output).toMatchObject({ checklistObject: { count: 1_050 } });
+    expect(output).not.toHaveProperty('files');
     expect((await fixture.repos.datasets.get(outputUid)).state).toBe('CLOSED');
   });
 });

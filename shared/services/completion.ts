@@ -4,12 +4,20 @@
  * `dataset.close` that starts the next task of a workflow.
  */
 import type { PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
-import { buildPutEventsEntry, DETAIL_TYPES, EVENT_SOURCES, EventTooLargeError } from '../../events/index.js';
-import { NotFoundError, StateConflictError, WmsError } from '../errors/index.js';
-import type { JobCounts, TaskRecord, TaskState } from '../model/index.js';
+import type { S3Client } from '@aws-sdk/client-s3';
+import {
+  buildPutEventsEntry,
+  DETAIL_TYPES,
+  type DetailInputOf,
+  EVENT_SOURCES,
+  EventTooLargeError,
+} from '../../events/index.js';
+import { NotFoundError, StateConflictError } from '../errors/index.js';
+import type { DatasetRecord, JobCounts, TaskRecord, TaskState } from '../model/index.js';
 import type { DatasetsRepo, Repositories } from '../repositories/index.js';
 import { isTerminal, type TaskOutcome, taskOutcome } from '../states/index.js';
-import { ensureTaskDataset, listFileNames, taskDatasetOf } from './datasets.js';
+import { writeChecklistObject } from './checklist-objects.js';
+import { ensureTaskDataset, listFileNames, registeredNames, taskDatasetOf } from './datasets.js';
 
 /** The images of one task stream record. */
 export interface TaskChange {
@@ -17,9 +25,19 @@ export interface TaskChange {
   newImage?: TaskRecord;
 }
 
+/** Where the WMS stores the checklists of its datasets too large to close inline. */
+export interface ChecklistWriter {
+  s3: S3Client;
+  /** The data bucket: objects go to `checklists/<dataset>/<sha256>.txt`. */
+  bucket: string;
+  /** Most names a close carries inline; a larger dataset is closed by reference. */
+  inlineMaxFiles: number;
+}
+
 export interface CompletionDeps {
   repos: Pick<Repositories, 'tasks' | 'files' | 'datasets'>;
   eventBusName: string;
+  checklists: ChecklistWriter;
 }
 
 export interface TaskChangeOutcome {
@@ -29,23 +47,6 @@ export interface TaskChangeOutcome {
   closedDatasets: string[];
   /** Events to publish: the state change, and a dataset.close per closed dataset. */
   events: PutEventsRequestEntry[];
-}
-
-/** A dataset whose checklist does not fit an EventBridge event: downstream tasks cannot be told. */
-export class ChecklistTooLargeError extends WmsError {
-  override readonly name: string = 'ChecklistTooLargeError';
-  constructor(
-    readonly datasetUid: string,
-    readonly fileCount: number,
-    options?: ErrorOptions,
-  ) {
-    super(
-      `dataset ${datasetUid} is closed with ${fileCount} files, but its dataset.close checklist exceeds the ` +
-        '256 KB EventBridge entry limit (about 7,000 file names); the event is not sent and tasks reading the ' +
-        'dataset will not start',
-      options,
-    );
-  }
 }
 
 /** Jobs not yet final: READY, QUEUED, RUNNING or LOST. */
@@ -126,8 +127,10 @@ export async function handleTaskChange(deps: CompletionDeps, change: TaskChange)
 
 /**
  * Closes a task's output or log dataset (creating it empty if the task produced nothing) and
- * builds its dataset.close with the checklist of its files. Returns undefined for a dataset
- * already past CLOSED (marked for upload or deletion): it was announced when it closed.
+ * builds its dataset.close. The checklist goes inline up to `inlineMaxFiles` names and while
+ * it fits an EventBridge entry; a larger one is written as a checklist object first and the
+ * close refers to it. Returns undefined for a dataset already past CLOSED (marked for upload
+ * or deletion): it was announced when it closed.
  */
 async function closeTaskDataset(
   deps: CompletionDeps,
@@ -135,40 +138,52 @@ async function closeTaskDataset(
   kind: 'output' | 'log',
 ): Promise<{ datasetUid: string; event: PutEventsRequestEntry } | undefined> {
   const target = taskDatasetOf(task, kind);
+  let dataset: DatasetRecord;
   try {
-    await closeOrCreate(deps.repos.datasets, task, kind);
+    dataset = await closeOrCreate(deps.repos.datasets, task, kind);
   } catch (error) {
     if (error instanceof StateConflictError) return undefined;
     throw error;
   }
-  const names = await listFileNames(deps.repos.files, target.uid);
-  try {
-    const event = buildPutEventsEntry({
+  const close = (checklist: Pick<DetailInputOf<'dataset.close'>, 'files' | 'checklistObject'>) => ({
+    datasetUid: target.uid,
+    event: buildPutEventsEntry({
       detailType: DETAIL_TYPES.datasetClose,
       source: EVENT_SOURCES.wms,
       eventBusName: deps.eventBusName,
-      detail: { datasetUid: target.uid, datasetName: target.name, files: names },
-    });
-    return { datasetUid: target.uid, event };
-  } catch (error) {
-    if (error instanceof EventTooLargeError)
-      throw new ChecklistTooLargeError(target.uid, names.length, { cause: error });
-    throw error;
+      detail: { datasetUid: target.uid, datasetName: target.name, ...checklist },
+    }),
+  });
+  const { checklists } = deps;
+  if (dataset.fileCount <= checklists.inlineMaxFiles) {
+    try {
+      return close({ files: await listFileNames(deps.repos.files, target.uid) });
+    } catch (error) {
+      // Long names: more than 256 KB below the name limit. The object carries it.
+      if (!(error instanceof EventTooLargeError)) throw error;
+    }
   }
+  const reference = await writeChecklistObject(checklists.s3, checklists.bucket, target.name, () =>
+    registeredNames(deps.repos.files, target.uid),
+  );
+  const { bucket, key } = reference.location;
+  return close({
+    checklistObject: { url: `s3://${bucket}/${key}`, count: reference.count, sha256: reference.sha256 },
+  });
 }
 
-/** OPEN → CLOSED; a dataset that was never created (no file registered) is created first. */
+/** OPEN → CLOSED (or CLOSED already); a dataset never created (no file registered) is created first. */
 async function closeOrCreate(
   datasets: DatasetsRepo,
   task: TaskRecord,
   kind: 'output' | 'log',
-): Promise<void> {
+): Promise<DatasetRecord> {
   const { uid } = taskDatasetOf(task, kind);
   try {
-    await datasets.close(uid);
+    return (await datasets.close(uid)).dataset;
   } catch (error) {
     if (!(error instanceof NotFoundError)) throw error;
     await ensureTaskDataset(datasets, task, kind);
-    await datasets.close(uid);
+    return (await datasets.close(uid)).dataset;
   }
 }
