@@ -12,7 +12,7 @@ import {
   checklistObjectDigest,
   checklistObjectNames,
 } from '../checklist/index.js';
-import { checklistObjectKey, isUnderPlace, type ObjectPlace } from './dataset-locations.js';
+import { isUnderPlace, type ObjectPlace } from './dataset-locations.js';
 
 /** Opens a checklist object and gives its names as they are read and verified. */
 export type OpenChecklistObject = (ref: ChecklistObjectRef) => Promise<AsyncIterable<string>>;
@@ -43,20 +43,21 @@ export function checklistObjectOpener(s3: S3Client, places: readonly ObjectPlace
 }
 
 /**
- * Stores the checklist of the WMS dataset `dataset` at checklistObjectKey in `bucket` and
- * returns its reference. `names` gives the dataset's names in code-point order each time it is
+ * Stores a checklist object in `bucket` at `keyOf(its sha256)` (for a WMS dataset,
+ * checklistObjectKey) and returns its reference. `names` gives the dataset's names in code-point order each time it is
  * called; it is read twice (once for the digest the key and the upload's checksum need, once
  * for the upload), so memory is a page of names and a chunk of bytes, whatever the size. S3
  * checks the upload against its sha256. Writing it again writes the same bytes at the same key.
+ * The caller chooses a key under checklistReadPlaces, where dataset-close reads it.
  */
 export async function writeChecklistObject(
   s3: S3Client,
   bucket: string,
-  dataset: string,
+  keyOf: (sha256: string) => string,
   names: () => AsyncIterable<string>,
 ): Promise<ChecklistObjectRef> {
   const digest = await checklistObjectDigest(names());
-  const key = checklistObjectKey(dataset, digest.sha256);
+  const key = keyOf(digest.sha256);
   await s3.send(
     new PutObjectCommand({
       Bucket: bucket,

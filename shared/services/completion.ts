@@ -17,6 +17,7 @@ import type { DatasetRecord, JobCounts, TaskRecord, TaskState } from '../model/i
 import type { DatasetsRepo, Repositories } from '../repositories/index.js';
 import { isTerminal, type TaskOutcome, taskOutcome } from '../states/index.js';
 import { writeChecklistObject } from './checklist-objects.js';
+import { checklistObjectKey } from './dataset-locations.js';
 import { ensureTaskDataset, listFileNames, registeredNames, taskDatasetOf } from './datasets.js';
 
 /** The images of one task stream record. */
@@ -163,8 +164,11 @@ async function closeTaskDataset(
       if (!(error instanceof EventTooLargeError)) throw error;
     }
   }
-  const reference = await writeChecklistObject(checklists.s3, checklists.bucket, target.name, () =>
-    registeredNames(deps.repos.files, target.uid),
+  const reference = await writeChecklistObject(
+    checklists.s3,
+    checklists.bucket,
+    (sha256) => checklistObjectKey(target.name, sha256),
+    () => registeredNames(deps.repos.files, target.uid),
   );
   const { bucket, key } = reference.location;
   return close({

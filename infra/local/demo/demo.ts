@@ -1,12 +1,13 @@
 /**
  * The demo: the whole WMS on the embedded default, no cloud account, no Docker.
  *
- *   npm run demo [-- --files 48 --events 300 --endpoint URL]
+ *   npm run demo [-- --files 48 --events 300 --inline-checklist 5000 --endpoint URL]
  *
  * Starts the emulator (or attaches to `--endpoint` / WMS_LOCAL_ENDPOINT) and the embedded
  * control plane (from the stack definition), plays the
  * DSM (a synthetic SPD dataset of binary time slices in S3, announced with file.input and
- * closed with dataset.close), plays the WfMS (a two-stage workflow: `decode` on CPU, then
+ * closed with dataset.close: its checklist inline up to `--inline-checklist` names, by a
+ * checklist object above, the limit the WMS's own closes then follow too), plays the WfMS (a two-stage workflow: `decode` on CPU, then
  * `filter` as a GPU task over decode's output), runs one CPU and one GPU pilot as separate
  * processes, shows progress, verifies every output in storage, runs the consistency audit,
  * and prints a summary whose last line is one JSON object. Exits 0 only if every task is DONE.
@@ -27,7 +28,7 @@ import { createRepositories } from '../../../shared/repositories/index.js';
 import { runAudit } from '../../../shared/services/index.js';
 import { isTerminal } from '../../../shared/states/index.js';
 import { configuredEndpoint } from '../attach.js';
-import { announceDataset } from './dsm.js';
+import { announceDataset, DSM_INLINE_CHECKLIST_MAX_FILES } from './dsm.js';
 import { type PilotProcess, startEmbeddedSystem, startPilot } from './environment.js';
 import { renderProgress } from './progress.js';
 import { generateTimeSlice } from './time-slices.js';
@@ -123,19 +124,23 @@ async function main(): Promise<number> {
     options: {
       files: { type: 'string', default: '48' },
       events: { type: 'string', default: '300' },
+      'inline-checklist': { type: 'string', default: String(DSM_INLINE_CHECKLIST_MAX_FILES) },
       endpoint: { type: 'string' },
     },
   });
   const endpoint = configuredEndpoint(values.endpoint);
   const fileCount = Number(values.files);
   const eventsPerFile = Number(values.events);
+  const inlineChecklistMaxFiles = Number(values['inline-checklist']);
   if (
+    !Number.isInteger(inlineChecklistMaxFiles) ||
+    inlineChecklistMaxFiles < 0 ||
     !Number.isInteger(fileCount) ||
     fileCount < 1 ||
     !Number.isInteger(eventsPerFile) ||
     eventsPerFile < 1
   ) {
-    console.error('usage: demo [--files N] [--events N] [--endpoint URL]');
+    console.error('usage: demo [--files N] [--events N] [--inline-checklist N] [--endpoint URL]');
     return 2;
   }
   const workDir = mkdtempSync(join(tmpdir(), 'spd-wms-demo-'));
@@ -147,7 +152,8 @@ async function main(): Promise<number> {
   );
   const system = await startEmbeddedSystem({
     workDir,
-    tunables: DEMO_TUNABLES,
+    // The WMS closes its output and log datasets by the same limit as the DSM's input.
+    tunables: { ...DEMO_TUNABLES, CHECKLIST_INLINE_MAX_FILES: String(inlineChecklistMaxFiles) },
     scheduleScale: 0.1,
     ...(endpoint !== undefined && { endpoint }),
   });
@@ -166,9 +172,14 @@ async function main(): Promise<number> {
         generateTimeSlice({ slice, events: eventsPerFile, seed: 2026 }).bytes,
       );
     }
-    const input = await announceDataset({ bucket: plane.bucket, busName: plane.busName, files: slices });
+    const input = await announceDataset({
+      bucket: plane.bucket,
+      busName: plane.busName,
+      files: slices,
+      inlineChecklistMaxFiles,
+    });
     console.log(
-      `DSM: dataset ${input.name} (${input.files.length} files, ${input.bytes} bytes) announced and closed`,
+      `DSM: dataset ${input.name} (${input.files.length} files, ${input.bytes} bytes) announced and closed (checklist ${input.checklist})`,
     );
 
     const decodeOutput = `${input.name}.decode.1`;

@@ -1,12 +1,16 @@
 /**
  * Plays the DSM for the demo and the benchmark: writes a dataset's files to S3 and announces
- * them on the bus with `file.input`, then closes the dataset with its checklist.
+ * them on the bus with `file.input`, then closes the dataset with its checklist: inline, or for
+ * a large dataset as a checklist object next to the dataset's folder that the close refers to.
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { buildPutEventsEntry, EVENT_SOURCES } from '../../../events/index.js';
 import { publishEvents } from '../../../functions/common/index.js';
 import { awsClients } from '../../../shared/aws/index.js';
+import { compareCodePoints } from '../../../shared/ids/index.js';
+import { STORAGE_KEY_PREFIXES } from '../../../shared/model/index.js';
+import { writeChecklistObject } from '../../../shared/services/checklist-objects.js';
 
 export interface AnnouncedFile {
   name: string;
@@ -16,6 +20,8 @@ export interface AnnouncedFile {
 export interface AnnouncedDataset {
   uid: string;
   name: string;
+  /** How the close carried the checklist. */
+  checklist: 'inline' | 'object';
   files: AnnouncedFile[];
   bytes: number;
 }
@@ -28,9 +34,38 @@ export interface DatasetToAnnounce {
   /** Announce the close before the last file (a DSM whose messages overtake each other). */
   closeBeforeLastFile?: boolean;
   uploadConcurrency?: number;
+  /** Most names closed inline (DSM_INLINE_CHECKLIST_MAX_FILES by default); more go by reference. */
+  inlineChecklistMaxFiles?: number;
 }
 
 const EVENTS_PER_CALL = 10;
+/** Like the WMS's own closes: well inside one 256 KB event for typical names. */
+export const DSM_INLINE_CHECKLIST_MAX_FILES = 5_000;
+
+async function* inOrder(names: readonly string[]): AsyncGenerator<string> {
+  yield* [...names].sort(compareCodePoints);
+}
+
+/**
+ * The checklist part of the dataset's close: the names inline, or the reference to a checklist
+ * object the DSM writes beside the dataset's folder (`datasets/<name>.<sha256>.checklist`,
+ * where dataset-close reads checklists from, outside the dataset's own files).
+ */
+async function checklistOf(dataset: DatasetToAnnounce, name: string, names: readonly string[]) {
+  if (names.length <= (dataset.inlineChecklistMaxFiles ?? DSM_INLINE_CHECKLIST_MAX_FILES))
+    return { files: [...names] };
+  const { s3 } = awsClients();
+  const reference = await writeChecklistObject(
+    s3,
+    dataset.bucket,
+    (sha256) => `${STORAGE_KEY_PREFIXES.inputs}/${name}.${sha256}.checklist`,
+    () => inOrder(names),
+  );
+  const { bucket, key } = reference.location;
+  return {
+    checklistObject: { url: `s3://${bucket}/${key}`, count: reference.count, sha256: reference.sha256 },
+  };
+}
 
 export async function announceDataset(dataset: DatasetToAnnounce): Promise<AnnouncedDataset> {
   const { s3, eventBridge } = awsClients();
@@ -73,11 +108,16 @@ export async function announceDataset(dataset: DatasetToAnnounce): Promise<Annou
       }),
     );
   }
+  const checklist = await checklistOf(
+    dataset,
+    name,
+    entries.map(([fileName]) => fileName),
+  );
   const close = buildPutEventsEntry({
     detailType: 'dataset.close',
     source: EVENT_SOURCES.dsm,
     eventBusName: dataset.busName,
-    detail: { datasetUid: uid, datasetName: name, files: entries.map(([fileName]) => fileName) },
+    detail: { datasetUid: uid, datasetName: name, ...checklist },
   });
   const ordered = dataset.closeBeforeLastFile
     ? [...fileEvents.slice(0, -1), close, ...fileEvents.slice(-1)]
@@ -88,6 +128,7 @@ export async function announceDataset(dataset: DatasetToAnnounce): Promise<Annou
   return {
     uid,
     name,
+    checklist: 'checklistObject' in checklist ? 'object' : 'inline',
     files: entries.map(([fileName, content]) => ({ name: fileName, size: content.length })),
     bytes: entries.reduce((sum, [, content]) => sum + content.length, 0),
   };
