@@ -94,15 +94,24 @@ export async function listFileNames(files: FilesRepo, datasetUid: string): Promi
 
 /**
  * Every file name of a dataset in the order the Files table keeps them (code-point order),
- * read a page of LIST_PAGE_SIZE at a time: at most one page is held, whatever the dataset's size.
+ * read a page of LIST_PAGE_SIZE at a time: at most two pages are held (the one being read
+ * and the next, already asked for), whatever the dataset's size.
  */
 export async function* registeredNames(files: FilesRepo, datasetUid: string): AsyncGenerator<string> {
-  let cursor: string | undefined;
-  do {
-    const page = await files.list(datasetUid, { limit: LIST_PAGE_SIZE, cursor });
+  const read = (cursor: string | undefined) => {
+    const page = files.list(datasetUid, { limit: LIST_PAGE_SIZE, cursor });
+    // Awaited below unless the walk stops first; then its failure concerns no one.
+    page.catch(() => undefined);
+    return page;
+  };
+  let next = read(undefined);
+  for (;;) {
+    const page = await next;
+    // The next page is read while this one is compared: two pages at most, less waiting.
+    if (page.cursor !== undefined) next = read(page.cursor);
     for (const file of page.items) yield file.name;
-    cursor = page.cursor;
-  } while (cursor !== undefined);
+    if (page.cursor === undefined) return;
+  }
 }
 
 /**
