@@ -70,7 +70,7 @@ export function buildDashboard(
     }),
     new cloudwatch.AlarmStatusWidget({
       title: 'Alarms',
-      alarms: [failureAlarm, lostPilotsAlarm, ...parts.queues.map((q) => q.dlqAlarm)],
+      alarms: [failureAlarm, lostPilotsAlarm, ...parts.queues.map((q) => q.deadLetterQueue.alarm)],
       width: 12,
     }),
   );

@@ -1,7 +1,5 @@
 import { Aws, CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import * as apigateway from 'aws-cdk-lib/aws-apigateway';
-import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
-import * as cloudwatchActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
@@ -10,7 +8,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sources from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sns from 'aws-cdk-lib/aws-sns';
-import * as sqs from 'aws-cdk-lib/aws-sqs';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { DETAIL_TYPES, EVENT_SOURCES } from '../../events/index.js';
 import { type Caller, ROUTES } from '../../events/routes.js';
@@ -28,7 +26,7 @@ import { FUNCTION_ACCESS, type FunctionName, type QueueAccess, type QueueKey } f
 import { acknowledge, acknowledgeWildcardResources, acknowledgeWildcardsBySid } from './nag.js';
 import { buildTables } from './tables.js';
 import { WmsFunction } from './wms-function.js';
-import { WmsQueue } from './wms-queue.js';
+import { DeadLetterQueue, WmsQueue } from './wms-queue.js';
 
 export interface WmsStackProps extends StackProps {
   /**
@@ -90,26 +88,15 @@ export class WmsStack extends Stack {
       jobsCpu: queue('JobsCpu', 'jobs-cpu', 120, 10),
       jobsGpu: queue('JobsGpu', 'jobs-gpu', 120, 10),
     };
-    const pilotControlDeadLetter = new sqs.Queue(this, 'PilotControlDeadLetter', {
-      retentionPeriod: Duration.days(14),
-      enforceSSL: true,
+    const pilotControlDeadLetter = new DeadLetterQueue(this, 'PilotControlDeadLetter', {
+      alarmDescription: 'Undeliverable pilot control commands',
+      alarmTopic,
     });
     acknowledge(
       pilotControlDeadLetter,
       'AwsSolutions-SQS3',
       'It is the dead-letter queue of the pilot control queues, which name it in the redrive policy they are created with at run time',
     );
-    const pilotControlAlarm = new cloudwatch.Alarm(this, 'PilotControlDeadLetterAlarm', {
-      alarmDescription: 'Undeliverable pilot control commands',
-      metric: pilotControlDeadLetter.metricApproximateNumberOfMessagesVisible({
-        period: Duration.minutes(1),
-      }),
-      threshold: 0,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-      evaluationPeriods: 1,
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-    });
-    pilotControlAlarm.addAlarmAction(new cloudwatchActions.SnsAction(alarmTopic));
     // Named after the bus, so deployments (and embedded runtimes) sharing an account never mix pilots.
     const pilotControlPrefix = `${this.bus.eventBusName}-${PILOT_CONTROL_SUFFIX}`;
     const pilotControlQueueArns = `arn:${Aws.PARTITION}:sqs:${Aws.REGION}:${Aws.ACCOUNT_ID}:${pilotControlPrefix}*`;
