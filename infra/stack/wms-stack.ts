@@ -17,6 +17,7 @@ import { type Caller, ROUTES } from '../../events/routes.js';
 import { DEFAULT_RELEASE_PREFIX } from '../../pilot/daemon/index.js';
 import { STORAGE_KEY_PREFIXES } from '../../shared/model/index.js';
 import type { TableKey } from '../../shared/repositories/tables.js';
+import { SLOT_FREE_JOB_STATES } from '../../shared/states/index.js';
 import {
   apiExecutionLogs,
   apiLoggingOptions,
@@ -244,7 +245,7 @@ export class WmsStack extends Stack {
         {
           dynamodb: {
             NewImage: {
-              state: { S: lambda.FilterRule.or('READY', 'DONE', 'FAILED', 'CANCELLED', 'LOST') },
+              state: { S: lambda.FilterRule.or(...SLOT_FREE_JOB_STATES) },
             },
           },
         },

@@ -10,7 +10,7 @@ import { PilotsRepo } from './pilots.js';
 import { TasksRepo } from './tasks.js';
 import type { RepositoryDeps } from './types.js';
 
-export { IN_FLIGHT_JOB_STATES, TRANSACTION_ITEM_LIMIT } from './constants.js';
+export { TRANSACTION_ITEM_LIMIT } from './constants.js';
 export { ControlRepo, type Versioned } from './control.js';
 export { type CreateDatasetResult, type DatasetChange, DatasetsRepo, type NewDataset } from './datasets.js';
 export { listAllPages } from './dynamo.js';
@@ -67,7 +67,6 @@ export {
   type TaskTransition,
 } from './tasks.js';
 export type {
-  InFlightJobState,
   JobBatchResult,
   JobRef,
   JobRefusal,

@@ -15,7 +15,7 @@ import {
 } from '../errors/index.js';
 import { newClaimToken } from '../ids/index.js';
 import { JobRecord, Timestamp } from '../model/index.js';
-import { assertTransition } from '../states/index.js';
+import { assertTransition, DISPATCHING_TASK_STATES, LIVE_PILOT_STATES } from '../states/index.js';
 import { MAX_PAGE_SIZE } from './constants.js';
 import { parseStored, transactWrite } from './dynamo.js';
 import { Expression } from './expressions.js';
@@ -31,10 +31,6 @@ import { JOBS_TABLE } from './tables.js';
 import type { JobBatchResult, JobRef, RepositoryDeps, StoredItem } from './types.js';
 
 const [BY_TASK] = JOBS_TABLE.globalIndexes;
-/** Jobs are dispatched only for a RUNNING task: one being cancelled gets none after the sweep passed. */
-const DISPATCHING_TASK_STATES = ['RUNNING'] as const;
-/** The pilot states in which a pilot may claim jobs. */
-const LIVE_PILOT_STATES = ['ACTIVE', 'IDLE'] as const;
 
 export interface JobClaim extends JobRef {
   pilotId: string;

@@ -1,14 +1,12 @@
 /** Job creation: a task's planned jobs written READY and counted in the task. */
 import { NotFoundError, StateConflictError } from '../errors/index.js';
 import { type Device, JobRecord } from '../model/index.js';
+import { GENERATING_TASK_STATES } from '../states/index.js';
 import { type BatchEntry, rejectDuplicates, writeBatch } from './dynamo.js';
 import { Expression } from './expressions.js';
 import { createdJobsUpdate } from './jobCounters.js';
 import { checked, type JobTransitions, storedJob } from './jobTransitions.js';
 import type { RepositoryDeps } from './types.js';
-
-/** Task states in which new jobs may still be created. */
-const GENERATING_TASK_STATES = ['REGISTERED', 'RUNNING'] as const;
 
 /** The task fields a new job copies. */
 export interface JobTaskContext {

@@ -14,8 +14,7 @@ import {
   ValidationError,
 } from '../errors/index.js';
 import { type FileRecord, JobRecord, type JobState, type TaskState } from '../model/index.js';
-import { assertTransition } from '../states/index.js';
-import { IN_FLIGHT_JOB_STATES } from './constants.js';
+import { assertTransition, IN_FLIGHT_JOB_STATES, isOneOf } from '../states/index.js';
 import {
   type BatchEntry,
   type ItemRefusal,
@@ -73,12 +72,12 @@ export function checked<Schema extends z.ZodType>(
 
 /**
  * The index attributes that follow a job's state: `stateKey` always, `inFlightState` only
- * while QUEUED/RUNNING/LOST, `activePilotId` only while RUNNING (sparse indexes).
+ * while in flight, `activePilotId` only while RUNNING (sparse indexes).
  */
 function stateAttributes(jobId: string, state: JobState, pilotId?: string) {
   const set: Record<string, unknown> = { state, stateKey: `${state}#${jobId}` };
   const remove: string[] = [];
-  if ((IN_FLIGHT_JOB_STATES as readonly string[]).includes(state)) set.inFlightState = state;
+  if (isOneOf(IN_FLIGHT_JOB_STATES, state)) set.inFlightState = state;
   else remove.push('inFlightState');
   if (state === 'RUNNING' && pilotId !== undefined) set.activePilotId = pilotId;
   else remove.push('activePilotId');

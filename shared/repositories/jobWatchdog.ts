@@ -4,12 +4,12 @@
  */
 import { z } from 'zod';
 import { JobRecord } from '../model/index.js';
+import type { InFlightJobState } from '../states/index.js';
 import { parseStored, queryPage } from './dynamo.js';
 import { Expression } from './expressions.js';
 import { entryOf, type JobTransitions } from './jobTransitions.js';
 import { JOBS_TABLE } from './tables.js';
 import type {
-  InFlightJobState,
   JobBatchResult,
   JobRef,
   JobStateRef,

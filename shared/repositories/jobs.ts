@@ -13,6 +13,7 @@
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { NotFoundError } from '../errors/index.js';
 import { type FileRecord, JobRecord, type JobState } from '../model/index.js';
+import type { InFlightJobState } from '../states/index.js';
 import { batchGet, parseStored, queryPage } from './dynamo.js';
 import { Expression } from './expressions.js';
 import { type JobClaim, JobDispatch } from './jobDispatch.js';
@@ -31,7 +32,6 @@ import { JobTransitions } from './jobTransitions.js';
 import { JobWatchdog, type LostJobRef } from './jobWatchdog.js';
 import { JOBS_TABLE } from './tables.js';
 import type {
-  InFlightJobState,
   JobBatchResult,
   JobRef,
   JobStateRef,
