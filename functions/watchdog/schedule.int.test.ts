@@ -31,6 +31,8 @@ beforeAll(async () => {
       DISPATCH_HEADROOM_FRACTION: '0',
       RANK_ALPHA: '0',
       RANK_BETA: '2',
+      // A lost job's retry waits out this backoff before it is dispatched again.
+      JOB_RETRY_BASE_SECONDS: '1',
     },
   });
   repos = createRepositories({ doc: awsClients().doc, tables: plane.tables });

@@ -19,7 +19,7 @@ import { ConditionFailedError, ERRORS, type ErrorEntry } from '../errors/index.j
 import type { Device, PilotRecord, TaskRecord, UnreportedJob } from '../model/index.js';
 import { nextRank, type RankParamsInput } from '../rank/index.js';
 import { type JobRef, type JobSummary, listAllPages, type Repositories } from '../repositories/index.js';
-import { decideRetry } from '../retry/index.js';
+import { planRetry, type RetryPolicyInput } from '../retry/index.js';
 import { isOneOf, LIVE_PILOT_STATES, TERMINAL_TASK_STATES } from '../states/index.js';
 import { type AuditReport, runAudit } from './audit.js';
 
@@ -75,6 +75,8 @@ export interface WatchdogSettings {
   jobsCpuQueueUrl: string;
   jobsGpuQueueUrl: string;
   rank: RankParamsInput;
+  /** The backoff of retried LOST attempts: the same policy (JOB_RETRY_*) as reported failures. */
+  retryPolicy: RetryPolicyInput;
   /** Tasks and objects audited per run. */
   auditTasks: number;
   auditObjects: number;
@@ -341,14 +343,22 @@ async function settleLost(
         errorCode: cause.code,
         errorMessage: cause.message,
       };
-      const decision = decideRetry({
+      const decision = planRetry({
         errorCode: failure.errorCode,
         attempt: job.attempt,
         maxRetries: task.maxRetries,
+        policy: deps.settings.retryPolicy,
+        now: deps.clock?.() ?? new Date(),
+        ...(deps.random ? { random: deps.random } : {}),
       });
       if (decision.action === 'retry') {
-        if (await repos.jobs.retry(failure)) report.lostJobs.retried += 1;
-        logger.info('lost job retried', { ...log, nextAttempt: decision.nextAttempt });
+        if (await repos.jobs.retry({ ...failure, retryAfter: decision.retryAfter }))
+          report.lostJobs.retried += 1;
+        logger.info('lost job retried', {
+          ...log,
+          nextAttempt: decision.nextAttempt,
+          retryAfter: decision.retryAfter,
+        });
       } else {
         if (await repos.jobs.fail(failure)) {
           report.lostJobs.failed += 1;
