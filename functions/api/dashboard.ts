@@ -3,7 +3,7 @@
  * GET /dashboard/history: jobs finished per minute, kept on the server so a reload shows them.
  */
 import type { SQSClient } from '@aws-sdk/client-sqs';
-import { DASHBOARD_LIMITS, type DashboardHistory, type DashboardSummary } from '../../events/api.js';
+import { DASHBOARD_LIMITS, type DashboardHistory, type DashboardSummary } from '../../events/index.js';
 import type { ThroughputHistoryKind } from '../../shared/config/index.js';
 import type { TaskState } from '../../shared/model/index.js';
 import type { Repositories } from '../../shared/repositories/index.js';

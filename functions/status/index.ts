@@ -3,7 +3,7 @@ import middy from '@middy/core';
 import { awsClients } from '../../shared/aws/index.js';
 import { loadConfig, retryPolicyOf } from '../../shared/config/index.js';
 import { createRepositories, tableNamesFromConfig } from '../../shared/repositories/index.js';
-import { TaskSpecCache } from '../../shared/services/task-specs.js';
+import { TaskSpecCache } from '../../shared/services/index.js';
 import { createThroughputRecorder } from '../../shared/throughput/index.js';
 import { createObservability, publishMetrics } from '../common/index.js';
 import { StatusConfig } from './config.js';

@@ -12,11 +12,10 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
-import { DETAIL_TYPES, EVENT_SOURCES } from '../../events/index.js';
-import { type Caller, ROUTES } from '../../events/routes.js';
+import { type Caller, DETAIL_TYPES, EVENT_SOURCES, ROUTES } from '../../events/index.js';
 import { DEFAULT_RELEASE_PREFIX } from '../../pilot/daemon/index.js';
 import { STORAGE_KEY_PREFIXES } from '../../shared/model/index.js';
-import type { TableKey } from '../../shared/repositories/tables.js';
+import type { TableKey } from '../../shared/repositories/index.js';
 import { SLOT_FREE_JOB_STATES } from '../../shared/states/index.js';
 import {
   apiExecutionLogs,

@@ -1,4 +1,4 @@
-import type { JobWaiting } from '../../events/api.js';
+import type { JobWaiting } from '../../events/index.js';
 import { isOneOf, WAITING_JOB_STATES } from '../states/index.js';
 import type { WaitingContext, WaitingJob, WaitingTask } from './types.js';
 

@@ -31,6 +31,7 @@ export type {
 } from './jobResults.js';
 export { JobsRepo } from './jobs.js';
 export type { LostJobRef } from './jobWatchdog.js';
+export { type ItemAction, REPOSITORY_OPERATIONS, type TableOperation } from './operations.js';
 export {
   type PilotChange,
   type PilotHeartbeatInput,

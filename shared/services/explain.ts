@@ -1,6 +1,6 @@
 /** "Why is this job not running?": gathers what surrounds a job and asks shared/explain. */
 import { GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import type { JobWaiting } from '../../events/api.js';
+import type { JobWaiting } from '../../events/index.js';
 import { analyzeTask, explainWaiting, type TaskAnalysis } from '../explain/index.js';
 import type { Device, JobRecord, PilotRecord, TaskRecord } from '../model/index.js';
 import type { Page, PageRequest, Repositories } from '../repositories/index.js';

@@ -5,7 +5,7 @@
  */
 import { GetObjectCommand, NoSuchKey, type S3Client } from '@aws-sdk/client-s3';
 import { QueueDoesNotExist, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import { PilotControlCommand } from '../../events/pilot.js';
+import { PilotControlCommand } from '../../events/index.js';
 import { NotFoundError, StateConflictError } from '../errors/index.js';
 import { datasetUidFor } from '../ids/index.js';
 import type { JobRecord, PilotRecord, TaskRecord } from '../model/index.js';

@@ -21,8 +21,8 @@ import {
   type PilotHeartbeatResponse,
   PilotRegistration,
   type PilotRegistrationResponse,
-} from '../../events/pilot.js';
-import { parseOrThrow } from '../../events/validation.js';
+  parseOrThrow,
+} from '../../events/index.js';
 import { CONTROL_QUEUE_HASH_LENGTH, QUEUE_NAME_MAX_LENGTH } from '../config/index.js';
 import {
   AlreadyClaimedError,

@@ -10,11 +10,14 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import type { PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
 import { QueueDoesNotExist, SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { z } from 'zod';
-import { RegisterTaskRequest } from '../../events/api.js';
-import { DETAIL_TYPES } from '../../events/constants.js';
-import { buildPutEventsEntry, type SourceOf } from '../../events/eventbridge.js';
-import { KillJobCommand } from '../../events/pilot.js';
-import { parseOrThrow } from '../../events/validation.js';
+import {
+  buildPutEventsEntry,
+  DETAIL_TYPES,
+  KillJobCommand,
+  parseOrThrow,
+  RegisterTaskRequest,
+  type SourceOf,
+} from '../../events/index.js';
 import {
   AlreadyExistsError,
   ConditionFailedError,
