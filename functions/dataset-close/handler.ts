@@ -4,13 +4,14 @@ import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { type DatasetCloseDetail, DETAIL_TYPES, sqsEventBridgeRecordSchema } from '../../events/index.js';
 import type { CloseDeferralPolicyInput } from '../../shared/checklist/index.js';
 import type { Repositories } from '../../shared/repositories/index.js';
-import { closeDataset, describeMismatch } from '../../shared/services/datasets.js';
 import {
+  closeDataset,
+  describeMismatch,
   type EnqueueJobGeneration,
   type StartedTasks,
+  sendJobGenerationMessage,
   startTasksReading,
-} from '../../shared/services/generation.js';
-import { sendJobGenerationMessage } from '../../shared/services/job-generation-message.js';
+} from '../../shared/services/index.js';
 import {
   type ConsumerQueueConfig,
   createSqsConsumer,

@@ -1,7 +1,7 @@
 import { RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import type { Construct } from 'constructs';
-import { type Caller, ROUTES } from '../../events/routes.js';
+import { type Caller, ROUTES } from '../../events/index.js';
 import { apiExecutionLogs, apiLoggingOptions } from './audit-trail.js';
 import { acknowledge } from './nag.js';
 import type { WmsFunction } from './wms-function.js';

@@ -2,7 +2,7 @@ import type { RemovalPolicy } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import type { Construct } from 'constructs';
-import type { TableKey } from '../../shared/repositories/tables.js';
+import type { TableKey } from '../../shared/repositories/index.js';
 import { buildDataBucket } from './audit-trail.js';
 import { buildTables } from './tables.js';
 

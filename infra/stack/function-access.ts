@@ -10,8 +10,7 @@
  * `function-grants.test.ts` pins the resulting policies and checks these tables against the
  * calls the code can reach.
  */
-import type { ItemAction } from '../../shared/repositories/operations.js';
-import type { TableKey } from '../../shared/repositories/tables.js';
+import type { ItemAction, TableKey } from '../../shared/repositories/index.js';
 
 export type FunctionName =
   | 'api'

@@ -5,6 +5,7 @@ import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sources from 'aws-cdk-lib/aws-lambda-event-sources';
 import type { Construct } from 'constructs';
+import { SLOT_FREE_JOB_STATES } from '../../shared/states/index.js';
 import { bindFunctionAccess } from './access.js';
 import type { WmsData } from './data.js';
 import type { FunctionName } from './function-access.js';
@@ -121,7 +122,7 @@ export class WmsFunctions {
         {
           dynamodb: {
             NewImage: {
-              state: { S: lambda.FilterRule.or('READY', 'DONE', 'FAILED', 'CANCELLED', 'LOST') },
+              state: { S: lambda.FilterRule.or(...SLOT_FREE_JOB_STATES) },
             },
           },
         },

@@ -2,7 +2,7 @@ import { Duration, type Stack } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as sns from 'aws-cdk-lib/aws-sns';
-import { METRICS_NAMESPACE, METRICS_SERVICE } from '../../functions/common/observability.js';
+import { METRICS_NAMESPACE, METRICS_SERVICE } from '../../functions/common/index.js';
 import type { WmsFunction } from './wms-function.js';
 import type { WmsQueue } from './wms-queue.js';
 

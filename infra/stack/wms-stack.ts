@@ -5,7 +5,7 @@ import type * as events from 'aws-cdk-lib/aws-events';
 import type * as iam from 'aws-cdk-lib/aws-iam';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type { Construct } from 'constructs';
-import type { TableKey } from '../../shared/repositories/tables.js';
+import type { TableKey } from '../../shared/repositories/index.js';
 import { WmsAccess } from './access.js';
 import { WmsApi } from './api.js';
 import { deliverAccessLogsByBucketPolicy } from './audit-trail.js';
