@@ -13,6 +13,11 @@ const ADAPTERS = '^shared/(repositories|services|aws|throughput)/';
 const TOP = '^(functions|pilot|infra|test|scripts)/';
 /** Tests and their support code may reach across layers to set a scene up. */
 const TEST_CODE = '(\\.test\\.ts$|/test-support(/|\\.ts$)|^test/)';
+/**
+ * Units: directories whose `index.ts` is their public surface (docs/conventions.md, "Layout").
+ * Code outside a unit imports it only through that index.
+ */
+const UNIT = '(events|shared/[^/]+|pilot/agent|pilot/daemon|functions/common|infra/local)';
 
 module.exports = {
   forbidden: [
@@ -55,6 +60,20 @@ module.exports = {
         pathNot: TEST_CODE,
       },
       to: { path: '^infra/local/' },
+    },
+    {
+      name: 'units-import-each-other-through-their-index',
+      comment: "A unit's files other than its index are its own: another unit imports it through its index.",
+      severity: 'error',
+      from: { path: `^${UNIT}/`, pathNot: TEST_CODE },
+      to: { path: `^${UNIT}/`, pathNot: ['^$1/', `^${UNIT}/index\\.ts$`] },
+    },
+    {
+      name: 'import-units-through-their-index',
+      comment: "Code outside the units imports a unit only through its index: the rest is the unit's own.",
+      severity: 'error',
+      from: { pathNot: [`^${UNIT}/`, TEST_CODE] },
+      to: { path: `^${UNIT}/`, pathNot: `^${UNIT}/index\\.ts$` },
     },
   ],
   options: {

@@ -16,7 +16,6 @@ import {
   Identifier,
   JobCounts,
   JobRecord,
-  type JobState,
   JobStateSchema,
   LIMITS,
   ObjectLocation,
@@ -28,6 +27,7 @@ import {
   TaskStateSchema,
   Timestamp,
 } from '../shared/model/index.js';
+import { isOneOf, WAITING_JOB_STATES } from '../shared/states/index.js';
 import { PAGE_LIMIT } from './constants.js';
 import { NextToken, PageLimit, Reason } from './fields.js';
 
@@ -115,8 +115,6 @@ export const JobWaiting = z.object({
 });
 export type JobWaiting = z.output<typeof JobWaiting>;
 
-const WAITING_STATES: readonly JobState[] = ['READY', 'QUEUED', 'LOST'];
-
 /** A registered log of one attempt of a job (`wms logs <job> --attempt N` prints it). */
 export const AttemptLog = z.object({
   attempt: Count,
@@ -139,7 +137,7 @@ export const JobView = z
       .max(LIMITS.maxRetries + 2)
       .optional(),
   })
-  .refine((job) => job.waiting === undefined || WAITING_STATES.includes(job.state), {
+  .refine((job) => job.waiting === undefined || isOneOf(WAITING_JOB_STATES, job.state), {
     message: 'only a READY, QUEUED or LOST job waits',
     path: ['waiting'],
   });

@@ -78,4 +78,35 @@ describe('the layer rules of .dependency-cruiser.cjs', () => {
     expect(output).toContain('adapters-import-no-top: shared/services/index.ts → functions/api/index.ts');
     expect(status).not.toBe(0);
   });
+
+  it('pass imports of a unit through its index, and between files of one unit', () => {
+    const { status, output } = cruise({
+      'shared/model/index.ts': "export { STATES } from './states.js';\n",
+      'shared/model/states.ts': 'export const STATES = 1;\n',
+      'shared/services/index.ts': "import { STATES } from '../model/index.js';\nexport const N = STATES;\n",
+      'functions/status/index.ts':
+        "import { N } from '../../shared/services/index.js';\nexport const M = N;\n",
+    });
+
+    expect(output).toContain('no dependency violations');
+    expect(status).toBe(0);
+  });
+
+  it("fail an import of a unit's file other than its index, from another unit and from outside the units", () => {
+    const { status, output } = cruise({
+      'shared/model/index.ts': "export { STATES } from './states.js';\n",
+      'shared/model/states.ts': 'export const STATES = 1;\n',
+      'shared/services/index.ts': "import { STATES } from '../model/states.js';\nexport const N = STATES;\n",
+      'functions/status/index.ts':
+        "import { STATES } from '../../shared/model/states.js';\nexport const M = STATES;\n",
+    });
+
+    expect(output).toContain(
+      'units-import-each-other-through-their-index: shared/services/index.ts → shared/model/states.ts',
+    );
+    expect(output).toContain(
+      'import-units-through-their-index: functions/status/index.ts → shared/model/states.ts',
+    );
+    expect(status).not.toBe(0);
+  });
 });

@@ -4,9 +4,8 @@
  * got wrong, 500 with the request id (and a log line) for what the server did.
  */
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
-import { SCHEMA_CATALOG } from '../../events/catalog.js';
-import { contractOf } from '../../events/openapi.js';
-import type { RouteSpec } from '../../events/routes.js';
+import type { RouteSpec } from '../../events/index.js';
+import { contractOf, SCHEMA_CATALOG } from '../../events/index.js';
 import { callerIdentityOf } from '../../shared/identity/index.js';
 import { errorBody, httpErrorOf } from './errors.js';
 import { type ApiDeps, type Invocation, OPERATIONS, type OperationResult } from './operations.js';

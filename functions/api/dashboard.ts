@@ -3,10 +3,11 @@
  * GET /dashboard/history: jobs finished per minute, kept on the server so a reload shows them.
  */
 import type { SQSClient } from '@aws-sdk/client-sqs';
-import { DASHBOARD_LIMITS, type DashboardHistory, type DashboardSummary } from '../../events/api.js';
+import { DASHBOARD_LIMITS, type DashboardHistory, type DashboardSummary } from '../../events/index.js';
 import type { ThroughputHistoryKind } from '../../shared/config/index.js';
-import type { PilotState, TaskState } from '../../shared/model/index.js';
+import type { TaskState } from '../../shared/model/index.js';
 import type { Repositories } from '../../shared/repositories/index.js';
+import { LIVE_PILOT_STATES } from '../../shared/states/index.js';
 import type { ThroughputHistory } from '../../shared/throughput/index.js';
 import { type DeadLetterQueues, deadLetterDepths } from './dead-letters.js';
 import { type PageSource, pageAcross } from './paging.js';
@@ -14,7 +15,6 @@ import { pilotViewOf, taskSummaryOf } from './views.js';
 
 /** Running tasks first: they are what an operator watches. */
 const ACTIVE_TASK_STATES: readonly TaskState[] = ['RUNNING', 'HELD', 'REGISTERED'];
-const LIVE_PILOT_STATES: readonly PilotState[] = ['ACTIVE', 'IDLE'];
 
 export interface DashboardDeps {
   repos: Repositories;

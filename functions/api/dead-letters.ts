@@ -24,7 +24,7 @@ import {
   type DeadLetterQueueView,
   type PurgeReport,
   type RedriveReport,
-} from '../../events/api.js';
+} from '../../events/index.js';
 import { ConditionFailedError, NotFoundError, ValidationError } from '../../shared/errors/index.js';
 import { Identifier } from '../../shared/model/index.js';
 import { DEAD_LETTER_ATTRIBUTES } from '../common/index.js';

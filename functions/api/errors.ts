@@ -1,5 +1,5 @@
 /** How a failure becomes an HTTP error: status, stable code and, for a 400, the bad fields. */
-import type { ErrorResponse } from '../../events/api.js';
+import type { ErrorResponse } from '../../events/index.js';
 import {
   AlreadyClaimedError,
   AlreadyExistsError,

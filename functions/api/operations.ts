@@ -6,22 +6,24 @@ import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { z } from 'zod';
 import {
   AuditRequest,
+  buildOpenApiDocument,
   CancelTaskRequest,
+  ClaimRequest,
   DashboardHistoryQuery,
   DeadLetterMessagesQuery,
+  EVENT_SOURCES,
   FileListQuery,
   JobListQuery,
   JobLogQuery,
+  PilotHeartbeat,
   PilotListQuery,
+  PilotRegistration,
   PurgeRequest,
   RankUpdateRequest,
   RedriveRequest,
   RegisterTaskRequest,
   TaskListQuery,
-} from '../../events/api.js';
-import { EVENT_SOURCES } from '../../events/constants.js';
-import { buildOpenApiDocument } from '../../events/openapi.js';
-import { ClaimRequest, PilotHeartbeat, PilotRegistration } from '../../events/pilot.js';
+} from '../../events/index.js';
 import { PilotIdentityMismatchError, ValidationError } from '../../shared/errors/index.js';
 import type { CallerIdentity } from '../../shared/identity/index.js';
 import { datasetUidFor } from '../../shared/ids/index.js';

@@ -1,5 +1,5 @@
 /** Matches a request to a route of events/routes.ts: method and path template (`{param}` segments). */
-import { ROUTES, type RouteSpec } from '../../events/routes.js';
+import { ROUTES, type RouteSpec } from '../../events/index.js';
 
 export type RouteMatch =
   | { kind: 'matched'; route: RouteSpec; params: Record<string, string> }

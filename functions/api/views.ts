@@ -1,5 +1,5 @@
 /** Response bodies built from stored records: task progress, summaries, the task view and pilots. */
-import type { FileTotals, JobProgress, PilotView, TaskSummary, TaskView } from '../../events/api.js';
+import type { FileTotals, JobProgress, PilotView, TaskSummary, TaskView } from '../../events/index.js';
 import type { DatasetRecord, FileKind, PilotRecord, TaskRecord } from '../../shared/model/index.js';
 import { TERMINAL_JOB_STATES } from '../../shared/states/index.js';
 

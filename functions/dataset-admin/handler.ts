@@ -4,7 +4,7 @@ import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { DETAIL_TYPES, type EventBridgeEventOf, sqsEventBridgeRecordSchema } from '../../events/index.js';
 import { NotFoundError, StateConflictError } from '../../shared/errors/index.js';
 import type { Repositories } from '../../shared/repositories/index.js';
-import { markDatasetForDeletion, markDatasetForUpload } from '../../shared/services/datasets.js';
+import { markDatasetForDeletion, markDatasetForUpload } from '../../shared/services/index.js';
 import {
   type ConsumerQueueConfig,
   createSqsConsumer,

@@ -13,9 +13,11 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { DetailInputOf, DetailType } from '../../events/index.js';
 import { toSqsEventRecord } from '../../infra/local/sqs-source.js';
 import { compareCodePoints } from '../../shared/ids/index.js';
-import { checklistObjectOpener } from '../../shared/services/checklist-objects.js';
-import { checklistReadPlaces } from '../../shared/services/dataset-locations.js';
-import { JobGenerationMessage } from '../../shared/services/job-generation-message.js';
+import {
+  checklistObjectOpener,
+  checklistReadPlaces,
+  JobGenerationMessage,
+} from '../../shared/services/index.js';
 import {
   fileRef,
   newFile,

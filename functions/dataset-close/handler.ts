@@ -8,14 +8,16 @@ import {
   type CloseDeferralPolicyInput,
 } from '../../shared/checklist/index.js';
 import type { Repositories } from '../../shared/repositories/index.js';
-import type { OpenChecklistObject } from '../../shared/services/checklist-objects.js';
-import { closeDataset, type DatasetCloseOutcome, describeMismatch } from '../../shared/services/datasets.js';
 import {
+  closeDataset,
+  type DatasetCloseOutcome,
+  describeMismatch,
   type EnqueueJobGeneration,
+  type OpenChecklistObject,
   type StartedTasks,
+  sendJobGenerationMessage,
   startTasksReading,
-} from '../../shared/services/generation.js';
-import { sendJobGenerationMessage } from '../../shared/services/job-generation-message.js';
+} from '../../shared/services/index.js';
 import {
   type ConsumerQueueConfig,
   createSqsConsumer,

@@ -1,5 +1,5 @@
 import type { Context, DynamoDBBatchResponse } from 'aws-lambda';
-import { type DispatchDeps, runDispatchPass } from '../../shared/services/dispatch.js';
+import { type DispatchDeps, runDispatchPass } from '../../shared/services/index.js';
 import { parseTrigger } from './trigger.js';
 
 export type DispatcherDeps = Omit<DispatchDeps, 'signal'>;

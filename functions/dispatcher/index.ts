@@ -3,7 +3,7 @@ import middy from '@middy/core';
 import { awsClients } from '../../shared/aws/index.js';
 import { loadConfig } from '../../shared/config/index.js';
 import { createRepositories, tableNamesFromConfig } from '../../shared/repositories/index.js';
-import { ReadyJobBuffer } from '../../shared/services/ready-jobs.js';
+import { ReadyJobBuffer } from '../../shared/services/index.js';
 import { createObservability, publishMetrics } from '../common/index.js';
 import { DispatcherConfig } from './config.js';
 import { createDispatcherHandler } from './handler.js';

@@ -5,15 +5,13 @@ import { DETAIL_TYPES, type FileInputDetail, sqsEventBridgeRecordSchema } from '
 import type { TaskRecord } from '../../shared/model/index.js';
 import type { Repositories } from '../../shared/repositories/index.js';
 import {
+  createStreamingJobs,
   describeFileConflict,
   type InputFileOutcome,
   registerInputFile,
-} from '../../shared/services/datasets.js';
-import {
-  createStreamingJobs,
   type StreamingJob,
   streamingTasksReading,
-} from '../../shared/services/generation.js';
+} from '../../shared/services/index.js';
 import { type ConsumerQueueConfig, createSqsConsumer, PoisonMessageError } from '../common/index.js';
 
 export interface FileInputDeps {

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { integer, JobGenerationQueueConfig, TablesConfig } from '../../shared/config/index.js';
-import { LIST_PAGE_SIZE } from '../../shared/services/datasets.js';
+import { LIST_PAGE_SIZE } from '../../shared/services/index.js';
 import { ConsumerQueueConfig } from '../common/index.js';
 
 /** How much one invocation generates before it hands the rest to a continuation message. */

@@ -9,11 +9,9 @@ import {
   type GenerationLimits,
   type GenerationOutcome,
   generateJobs,
-} from '../../shared/services/generation.js';
-import {
   JobGenerationMessage,
   sendJobGenerationMessage,
-} from '../../shared/services/job-generation-message.js';
+} from '../../shared/services/index.js';
 import { type ConsumerQueueConfig, createSqsConsumer } from '../common/index.js';
 
 export interface JobGeneratorDeps {

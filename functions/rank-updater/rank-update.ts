@@ -8,7 +8,7 @@ import { ConditionFailedError } from '../../shared/errors/index.js';
 import { Identifier, JobStateSchema } from '../../shared/model/index.js';
 import { nextRank, type RankParamsInput } from '../../shared/rank/index.js';
 import type { Repositories } from '../../shared/repositories/index.js';
-import { updateRank, waitedSeconds } from '../../shared/services/watchdog.js';
+import { updateRank, waitedSeconds } from '../../shared/services/index.js';
 import { TERMINAL_TASK_STATES } from '../../shared/states/index.js';
 import type { ChangeRecord } from '../common/index.js';
 

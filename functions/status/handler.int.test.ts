@@ -100,6 +100,7 @@ function deps(
       eventBusName: busName,
       dataBucket: DATA_BUCKET,
       taskSpecs: new TaskSpecCache(),
+      retryPolicy: {},
     },
     sqs: fixture.clients.sqs,
     eventBridge: fixture.clients.eventBridge,

@@ -12,7 +12,7 @@ import {
   applyResultsTogether,
   type ResultDeps,
   type StatusOutcome,
-} from '../../shared/services/results.js';
+} from '../../shared/services/index.js';
 import type { ThroughputCounts, ThroughputRecorder } from '../../shared/throughput/index.js';
 import { type ConsumerQueueConfig, createSqsConsumer, PoisonMessageError } from '../common/index.js';
 import { EventOutbox } from './outbox.js';

@@ -1,9 +1,9 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import { awsClients } from '../../shared/aws/index.js';
-import { loadConfig } from '../../shared/config/index.js';
+import { loadConfig, retryPolicyOf } from '../../shared/config/index.js';
 import { createRepositories, tableNamesFromConfig } from '../../shared/repositories/index.js';
-import { TaskSpecCache } from '../../shared/services/task-specs.js';
+import { TaskSpecCache } from '../../shared/services/index.js';
 import { createThroughputRecorder } from '../../shared/throughput/index.js';
 import { createObservability, publishMetrics } from '../common/index.js';
 import { StatusConfig } from './config.js';
@@ -22,11 +22,7 @@ export const handler = middy(
       dataBucket: config.DATA_BUCKET,
       // Kept across the invocations of this container: a task's spec is read once.
       taskSpecs: new TaskSpecCache(),
-      retryPolicy: {
-        baseSeconds: config.JOB_RETRY_BASE_SECONDS,
-        maxSeconds: config.JOB_RETRY_MAX_SECONDS,
-        jitterFraction: config.JOB_RETRY_JITTER_FRACTION,
-      },
+      retryPolicy: retryPolicyOf(config),
     },
     sqs: clients.sqs,
     eventBridge: clients.eventBridge,

@@ -7,8 +7,7 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import type { SQSRecord } from 'aws-lambda';
-import { DETAIL_TYPES } from '../../events/constants.js';
-import { type SqsEventBridgeRecordOf, sqsEventBridgeRecordSchema } from '../../events/eventbridge.js';
+import { DETAIL_TYPES, type SqsEventBridgeRecordOf, sqsEventBridgeRecordSchema } from '../../events/index.js';
 import { NotFoundError, StateConflictError } from '../../shared/errors/index.js';
 import {
   cancelContinuationEntry,

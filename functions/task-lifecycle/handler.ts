@@ -6,7 +6,7 @@ import {
   type CompletionDeps,
   handleTaskChange,
   type TaskChangeOutcome,
-} from '../../shared/services/completion.js';
+} from '../../shared/services/index.js';
 import { type ChangeRecord, createStreamRecordConsumer, publishEvents } from '../common/index.js';
 
 export interface TaskLifecycleDeps {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { loadConfig } from '../../shared/config/index.js';
+import { loadConfig, retryPolicyOf } from '../../shared/config/index.js';
 import { ConfigError } from '../../shared/errors/index.js';
 import { pilotLostAfterSeconds, WatchdogConfig } from './config.js';
 
@@ -40,6 +40,17 @@ describe('WatchdogConfig', () => {
     expect(() => loadConfig(WatchdogConfig, { ...env, RANK_GAMMA: '1' })).toThrow(/RANK_GAMMA/);
     expect(() => loadConfig(WatchdogConfig, { ...env, PILOT_CONTROL_QUEUE_PREFIX: undefined })).toThrow(
       /PILOT_CONTROL_QUEUE_PREFIX: missing/,
+    );
+  });
+
+  it('reads the retry backoff of LOST jobs from the same JOB_RETRY_* variables as status', () => {
+    expect(
+      retryPolicyOf(
+        loadConfig(WatchdogConfig, { ...env, JOB_RETRY_BASE_SECONDS: '7', JOB_RETRY_MAX_SECONDS: '70' }),
+      ),
+    ).toEqual({ baseSeconds: 7, maxSeconds: 70, jitterFraction: 0 });
+    expect(() => loadConfig(WatchdogConfig, { ...env, JOB_RETRY_BASE_SECONDS: 'soon' })).toThrow(
+      /JOB_RETRY_BASE_SECONDS/,
     );
   });
 });

@@ -6,6 +6,7 @@ import {
   integer,
   PilotControlQueuePrefixConfig,
   RankConfig,
+  RetryPolicyConfig,
   TablesConfig,
 } from '../../shared/config/index.js';
 
@@ -16,6 +17,7 @@ export const WatchdogConfig = z.object({
   ...EventBusConfig.shape,
   ...HeartbeatConfig.shape,
   ...RankConfig.shape,
+  ...RetryPolicyConfig.shape,
   ...PilotControlQueuePrefixConfig.shape,
   /** Silence after which a pilot is LOST; three heartbeat intervals when unset. */
   PILOT_LOST_AFTER_SECONDS: z

@@ -3,7 +3,7 @@ import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import type { Context } from 'aws-lambda';
 import { z } from 'zod';
 import { parseOrThrow } from '../../events/index.js';
-import { runWatchdog, type WatchdogDeps, type WatchdogReport } from '../../shared/services/watchdog.js';
+import { runWatchdog, type WatchdogDeps, type WatchdogReport } from '../../shared/services/index.js';
 import { publishEvents } from '../common/index.js';
 
 const ScheduledEvent = EventBridgeSchema.extend({

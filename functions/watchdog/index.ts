@@ -1,7 +1,7 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import { awsClients } from '../../shared/aws/index.js';
-import { loadConfig, rankParamsOf } from '../../shared/config/index.js';
+import { loadConfig, rankParamsOf, retryPolicyOf } from '../../shared/config/index.js';
 import { createRepositories, tableNamesFromConfig } from '../../shared/repositories/index.js';
 import { createObservability, publishMetrics } from '../common/index.js';
 import { pilotLostAfterSeconds, WatchdogConfig } from './config.js';
@@ -26,6 +26,7 @@ export const handler = middy(
       jobsCpuQueueUrl: config.JOBS_CPU_QUEUE_URL,
       jobsGpuQueueUrl: config.JOBS_GPU_QUEUE_URL,
       rank: rankParamsOf(config),
+      retryPolicy: retryPolicyOf(config),
       auditTasks: config.AUDIT_SAMPLE_TASKS,
       auditObjects: config.AUDIT_SAMPLE_OBJECTS,
       eventBusName: config.EVENT_BUS_NAME,

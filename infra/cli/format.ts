@@ -1,6 +1,7 @@
 /** Plain-text rendering for people: aligned tables, progress bars, sizes and ages. */
 import type { JobProgress } from '../../events/index.js';
 import type { JobState } from '../../shared/model/index.js';
+import { TERMINAL_JOB_STATES, UNFINISHED_JOB_STATES } from '../../shared/states/index.js';
 
 /** Columns padded to their widest cell; a column whose header starts with '>' is right-aligned. */
 export function table(headers: readonly string[], rows: readonly (readonly string[])[]): string {
@@ -47,15 +48,7 @@ export function age(then: string, now: Date): string {
 }
 
 /** Job states in the order a job moves through them, final ones last (JOB_STATES has them all). */
-export const PROGRESS_STATES: readonly JobState[] = [
-  'READY',
-  'QUEUED',
-  'RUNNING',
-  'LOST',
-  'DONE',
-  'FAILED',
-  'CANCELLED',
-];
+export const PROGRESS_STATES: readonly JobState[] = [...UNFINISHED_JOB_STATES, ...TERMINAL_JOB_STATES];
 
 /** One line per job state: name, bar against the task's jobs, count. */
 export function progressLines(progress: JobProgress, width = 30): string[] {

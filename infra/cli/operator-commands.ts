@@ -19,7 +19,7 @@ import {
   REDRIVE_MAX_MESSAGES,
   RedriveReport,
 } from '../../events/index.js';
-import { PilotConfig } from '../../pilot/agent/config.js';
+import { PilotConfig } from '../../pilot/agent/index.js';
 import { DEVICES, type Device, PILOT_STATES } from '../../shared/model/index.js';
 import { listAll, pathOf } from './client.js';
 import { type CommandContext, jsonOption, type Register, stateOption } from './context.js';

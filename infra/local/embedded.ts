@@ -61,8 +61,8 @@ export function stackResourceNames(
     tables: Object.fromEntries(
       (Object.keys(stack.tables) as TableKey[]).map((key) => [key, resource(stack.tables[key]).physicalName]),
     ) as TableNames,
-    queueUrls: urls((name) => stack.queues[name]!.queue),
-    deadLetterQueueUrls: urls((name) => stack.queues[name]!.deadLetterQueue),
+    queueUrls: urls((name) => stack.queues[name].queue),
+    deadLetterQueueUrls: urls((name) => stack.queues[name].deadLetterQueue),
     busName: resource(stack.bus).physicalName,
     bucket: resource(stack.bucket).physicalName,
   };

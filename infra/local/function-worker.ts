@@ -7,7 +7,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 // Not shared/aws/index.js: that loads the SDK, which a handler may never need.
-import { CallCounter, countProcessCalls } from '../../shared/aws/callCounter.js';
+import { CallCounter, countProcessCalls } from '../../shared/aws/index.js';
 import type { FunctionError, WorkerInvocation, WorkerMessage, WorkerSettings } from './function-protocol.js';
 
 type Handler = (event: unknown, context: unknown) => unknown;

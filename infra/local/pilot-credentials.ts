@@ -1,6 +1,6 @@
 import { chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { SECRET_ENV_VARIABLES } from '../../pilot/agent/credentials.js';
+import { SECRET_ENV_VARIABLES } from '../../pilot/agent/index.js';
 
 /**
  * `env` without the AWS credentials it holds, which go into an AWS shared-credentials file

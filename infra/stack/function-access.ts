@@ -3,13 +3,14 @@
  * the shared services and repositories it uses): per table the item actions and the indexes
  * it queries (shared/repositories/operations.ts lists each repository method's calls), the
  * queues it sends to or inspects, whether it puts events on the bus, which objects of the data
- * bucket it reads, and its SQS actions on the pilot control queues. `WmsStack` binds each entry
- * where it defines the function; what the queue consumers, stream sources and operator routes
- * need besides is bound there too. `function-grants.test.ts` pins the resulting policies and
- * checks these tables against the calls the code can reach.
+ * bucket it reads, and its SQS actions on the pilot control queues. `WmsFunctions`
+ * (functions.ts) binds each entry where it defines the function (`bindFunctionAccess`,
+ * access.ts), and what the queue consumers and stream sources need besides; `WmsAccess`
+ * (access.ts) binds what the operator routes and the watchdog's listing need.
+ * `function-grants.test.ts` pins the resulting policies and checks these tables against the
+ * calls the code can reach.
  */
-import type { ItemAction } from '../../shared/repositories/operations.js';
-import type { TableKey } from '../../shared/repositories/tables.js';
+import type { ItemAction, TableKey } from '../../shared/repositories/index.js';
 
 export type FunctionName =
   | 'api'

@@ -1,7 +1,7 @@
 import { RemovalPolicy } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type { Construct } from 'constructs';
-import { TABLE_SPECS, type TableKey, type TableSpec } from '../../shared/repositories/tables.js';
+import { TABLE_SPECS, type TableKey, type TableSpec } from '../../shared/repositories/index.js';
 
 const attributeType = { S: dynamodb.AttributeType.STRING, N: dynamodb.AttributeType.NUMBER } as const;
 const streamView = {

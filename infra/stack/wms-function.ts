@@ -10,7 +10,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { TABLE_SPECS, type TableKey } from '../../shared/repositories/tables.js';
+import { TABLE_SPECS, type TableKey } from '../../shared/repositories/index.js';
 import type { QueueAccess, TableAccess } from './function-access.js';
 import { TABLE_ENV } from './tables.js';
 

@@ -7,6 +7,34 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type { WmsFunction } from './wms-function.js';
 
+export interface DeadLetterQueueProps {
+  /** What a message in this queue means, for the alarm. */
+  alarmDescription: string;
+  alarmTopic: sns.ITopic;
+}
+
+/**
+ * A dead-letter queue with the alarm that fires on its first visible message. The alarm is
+ * the queue's sibling, `<id>Alarm` in the same scope, not its child: the logical ids of both
+ * stay those a deployed stack and the embedded runtime know.
+ */
+export class DeadLetterQueue extends sqs.Queue {
+  readonly alarm: cloudwatch.Alarm;
+
+  constructor(scope: Construct, id: string, props: DeadLetterQueueProps) {
+    super(scope, id, { retentionPeriod: Duration.days(14), enforceSSL: true });
+    this.alarm = new cloudwatch.Alarm(scope, `${id}Alarm`, {
+      alarmDescription: props.alarmDescription,
+      metric: this.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1) }),
+      threshold: 0,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    this.alarm.addAlarmAction(new actions.SnsAction(props.alarmTopic));
+  }
+}
+
 export interface WmsQueueProps {
   /** Readable queue name suffix, e.g. `status`; the DLQ is `<name>-dlq`. */
   name: string;
@@ -18,14 +46,13 @@ export interface WmsQueueProps {
 }
 
 /**
- * A queue with its DLQ and the alarm on the DLQ, and (via `consumeWith`) its Lambda consumer
- * with partial batch failure reporting. The consumer gets the DLQ URL so it can dead-letter a
- * message it can never process with the reason attached.
+ * A queue with its DLQ and the DLQ's alarm (a `DeadLetterQueue`), and (via `consumeWith`) its
+ * Lambda consumer with partial batch failure reporting. The consumer gets the DLQ URL so it can
+ * dead-letter a message it can never process with the reason attached.
  */
 export class WmsQueue extends Construct {
   readonly queue: sqs.Queue;
-  readonly deadLetterQueue: sqs.Queue;
-  readonly dlqAlarm: cloudwatch.Alarm;
+  readonly deadLetterQueue: DeadLetterQueue;
   readonly name: string;
   readonly maxReceiveCount: number;
 
@@ -34,9 +61,9 @@ export class WmsQueue extends Construct {
     this.name = props.name;
     this.maxReceiveCount = props.maxReceiveCount;
     const retention = props.retentionPeriod ?? Duration.days(4);
-    this.deadLetterQueue = new sqs.Queue(this, 'DeadLetter', {
-      retentionPeriod: Duration.days(14),
-      enforceSSL: true,
+    this.deadLetterQueue = new DeadLetterQueue(this, 'DeadLetter', {
+      alarmDescription: `Messages in the ${props.name} dead-letter queue`,
+      alarmTopic: props.alarmTopic,
     });
     this.queue = new sqs.Queue(this, 'Queue', {
       visibilityTimeout: props.visibilityTimeout,
@@ -45,15 +72,6 @@ export class WmsQueue extends Construct {
       enforceSSL: true,
       deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: props.maxReceiveCount },
     });
-    this.dlqAlarm = new cloudwatch.Alarm(this, 'DeadLetterAlarm', {
-      alarmDescription: `Messages in the ${props.name} dead-letter queue`,
-      metric: this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1) }),
-      threshold: 0,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-      evaluationPeriods: 1,
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-    });
-    this.dlqAlarm.addAlarmAction(new actions.SnsAction(props.alarmTopic));
   }
 
   consumeWith(consumer: WmsFunction, options: { batchSize: number; maxBatchingWindow?: Duration }): void {

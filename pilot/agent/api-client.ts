@@ -1,13 +1,13 @@
 import type { z } from 'zod';
-import { ErrorResponse } from '../../events/api.js';
 import {
   ClaimRequest,
   ClaimResponse,
+  ErrorResponse,
   PilotHeartbeat,
   PilotHeartbeatResponse,
   PilotRegistration,
   PilotRegistrationResponse,
-} from '../../events/pilot.js';
+} from '../../events/index.js';
 import {
   type CallCounter,
   createSignedHttp,

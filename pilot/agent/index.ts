@@ -3,6 +3,7 @@ export { ApiClient, type ApiClientOptions, type PilotApi } from './api-client.js
 export { type ArgContext, expandArgs } from './args.js';
 export { type BackoffPolicy, backoffDelayMs } from './backoff.js';
 export { Adler32, type ChecksumAlgorithm, checksumAlgorithm, createChecksum } from './checksum.js';
+export { configArgument, runMain } from './cli.js';
 export {
   applyEnvironmentOverrides,
   defaultPilotId,
@@ -16,6 +17,12 @@ export {
   validateConfig,
 } from './config.js';
 export { DEFAULTS, PILOT_EXIT, PILOT_VERSION } from './constants.js';
+export {
+  credentialsFileOf,
+  fileCredentials,
+  refuseEnvironmentCredentials,
+  SECRET_ENV_VARIABLES,
+} from './credentials.js';
 export { type DeleteBatchSender, MessageDeletions, type MessageDeletionsOptions } from './deletions.js';
 export {
   ClaimRefusedError,

@@ -2,7 +2,7 @@ import { appendFile, chown, constants, mkdir, open, readdir, rm, stat, statfs } 
 import path from 'node:path';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { S3Client } from '@aws-sdk/client-s3';
-import { type JobMessage, type JobProgressMessage, JobResultMessage } from '../../events/pilot.js';
+import { type JobMessage, type JobProgressMessage, JobResultMessage } from '../../events/index.js';
 import {
   ERRORS,
   type ErrorEntry,

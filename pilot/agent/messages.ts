@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { JobMessage, PilotControlCommand, type PilotHeartbeat } from '../../events/pilot.js';
+import { JobMessage, PilotControlCommand, type PilotHeartbeat } from '../../events/index.js';
 import { ValidationError } from '../../shared/errors/index.js';
 import type { Device } from '../../shared/model/index.js';
 import { Identifier } from '../../shared/model/index.js';

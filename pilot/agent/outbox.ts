@@ -1,6 +1,6 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import type { JobProgressMessage, JobResultMessage, PilotStatusMessage } from '../../events/pilot.js';
+import type { JobProgressMessage, JobResultMessage, PilotStatusMessage } from '../../events/index.js';
 import { sleep } from '../../shared/async/index.js';
 import { backoffDelayMs } from './backoff.js';
 import { OUTBOX_FLUSH_MS, PROGRESS_HOLD_MS, RETRY_BACKOFF, SQS_MAX_BATCH } from './constants.js';

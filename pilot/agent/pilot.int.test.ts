@@ -31,6 +31,7 @@ import {
   root,
   UPPER,
   usePilotPlane,
+  waitUntilNoLivePilot,
   wms,
 } from '../test-support/plane-suite.js';
 import {
@@ -261,7 +262,9 @@ describe('pilots on the control plane', () => {
   });
 
   it('a GPU pilot takes CPU jobs only when no GPU job waits, gives GPU jobs its GPU, and stops at maxJobs', async () => {
-    // Prepare: two GPU jobs and a CPU job ready before the pilot comes.
+    // Prepare: two GPU jobs and a CPU job ready before the pilot comes, and no slots but its
+    // own: a CPU slot of an earlier test's pilot would have the CPU job queued before the GPU jobs.
+    await waitUntilNoLivePilot();
     const script = 'echo "gpu=[$CUDA_VISIBLE_DEVICES]" > "$2/$(basename "$1").env"';
     const gpuInput = await announceDataset(plane, s3, inputFiles(2, 'gpu'));
     const cpuInput = await announceDataset(plane, s3, inputFiles(1, 'cpu'));

@@ -9,7 +9,7 @@ import {
   ReceiveMessageCommand,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
-import { JobResultMessage, type PilotControlCommand, type PilotHeartbeat } from '../../events/pilot.js';
+import { JobResultMessage, type PilotControlCommand, type PilotHeartbeat } from '../../events/index.js';
 import { sleep } from '../../shared/async/index.js';
 import { ERRORS } from '../../shared/errors/index.js';
 import type { Device } from '../../shared/model/index.js';

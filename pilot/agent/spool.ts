@@ -1,6 +1,6 @@
 import { chmod, mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { JobResultMessage } from '../../events/pilot.js';
+import { JobResultMessage } from '../../events/index.js';
 import { ValidationError } from '../../shared/errors/index.js';
 import { SPOOL_SUFFIX } from './constants.js';
 

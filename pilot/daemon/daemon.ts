@@ -5,7 +5,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { z } from 'zod';
 import { sleep } from '../../shared/async/index.js';
 import { BucketName, ObjectKey } from '../../shared/model/index.js';
-import { readConfigFile, validateConfig } from '../agent/config.js';
+import { readConfigFile, validateConfig } from '../agent/index.js';
 import {
   type CachedRelease,
   DEFAULT_RELEASE_PREFIX,

@@ -4,8 +4,13 @@
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import { createAwsClients } from '../../shared/aws/index.js';
-import { configArgument, runMain } from '../agent/cli.js';
-import { credentialsFileOf, fileCredentials, refuseEnvironmentCredentials } from '../agent/credentials.js';
+import {
+  configArgument,
+  credentialsFileOf,
+  fileCredentials,
+  refuseEnvironmentCredentials,
+  runMain,
+} from '../agent/index.js';
 import { loadDaemonConfig, loadReleasePublicKey, PilotDaemon } from './daemon.js';
 
 const USAGE = 'usage: daemon --config <daemon-config.json>';

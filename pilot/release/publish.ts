@@ -31,7 +31,7 @@ import {
   readSigningKey,
   releaseKey,
   signManifest,
-} from '../daemon/release.js';
+} from '../daemon/index.js';
 import { bundleEntry } from './bundle.js';
 
 const PILOT_ENTRY = fileURLToPath(new URL('../agent/main.ts', import.meta.url));

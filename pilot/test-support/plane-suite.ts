@@ -10,7 +10,7 @@ import path from 'node:path';
 import { afterAll, afterEach, beforeAll, expect } from 'vitest';
 import { awsClients } from '../../shared/aws/index.js';
 import { createRepositories, type Repositories } from '../../shared/repositories/index.js';
-import { type ControlPlane, startControlPlane } from '../../test/support/index.js';
+import { type ControlPlane, eventually, startControlPlane } from '../../test/support/index.js';
 import { buildPilotBundle } from './pilot-process.js';
 import { PilotFleet } from './plane-pilots.js';
 import { queueUrlOf, type shellTask, type WmsApi, waitForJobs, wmsApi } from './plane-tasks.js';
@@ -75,6 +75,22 @@ export async function registerTask(task: ReturnType<typeof shellTask>, jobs: num
   await wms.registerTask(task);
   await waitForJobs(wms, task.taskId, (found) => expect(found).toHaveLength(jobs));
   return task.taskId;
+}
+
+/**
+ * Waits until no pilot is ACTIVE or IDLE: those a test killed have been declared lost (within
+ * PILOT_LOST_AFTER_SECONDS and a watchdog period), so only the pilots started next hold slots.
+ */
+export async function waitUntilNoLivePilot(): Promise<void> {
+  await eventually(
+    async () => {
+      const live = await Promise.all(
+        (['ACTIVE', 'IDLE'] as const).map(async (state) => (await repos.pilots.listByState(state)).items),
+      );
+      expect(live.flat().map((pilot) => pilot.pilotId)).toEqual([]);
+    },
+    { timeoutMs: (PILOT_LOST_AFTER_SECONDS + 20) * 1000, intervalMs: 500 },
+  );
 }
 
 /** The stored content of a task's log of one attempt of a job. */

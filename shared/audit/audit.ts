@@ -8,8 +8,8 @@ import {
   type OutputFile,
   printableName,
 } from '../model/index.js';
-import { TERMINAL_TASK_STATES } from '../states/index.js';
-import { CLOSED_DATASET_STATES, INVARIANTS, LIVE_PILOT_STATES, SHA256_PREFIX } from './constants.js';
+import { isOneOf, LIVE_PILOT_STATES, TERMINAL_TASK_STATES } from '../states/index.js';
+import { CLOSED_DATASET_STATES, INVARIANTS, SHA256_PREFIX } from './constants.js';
 import type { AuditFinding, AuditSnapshot, DatasetSnapshot, StoredObject, TaskSnapshot } from './types.js';
 
 type Location = OutputFile['location'];
@@ -213,7 +213,7 @@ function checkRunningJobs(
     if (job.state !== 'RUNNING') continue;
     const pilot = job.pilotId === undefined ? null : pilots.get(job.pilotId);
     if (pilot === undefined) continue;
-    if (pilot !== null && (LIVE_PILOT_STATES as readonly string[]).includes(pilot.state)) continue;
+    if (pilot !== null && isOneOf(LIVE_PILOT_STATES, pilot.state)) continue;
     if (pilot !== null && settledBefore !== undefined && pilot.lastHeartbeatAt >= settledBefore) continue;
     const why =
       job.pilotId === undefined

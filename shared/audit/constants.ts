@@ -12,9 +12,6 @@ export const INVARIANTS = [
   'closed-dataset-matches-checklist',
 ] as const;
 
-/** Pilot states in which a pilot still runs its jobs. */
-export const LIVE_PILOT_STATES = ['ACTIVE', 'IDLE'] as const;
-
 /** Dataset states after the close: the file set is frozen. */
 export const CLOSED_DATASET_STATES = ['CLOSED', 'TO_UPLOAD', 'TO_DELETE'] as const;
 

@@ -1,6 +1,6 @@
 /** The consistency audit of design §9 over a snapshot of tasks, jobs, datasets, files, objects and pilots. */
 export { auditSnapshot, countJobs, objectId } from './audit.js';
-export { CLOSED_DATASET_STATES, INVARIANTS, LIVE_PILOT_STATES, SHA256_PREFIX } from './constants.js';
+export { CLOSED_DATASET_STATES, INVARIANTS, SHA256_PREFIX } from './constants.js';
 export type {
   AuditEntity,
   AuditFinding,

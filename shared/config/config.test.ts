@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { ConfigError } from '../errors/index.js';
+import { RetryPolicy } from '../retry/index.js';
 import {
   AwsClientConfig,
   DataBucketConfig,
@@ -13,7 +14,9 @@ import {
   loadConfig,
   PilotControlConfig,
   RankConfig,
+  RetryPolicyConfig,
   rankParamsOf,
+  retryPolicyOf,
   StatusQueueConfig,
   TablesConfig,
 } from './index.js';
@@ -193,6 +196,26 @@ describe('RankConfig', () => {
       agingUnitSeconds: 10,
     });
     expect(() => loadConfig(RankConfig, { RANK_GAMMA: '1' })).toThrow(/RANK_GAMMA/);
+  });
+});
+
+describe('RetryPolicyConfig', () => {
+  it('gives the retry backoff the defaults of shared/retry and reads it as shared/retry takes it', () => {
+    expect(RetryPolicy.parse(retryPolicyOf(loadConfig(RetryPolicyConfig, {})))).toEqual(
+      RetryPolicy.parse({}),
+    );
+    expect(
+      retryPolicyOf(
+        loadConfig(RetryPolicyConfig, {
+          JOB_RETRY_BASE_SECONDS: '2',
+          JOB_RETRY_MAX_SECONDS: '30',
+          JOB_RETRY_JITTER_FRACTION: '0.25',
+        }),
+      ),
+    ).toEqual({ baseSeconds: 2, maxSeconds: 30, jitterFraction: 0.25 });
+    expect(() => loadConfig(RetryPolicyConfig, { JOB_RETRY_JITTER_FRACTION: '2' })).toThrow(
+      /JOB_RETRY_JITTER_FRACTION/,
+    );
   });
 });
 

@@ -12,6 +12,11 @@ import {
   DEFAULT_RANK_GAMMA,
   type RankParamsInput,
 } from '../rank/index.js';
+import {
+  DEFAULT_RETRY_BASE_SECONDS,
+  DEFAULT_RETRY_MAX_SECONDS,
+  type RetryPolicyInput,
+} from '../retry/index.js';
 
 /** The name of a provisioned resource (table, bus): no default, no whitespace. */
 export const ResourceName = z.string().regex(/^[^\s]+$/, 'must be a resource name without whitespace');
@@ -142,6 +147,26 @@ export const RankConfig = z.object({
   RANK_AGING_UNIT_SECONDS: integer({ default: DEFAULT_AGING_UNIT_SECONDS, min: 1, max: 86_400 }),
 });
 export type RankConfig = z.infer<typeof RankConfig>;
+
+/**
+ * The backoff of retried jobs (shared/retry RetryPolicy), read by every function that ends an
+ * attempt: status (a reported failure) and the watchdog (a LOST attempt).
+ */
+export const RetryPolicyConfig = z.object({
+  JOB_RETRY_BASE_SECONDS: integer({ default: DEFAULT_RETRY_BASE_SECONDS, min: 0, max: 86_400 }),
+  JOB_RETRY_MAX_SECONDS: integer({ default: DEFAULT_RETRY_MAX_SECONDS, min: 0, max: 86_400 }),
+  JOB_RETRY_JITTER_FRACTION: decimal({ default: 0, min: 0, max: 1 }),
+});
+export type RetryPolicyConfig = z.infer<typeof RetryPolicyConfig>;
+
+/** The retry policy of shared/retry from its configuration. */
+export function retryPolicyOf(config: RetryPolicyConfig): RetryPolicyInput {
+  return {
+    baseSeconds: config.JOB_RETRY_BASE_SECONDS,
+    maxSeconds: config.JOB_RETRY_MAX_SECONDS,
+    jitterFraction: config.JOB_RETRY_JITTER_FRACTION,
+  };
+}
 
 /** The rank parameters of shared/rank from their configuration. */
 export function rankParamsOf(config: RankConfig): RankParamsInput {

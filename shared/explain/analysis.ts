@@ -1,4 +1,4 @@
-import type { JobWaiting } from '../../events/api.js';
+import type { JobWaiting } from '../../events/index.js';
 import { errorByCode } from '../errors/index.js';
 import type { JobRecord } from '../model/index.js';
 import { explainWaiting } from './explain.js';

@@ -1,8 +1,6 @@
-import type { JobWaiting } from '../../events/api.js';
-import type { JobState } from '../model/index.js';
+import type { JobWaiting } from '../../events/index.js';
+import { isOneOf, WAITING_JOB_STATES } from '../states/index.js';
 import type { WaitingContext, WaitingJob, WaitingTask } from './types.js';
-
-const WAITING_STATES: readonly JobState[] = ['READY', 'QUEUED', 'LOST'];
 
 /**
  * Why a job is not running, or undefined when it does not wait (it runs or has ended). The
@@ -17,7 +15,7 @@ export function explainWaiting(
   task: WaitingTask,
   context: WaitingContext,
 ): JobWaiting | undefined {
-  if (!WAITING_STATES.includes(job.state)) return undefined;
+  if (!isOneOf(WAITING_JOB_STATES, job.state)) return undefined;
   const because = (reason: JobWaiting['reason']): JobWaiting => ({
     reason,
     device: job.device,

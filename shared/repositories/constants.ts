@@ -9,5 +9,3 @@ export const CONTENTION_BACKOFF_MAX_MS = 1_000;
 /** Default and largest page of a list query. */
 export const DEFAULT_PAGE_SIZE = 100;
 export const MAX_PAGE_SIZE = 1_000;
-/** Job states the watchdog scans for (the sparse `inFlight` index holds only these). */
-export const IN_FLIGHT_JOB_STATES = ['QUEUED', 'RUNNING', 'LOST'] as const;

@@ -10,31 +10,28 @@ import { PilotsRepo } from './pilots.js';
 import { TasksRepo } from './tasks.js';
 import type { RepositoryDeps } from './types.js';
 
-export { IN_FLIGHT_JOB_STATES, TRANSACTION_ITEM_LIMIT } from './constants.js';
+export { TRANSACTION_ITEM_LIMIT } from './constants.js';
 export { ControlRepo, type Versioned } from './control.js';
 export { type CreateDatasetResult, type DatasetChange, DatasetsRepo, type NewDataset } from './datasets.js';
 export { listAllPages } from './dynamo.js';
 export { FilesRepo } from './files.js';
 export type { FileRefusal, NewFile, RegisterFilesResult } from './fileWrites.js';
-export {
-  type AttemptEnd,
-  type CompleteRequest,
-  type CompleteWithOutputsRequest,
-  type CompleteWithOutputsResult,
-  type CreateJobsResult,
-  type EndAttemptRequest,
-  type EndAttemptResult,
-  type FailureDetails,
-  type FailureRequest,
-  type JobClaim,
-  JobsRepo,
-  type JobTaskContext,
-  type LostJobRef,
-  type NewJob,
-  type PhaseUpdate,
-  type PilotReportRef,
-  type RetryRequest,
-} from './jobs.js';
+export type { AttemptEnd, FailureDetails } from './jobAttemptEnds.js';
+export type { JobClaim } from './jobDispatch.js';
+export type { FailureRequest, RetryRequest } from './jobEnds.js';
+export type { CreateJobsResult, JobTaskContext, NewJob } from './jobGeneration.js';
+export type {
+  CompleteRequest,
+  CompleteWithOutputsRequest,
+  CompleteWithOutputsResult,
+  EndAttemptRequest,
+  EndAttemptResult,
+  PhaseUpdate,
+  PilotReportRef,
+} from './jobResults.js';
+export { JobsRepo } from './jobs.js';
+export type { LostJobRef } from './jobWatchdog.js';
+export { type ItemAction, REPOSITORY_OPERATIONS, type TableOperation } from './operations.js';
 export {
   type PilotChange,
   type PilotHeartbeatInput,
@@ -71,7 +68,6 @@ export {
   type TaskTransition,
 } from './tasks.js';
 export type {
-  InFlightJobState,
   JobBatchResult,
   JobRef,
   JobRefusal,

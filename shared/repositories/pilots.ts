@@ -8,15 +8,13 @@ import {
   ValidationError,
 } from '../errors/index.js';
 import { PilotRecord, type PilotState, type UnreportedJob } from '../model/index.js';
-import { assertTransition } from '../states/index.js';
+import { assertTransition, isOneOf, LIVE_PILOT_STATES } from '../states/index.js';
 import { conditionalWrite, parseStored, queryPage, timestamp } from './dynamo.js';
 import { Expression } from './expressions.js';
 import { PILOTS_TABLE } from './tables.js';
 import type { Page, PageRequest, RepositoryDeps, StoredItem } from './types.js';
 
 const [BY_STATE] = PILOTS_TABLE.globalIndexes;
-/** The states in which a pilot works and heartbeats; LOST and EXITED are past that. */
-const LIVE_PILOT_STATES = ['ACTIVE', 'IDLE'] as const;
 
 export type PilotRegistrationInput = Pick<
   z.input<typeof PilotRecord>,
@@ -170,7 +168,7 @@ export class PilotsRepo {
     if (heartbeat.callerId !== undefined && current.callerId !== heartbeat.callerId) {
       throw new PilotIdentityMismatchError(heartbeat.pilotId);
     }
-    if (!(LIVE_PILOT_STATES as readonly string[]).includes(current.state)) {
+    if (!isOneOf(LIVE_PILOT_STATES, current.state)) {
       throw new StateConflictError('pilot', heartbeat.pilotId, LIVE_PILOT_STATES);
     }
     return { pilot: current, applied: false };

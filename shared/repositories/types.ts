@@ -1,7 +1,6 @@
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { ConditionFailedError } from '../errors/index.js';
 import type { JobRecord, JobState } from '../model/index.js';
-import type { IN_FLIGHT_JOB_STATES } from './constants.js';
 import type { TableNames } from './tables.js';
 
 /** An item as the document client returns it. */
@@ -39,8 +38,6 @@ export interface JobRef {
 export interface JobStateRef extends JobRef {
   from: JobState;
 }
-
-export type InFlightJobState = (typeof IN_FLIGHT_JOB_STATES)[number];
 
 /** What the `inFlight` and `byPilot` indexes hold of a job. */
 export interface JobSummary {

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ERROR_LIST, ERRORS, ValidationError } from '../errors/index.js';
-import { decideRetry, RetryPolicy, retryDelaySeconds } from './index.js';
+import { decideRetry, planRetry, RetryPolicy, retryAfterOf, retryDelaySeconds } from './index.js';
 
 const retryableCodes = ERROR_LIST.filter((entry) => entry.retryable).map((entry) => entry.code);
 const nonRetryableCodes = ERROR_LIST.filter((entry) => !entry.retryable).map((entry) => entry.code);
@@ -163,6 +163,77 @@ describe('retryDelaySeconds', () => {
           const jittered = retryDelaySeconds(attempt, policy, () => random);
           expect(jittered).toBeLessThanOrEqual(plain);
           expect(jittered).toBeGreaterThanOrEqual(Math.floor(plain * (1 - jitterFraction)));
+        },
+      ),
+    );
+  });
+});
+
+describe('retryAfterOf', () => {
+  it('is the delay after now', () => {
+    expect(retryAfterOf(new Date('2025-01-01T00:00:00.000Z'), 40)).toBe('2025-01-01T00:00:40.000Z');
+  });
+});
+
+describe('planRetry', () => {
+  const LOST_CODES = [ERRORS.LOST_HEARTBEAT.code, ERRORS.LOST_UNREPORTED.code];
+  const policyArb = fc
+    .tuple(fc.integer({ min: 0, max: 600 }), fc.integer({ min: 0, max: 3600 }), fc.double({ min: 0, max: 1 }))
+    .map(([base, extra, jitterFraction]) => ({
+      baseSeconds: base,
+      maxSeconds: base + extra,
+      jitterFraction,
+    }));
+  const nowArb = fc.date({
+    min: new Date('2020-01-01T00:00:00.000Z'),
+    max: new Date('2040-01-01T00:00:00.000Z'),
+    noInvalidDate: true,
+  });
+
+  it('decides as decideRetry and dispatches the retry no earlier than its backoff after now', () => {
+    fc.assert(
+      fc.property(
+        fc.constantFrom(...ERROR_LIST.map((entry) => entry.code)),
+        fc.integer({ min: 0, max: 30 }),
+        fc.integer({ min: 0, max: 30 }),
+        policyArb,
+        nowArb,
+        fc.double({ min: 0, max: 1, maxExcluded: true }),
+        (errorCode, attempt, maxRetries, policy, now, draw) => {
+          const random = () => draw;
+          const plan = planRetry({ errorCode, attempt, maxRetries, policy, now, random });
+          const decision = decideRetry({ errorCode, attempt, maxRetries, policy, random });
+          if (decision.action === 'fail') {
+            expect(plan).toEqual(decision);
+            return;
+          }
+          expect(plan).toEqual({ ...decision, retryAfter: retryAfterOf(now, decision.delaySeconds) });
+          const waitSeconds =
+            (Date.parse((plan as { retryAfter: string }).retryAfter) - now.getTime()) / 1000;
+          expect(waitSeconds).toBeLessThanOrEqual(
+            Math.min(policy.maxSeconds, policy.baseSeconds * 2 ** attempt),
+          );
+          expect(waitSeconds).toBeGreaterThanOrEqual(0);
+        },
+      ),
+    );
+  });
+
+  it('treats a LOST attempt as any retryable failure: counted against maxRetries, with the same backoff', () => {
+    const retryableCode = ERRORS.PAYLOAD_NONZERO_EXIT.code;
+    fc.assert(
+      fc.property(
+        fc.constantFrom(...LOST_CODES),
+        fc.integer({ min: 0, max: 30 }),
+        fc.integer({ min: 0, max: 30 }),
+        policyArb,
+        nowArb,
+        (lostCode, attempt, maxRetries, policy, now) => {
+          const random = () => 0.5;
+          const lost = planRetry({ errorCode: lostCode, attempt, maxRetries, policy, now, random });
+          const reported = planRetry({ errorCode: retryableCode, attempt, maxRetries, policy, now, random });
+          expect(lost).toEqual(reported);
+          expect(lost.action).toBe(attempt + 1 <= maxRetries ? 'retry' : 'fail');
         },
       ),
     );

@@ -1,6 +1,6 @@
 import { errorByCode, ValidationError } from '../errors/index.js';
 import { RetryPolicy } from './schemas.js';
-import type { RetryDecision, RetryInput } from './types.js';
+import type { RetryDecision, RetryInput, RetryPlan, RetryPlanInput } from './types.js';
 
 /** The backoff before retrying after `attempt` failed: base · 2^attempt, capped at max. */
 export function retryDelaySeconds(
@@ -44,4 +44,22 @@ export function decideRetry(input: RetryInput): RetryDecision {
     nextAttempt,
     delaySeconds: retryDelaySeconds(attempt, policy.data, input.random),
   };
+}
+
+/** The retry time of a failed attempt: `delaySeconds` after `now`. */
+export function retryAfterOf(now: Date, delaySeconds: number): string {
+  return new Date(now.getTime() + delaySeconds * 1000).toISOString();
+}
+
+/**
+ * The retry of a failed attempt at `now`, for every path that ends one: a result the pilot
+ * reported (status) and an attempt found LOST (watchdog). Both count the attempt against
+ * `maxRetries` and wait out the same backoff, from the same configured policy; the retry is
+ * dispatched no earlier than `retryAfter`.
+ */
+export function planRetry(input: RetryPlanInput): RetryPlan {
+  const { now, ...decisionInput } = input;
+  const decision = decideRetry(decisionInput);
+  if (decision.action === 'fail') return decision;
+  return { ...decision, retryAfter: retryAfterOf(now, decision.delaySeconds) };
 }

@@ -17,3 +17,14 @@ export type RetryFailReason = 'not-retryable' | 'retries-exhausted' | 'unknown-e
 export type RetryDecision =
   | { action: 'retry'; nextAttempt: number; delaySeconds: number }
   | { action: 'fail'; reason: RetryFailReason };
+
+export interface RetryPlanInput extends RetryInput {
+  /** The configured backoff: required here, so no path that ends an attempt falls back to the defaults. */
+  policy: RetryPolicyInput;
+  /** When the attempt ended. */
+  now: Date;
+}
+
+export type RetryPlan =
+  | { action: 'retry'; nextAttempt: number; delaySeconds: number; retryAfter: string }
+  | { action: 'fail'; reason: RetryFailReason };

@@ -19,6 +19,7 @@ import {
 import { datasetUidFor } from '../ids/index.js';
 import { JOB_STATES, type PilotRecord, TASK_STATES, type TaskRecord } from '../model/index.js';
 import { listAllPages, type Repositories } from '../repositories/index.js';
+import { LIVE_PILOT_STATES } from '../states/index.js';
 
 /** Pages of the task, job and file listings. */
 const LIST_PAGE_SIZE = 1000;
@@ -213,7 +214,7 @@ async function lookUpPilots(
 /** ACTIVE and IDLE pilots, counted page by page: the fleet the audit saw live. */
 async function countLivePilots(deps: AuditDeps): Promise<number> {
   let count = 0;
-  for (const state of ['ACTIVE', 'IDLE'] as const) {
+  for (const state of LIVE_PILOT_STATES) {
     let cursor: string | undefined;
     do {
       const page = await deps.repos.pilots.listByState(state, { limit: 1000, cursor });

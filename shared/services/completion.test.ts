@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { JOB_STATES, type JobCounts, TASK_STATES, type TaskRecord } from '../model/index.js';
-import { jobsInFlight, outputsComplete, outputsJustCompleted, stateChangeOf } from './completion.js';
+import { outputsComplete, outputsJustCompleted, stateChangeOf, unfinishedJobs } from './completion.js';
 
 const zero = Object.fromEntries(JOB_STATES.map((state) => [state, 0])) as JobCounts;
 
@@ -42,20 +42,29 @@ const countsArb = fc.record(
   >,
 );
 
-describe('jobsInFlight', () => {
+describe('unfinishedJobs', () => {
   it('counts READY, QUEUED, RUNNING and LOST jobs', () => {
     expect(
-      jobsInFlight({ ...zero, READY: 1, QUEUED: 2, RUNNING: 3, LOST: 4, DONE: 50, FAILED: 6, CANCELLED: 7 }),
+      unfinishedJobs({
+        ...zero,
+        READY: 1,
+        QUEUED: 2,
+        RUNNING: 3,
+        LOST: 4,
+        DONE: 50,
+        FAILED: 6,
+        CANCELLED: 7,
+      }),
     ).toBe(10);
   });
 });
 
 describe('outputsComplete', () => {
-  it('holds exactly for a final task with no job in flight', () => {
+  it('holds exactly for a final task with no unfinished job', () => {
     fc.assert(
       fc.property(fc.constantFrom(...TASK_STATES), countsArb, (state, counts) => {
         const final = state === 'DONE' || state === 'FAILED' || state === 'CANCELLED';
-        expect(outputsComplete({ state, counts })).toBe(final && jobsInFlight(counts) === 0);
+        expect(outputsComplete({ state, counts })).toBe(final && unfinishedJobs(counts) === 0);
       }),
     );
   });

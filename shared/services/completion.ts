@@ -15,7 +15,7 @@ import {
 import { NotFoundError, StateConflictError } from '../errors/index.js';
 import type { DatasetRecord, JobCounts, TaskRecord, TaskState } from '../model/index.js';
 import type { DatasetsRepo, Repositories } from '../repositories/index.js';
-import { isTerminal, type TaskOutcome, taskOutcome } from '../states/index.js';
+import { isTerminal, type TaskOutcome, taskOutcome, UNFINISHED_JOB_STATES } from '../states/index.js';
 import { writeChecklistObject } from './checklist-objects.js';
 import { checklistObjectKey } from './dataset-locations.js';
 import { ensureTaskDataset, listFileNames, registeredNames, taskDatasetOf } from './datasets.js';
@@ -50,14 +50,14 @@ export interface TaskChangeOutcome {
   events: PutEventsRequestEntry[];
 }
 
-/** Jobs not yet final: READY, QUEUED, RUNNING or LOST. */
-export function jobsInFlight(counts: JobCounts): number {
-  return counts.READY + counts.QUEUED + counts.RUNNING + counts.LOST;
+/** Jobs not yet final (UNFINISHED_JOB_STATES), by the task's counters. */
+export function unfinishedJobs(counts: JobCounts): number {
+  return UNFINISHED_JOB_STATES.reduce((sum, state) => sum + counts[state], 0);
 }
 
 /** Whether a task is final with no job left to finish: its outputs are complete. */
 export function outputsComplete(task: Pick<TaskRecord, 'state' | 'counts'>): boolean {
-  return isTerminal('task', task.state) && jobsInFlight(task.counts) === 0;
+  return isTerminal('task', task.state) && unfinishedJobs(task.counts) === 0;
 }
 
 /** The state change a stream record shows, if any (a new item is not a change). */

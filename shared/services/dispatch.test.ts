@@ -6,13 +6,13 @@ import { JOB_STATES, type JobCounts, type JobRecord, TaskRecord } from '../model
 import { initialSchedulerState, planDispatch, type SchedulableTask } from '../scheduler/index.js';
 import {
   freeSlots,
-  inFlightSlotsByDevice,
   jobMessage,
   pilotSlots,
   SEND_BATCH_BYTES,
   SEND_BATCH_ENTRIES,
   schedulableTasks,
   sendBatches,
+  takenSlotsByDevice,
 } from './dispatch.js';
 
 const NOW = '2026-01-01T00:00:00.000Z';
@@ -77,7 +77,7 @@ describe('capacity', () => {
       { device: 'GPU', counts: counts({ QUEUED: 1, LOST: 4 }) },
       { device: 'CPU', counts: counts({ RUNNING: 1 }) },
     ] as const;
-    expect(inFlightSlotsByDevice(tasks)).toEqual({ CPU: 6, GPU: 1 });
+    expect(takenSlotsByDevice(tasks)).toEqual({ CPU: 6, GPU: 1 });
   });
 
   it('adds the headroom and charges CPU jobs beyond the CPU slots to the GPU slots', () => {

@@ -24,6 +24,7 @@ import {
   type SchedulableTask,
   SchedulerState,
 } from '../scheduler/index.js';
+import { isOneOf, LIVE_PILOT_STATES, SLOT_TAKING_JOB_STATES } from '../states/index.js';
 import { datasetTarget } from './dataset-locations.js';
 import type { ReadyJobBuffer, ReadyJobReader } from './ready-jobs.js';
 
@@ -71,6 +72,7 @@ export type DispatchOutcome = 'no-capacity' | 'busy' | 'nothing-to-dispatch' | '
 export interface DispatchReport {
   outcome: DispatchOutcome;
   slots: DeviceSlots;
+  /** Slots taken: jobs queued or running (SLOT_TAKING_JOB_STATES), by device. */
   inFlight: DeviceSlots;
   free: FreeSlots;
   /** Jobs the plan chose. */
@@ -86,16 +88,17 @@ export interface DispatchReport {
 /** Job slots of the live pilots, by device. */
 export function pilotSlots(pilots: readonly Pick<PilotRecord, 'device' | 'slots' | 'state'>[]): DeviceSlots {
   const slots: DeviceSlots = { CPU: 0, GPU: 0 };
-  for (const pilot of pilots)
-    if (pilot.state === 'ACTIVE' || pilot.state === 'IDLE') slots[pilot.device] += pilot.slots;
+  for (const pilot of pilots) if (isOneOf(LIVE_PILOT_STATES, pilot.state)) slots[pilot.device] += pilot.slots;
   return slots;
 }
 
-/** Jobs queued or running, by the device of their task. */
-export function inFlightSlotsByDevice(tasks: readonly Pick<TaskRecord, 'device' | 'counts'>[]): DeviceSlots {
-  const inFlight: DeviceSlots = { CPU: 0, GPU: 0 };
-  for (const task of tasks) inFlight[task.device] += task.counts.QUEUED + task.counts.RUNNING;
-  return inFlight;
+/** Slots taken by jobs queued or running (SLOT_TAKING_JOB_STATES), by the device of their task. */
+export function takenSlotsByDevice(tasks: readonly Pick<TaskRecord, 'device' | 'counts'>[]): DeviceSlots {
+  const taken: DeviceSlots = { CPU: 0, GPU: 0 };
+  for (const task of tasks) {
+    for (const state of SLOT_TAKING_JOB_STATES) taken[task.device] += task.counts[state];
+  }
+  return taken;
 }
 
 /**
@@ -315,7 +318,7 @@ export async function runDispatchPass(deps: DispatchDeps): Promise<DispatchRepor
   const { repos, logger } = deps;
   const now = (deps.clock ?? (() => new Date()))();
   const livePilots = await Promise.all(
-    (['ACTIVE', 'IDLE'] as const).map((state) =>
+    LIVE_PILOT_STATES.map((state) =>
       listAllPages((cursor) => repos.pilots.listByState(state, { limit: LIST_PAGE_SIZE, cursor })),
     ),
   );
@@ -343,7 +346,7 @@ export async function runDispatchPass(deps: DispatchDeps): Promise<DispatchRepor
     const running = await listAllPages((cursor) =>
       repos.tasks.listByState('RUNNING', { limit: LIST_PAGE_SIZE, cursor }),
     );
-    report.inFlight = inFlightSlotsByDevice(running);
+    report.inFlight = takenSlotsByDevice(running);
     report.free = freeSlots(slots, report.inFlight, deps.settings.headroomFraction);
     if (report.free.CPU + report.free.GPU === 0) return report;
     const candidates = schedulableTasks(running);

@@ -1,9 +1,10 @@
 /** "Why is this job not running?": gathers what surrounds a job and asks shared/explain. */
 import { GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import type { JobWaiting } from '../../events/api.js';
+import type { JobWaiting } from '../../events/index.js';
 import { analyzeTask, explainWaiting, type TaskAnalysis } from '../explain/index.js';
-import type { Device, JobRecord, JobState, PilotRecord, TaskRecord } from '../model/index.js';
+import type { Device, JobRecord, PilotRecord, TaskRecord } from '../model/index.js';
 import type { Page, PageRequest, Repositories } from '../repositories/index.js';
+import { isOneOf, LIVE_PILOT_STATES, WAITING_JOB_STATES } from '../states/index.js';
 
 export interface ExplainServiceDeps {
   repos: Pick<Repositories, 'tasks' | 'pilots'> & Partial<Pick<Repositories, 'jobs'>>;
@@ -13,7 +14,6 @@ export interface ExplainServiceDeps {
   clock?: () => Date;
 }
 
-const WAITING_STATES: readonly JobState[] = ['READY', 'QUEUED', 'LOST'];
 const LIST_PAGE_SIZE = 1000;
 
 async function everyItem<T>(list: (page: PageRequest) => Promise<Page<T>>): Promise<T[]> {
@@ -34,9 +34,7 @@ function serves(pilot: PilotRecord, device: Device): boolean {
 
 async function activePilotsFor(deps: ExplainServiceDeps, device: Device): Promise<number> {
   const [active, idle] = await Promise.all(
-    (['ACTIVE', 'IDLE'] as const).map((state) =>
-      everyItem((page) => deps.repos.pilots.listByState(state, page)),
-    ),
+    LIVE_PILOT_STATES.map((state) => everyItem((page) => deps.repos.pilots.listByState(state, page))),
   );
   return [...(active ?? []), ...(idle ?? [])].filter((pilot) => serves(pilot, device)).length;
 }
@@ -68,7 +66,7 @@ async function higherRankedTasks(deps: ExplainServiceDeps, task: TaskRecord): Pr
  * QUEUED job) or the competing RUNNING tasks (a READY job).
  */
 export async function explainJob(deps: ExplainServiceDeps, job: JobRecord): Promise<JobWaiting | undefined> {
-  if (!WAITING_STATES.includes(job.state)) return undefined;
+  if (!isOneOf(WAITING_JOB_STATES, job.state)) return undefined;
   const task = await deps.repos.tasks.get(job.taskId);
   const [activePilotsForDevice, depth, competing] = await Promise.all([
     activePilotsFor(deps, job.device),

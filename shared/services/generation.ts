@@ -7,6 +7,7 @@ import { StateConflictError } from '../errors/index.js';
 import { type PlannedJob, planJobs } from '../jobgen/index.js';
 import type { FileRecord, FileRef, TaskRecord, TaskState } from '../model/index.js';
 import type { JobsRepo, Repositories } from '../repositories/index.js';
+import { GENERATING_TASK_STATES, isOneOf } from '../states/index.js';
 import { LIST_PAGE_SIZE, tasksReadingDataset } from './datasets.js';
 import type { JobGenerationMessage } from './job-generation-message.js';
 
@@ -132,8 +133,6 @@ export type GenerationOutcome =
   /** The task takes no more jobs (finished, failed or cancelled). */
   | { status: 'not-generating'; state: TaskState };
 
-const GENERATING_STATES: readonly TaskState[] = ['REGISTERED', 'RUNNING'];
-
 /**
  * One pass of job generation for a task. Reads the input dataset's files in name order from
  * `message.cursor`, plans jobs with planJobs (the last partial merge chunk only on the last
@@ -150,7 +149,7 @@ export async function generateJobs(
   limits: GenerationLimits,
 ): Promise<GenerationOutcome> {
   const task = await repos.tasks.get(message.taskId);
-  if (!GENERATING_STATES.includes(task.state)) return { status: 'not-generating', state: task.state };
+  if (!isOneOf(GENERATING_TASK_STATES, task.state)) return { status: 'not-generating', state: task.state };
   const dataset = await repos.datasets.find(task.inputDatasetUid);
   const closed = dataset !== undefined && dataset.state !== 'OPEN';
   if (!closed && !task.streaming)
@@ -216,7 +215,7 @@ export async function startTasksReading(
   datasetUid: string,
 ): Promise<StartedTasks> {
   const outcome: StartedTasks = { started: [], generating: [] };
-  for (const task of await tasksReadingDataset(tasks, datasetUid, GENERATING_STATES)) {
+  for (const task of await tasksReadingDataset(tasks, datasetUid, GENERATING_TASK_STATES)) {
     if (task.state === 'RUNNING' && task.generationComplete) continue;
     if (task.state === 'REGISTERED') {
       try {

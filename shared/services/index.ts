@@ -4,6 +4,7 @@
  */
 
 export * from './audit.js';
+export * from './checklist-objects.js';
 export * from './completion.js';
 export * from './dataset-locations.js';
 export * from './datasets.js';

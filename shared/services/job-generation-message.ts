@@ -4,7 +4,7 @@
  */
 import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { z } from 'zod';
-import { parseOrThrow } from '../../events/validation.js';
+import { parseOrThrow } from '../../events/index.js';
 import { Identifier } from '../model/index.js';
 
 /** An opaque page cursor of the input files, as the files repository returns it. */

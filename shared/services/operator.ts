@@ -5,18 +5,23 @@
  */
 import { GetObjectCommand, NoSuchKey, type S3Client } from '@aws-sdk/client-s3';
 import { QueueDoesNotExist, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import { PilotControlCommand } from '../../events/pilot.js';
+import { PilotControlCommand } from '../../events/index.js';
 import { NotFoundError, StateConflictError } from '../errors/index.js';
 import { datasetUidFor } from '../ids/index.js';
 import type { JobRecord, PilotRecord, TaskRecord } from '../model/index.js';
 import type { JobBatchResult, Repositories } from '../repositories/index.js';
+import {
+  isOneOf,
+  LIVE_PILOT_STATES,
+  OPERATOR_RETRYABLE_JOB_STATES,
+  STARTED_TASK_STATES,
+} from '../states/index.js';
 
 /** Failed jobs of a task retried by one command, at most (a bounded request; repeat it for more). */
 export const RETRY_MAX_JOBS = 1000;
 /** The most of a log one request returns: its end, when the log is longer. */
 export const LOG_MAX_BYTES = 1024 * 1024;
 const RETRY_PAGE_SIZE = 100;
-const LIVE_PILOT_STATES: readonly PilotRecord['state'][] = ['ACTIVE', 'IDLE'];
 
 export interface OperatorDeps {
   repos: Pick<Repositories, 'tasks' | 'jobs' | 'pilots' | 'files'>;
@@ -93,15 +98,17 @@ function reportOf(result: JobBatchResult): Omit<RetryReport, 'more'> {
 /** FAILED → READY with the next attempt, for one job. Its task must be RUNNING or HELD. */
 export async function retryJob(deps: OperatorDeps, jobId: string): Promise<RetryReport> {
   const job = await deps.repos.jobs.get(jobId);
-  if (job.state !== 'FAILED') throw new StateConflictError('job', jobId, ['FAILED']);
+  if (!isOneOf(OPERATOR_RETRYABLE_JOB_STATES, job.state)) {
+    throw new StateConflictError('job', jobId, OPERATOR_RETRYABLE_JOB_STATES);
+  }
   return { ...reportOf(await deps.repos.jobs.retryFailed([job])), more: false };
 }
 
 /** FAILED → READY for up to RETRY_MAX_JOBS failed jobs of a task (RUNNING or HELD). */
 export async function retryFailedJobs(deps: OperatorDeps, taskId: string): Promise<RetryReport> {
   const task = await deps.repos.tasks.get(taskId);
-  if (task.state !== 'RUNNING' && task.state !== 'HELD') {
-    throw new StateConflictError('task', taskId, ['RUNNING', 'HELD']);
+  if (!isOneOf(STARTED_TASK_STATES, task.state)) {
+    throw new StateConflictError('task', taskId, STARTED_TASK_STATES);
   }
   const report: RetryReport = { retried: [], unchanged: [], refused: [], more: false };
   const failed: JobRecord[] = [];
@@ -139,7 +146,7 @@ export async function commandPilot(
   type: PilotCommandType,
 ): Promise<PilotRecord> {
   const pilot = await deps.repos.pilots.get(pilotId);
-  if (!LIVE_PILOT_STATES.includes(pilot.state) || pilot.controlQueueUrl === undefined) {
+  if (!isOneOf(LIVE_PILOT_STATES, pilot.state) || pilot.controlQueueUrl === undefined) {
     throw new StateConflictError('pilot', pilotId, LIVE_PILOT_STATES);
   }
   const command = PilotControlCommand.parse({ type, issuedAt: (deps.clock?.() ?? new Date()).toISOString() });

@@ -21,8 +21,8 @@ import {
   type PilotHeartbeatResponse,
   PilotRegistration,
   type PilotRegistrationResponse,
-} from '../../events/pilot.js';
-import { parseOrThrow } from '../../events/validation.js';
+  parseOrThrow,
+} from '../../events/index.js';
 import { CONTROL_QUEUE_HASH_LENGTH, QUEUE_NAME_MAX_LENGTH } from '../config/index.js';
 import {
   AlreadyClaimedError,
@@ -38,14 +38,13 @@ import {
   mayActForPilot,
   mayRegisterPilot,
 } from '../identity/index.js';
-import type { PilotState } from '../model/index.js';
 import type { Repositories } from '../repositories/index.js';
+import { isOneOf, LIVE_PILOT_STATES } from '../states/index.js';
 
 /** Deliveries of a kill command before it goes to the pilot control dead-letter queue. */
 const CONTROL_MAX_RECEIVE_COUNT = 5;
 /** A command older than this is moot: the pilot acts within seconds or is gone. */
 const CONTROL_RETENTION_SECONDS = 600;
-const LIVE_PILOT_STATES: readonly PilotState[] = ['ACTIVE', 'IDLE'];
 const PILOT_RACE_RETRIES = 3;
 
 export interface PilotServiceDeps {
@@ -142,7 +141,7 @@ export async function registerPilot(
   if (caller !== undefined && existing !== undefined && !mayRegisterPilot(existing, caller)) {
     throw new PilotIdentityMismatchError(pilot.pilotId);
   }
-  if (existing !== undefined && !LIVE_PILOT_STATES.includes(existing.state)) {
+  if (existing !== undefined && !isOneOf(LIVE_PILOT_STATES, existing.state)) {
     throw new PilotNotLiveError(pilot.pilotId, existing.state);
   }
   const controlQueueUrl = await ensureControlQueue(deps, pilot.pilotId, caller);

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { JOB_STATES, type JobRecord } from '../model/index.js';
-import { judgeResult, pickForOneTransaction, retryAfterOf, type TransactionShare } from './results.js';
+import { judgeResult, pickForOneTransaction, type TransactionShare } from './results.js';
 
 const TOKEN = 'a'.repeat(32);
 
@@ -94,12 +94,6 @@ describe('judgeResult', () => {
         },
       ),
     );
-  });
-});
-
-describe('retryAfterOf', () => {
-  it('is the delay after now', () => {
-    expect(retryAfterOf(new Date('2025-01-01T00:00:00.000Z'), 40)).toBe('2025-01-01T00:00:40.000Z');
   });
 });
 

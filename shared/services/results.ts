@@ -26,7 +26,7 @@ import {
   type Repositories,
   TRANSACTION_ITEM_LIMIT,
 } from '../repositories/index.js';
-import { decideRetry, type RetryPolicyInput } from '../retry/index.js';
+import { planRetry, type RetryPolicyInput } from '../retry/index.js';
 import { STARTED_TASK_STATES } from '../states/index.js';
 import { refusedLocations } from './dataset-locations.js';
 import { ensureTaskDataset, taskDatasetOf } from './datasets.js';
@@ -39,7 +39,8 @@ export interface ResultDeps {
   dataBucket: string;
   /** The tasks' immutable fields (datasets, retries), kept across the invocations of a warm container. */
   taskSpecs: TaskSpecCache;
-  retryPolicy?: RetryPolicyInput;
+  /** The backoff of retried attempts (JOB_RETRY_*). */
+  retryPolicy: RetryPolicyInput;
   /** The current time; injectable so tests control the retry time. */
   clock?: () => Date;
 }
@@ -111,11 +112,6 @@ export function judgeResult(job: JobRecord | undefined, result: ResultIdentity):
     (job.state === 'FAILED' && result.outcome === 'FAILED');
   if (settledByResult) return { verdict: 'repeat' };
   return { verdict: 'ignore', reason: `job is ${job.state}` };
-}
-
-/** The retry time of a failed attempt: `delaySeconds` after `now`. */
-export function retryAfterOf(now: Date, delaySeconds: number): string {
-  return new Date(now.getTime() + delaySeconds * 1000).toISOString();
 }
 
 /** One result as a transaction holds it: its job item, its files, the counters it moves. */
@@ -367,15 +363,16 @@ function failure(
     exitCode: result.exitCode,
     phaseTimes: result.phaseTimes,
   };
-  const decision = decideRetry({
+  const decision = planRetry({
     errorCode: error.errorCode,
     attempt: result.attempt,
     maxRetries: task.maxRetries,
     policy: deps.retryPolicy,
+    now: deps.clock?.() ?? new Date(),
   });
   const refused = refusal === undefined ? {} : { refusal };
   if (decision.action === 'retry') {
-    const retryAfter = retryAfterOf(deps.clock?.() ?? new Date(), decision.delaySeconds);
+    const { retryAfter } = decision;
     return {
       end: { to: 'READY', ...details, retryAfter },
       files,

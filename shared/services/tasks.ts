@@ -10,11 +10,14 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import type { PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
 import { QueueDoesNotExist, SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { z } from 'zod';
-import { RegisterTaskRequest } from '../../events/api.js';
-import { DETAIL_TYPES } from '../../events/constants.js';
-import { buildPutEventsEntry, type SourceOf } from '../../events/eventbridge.js';
-import { KillJobCommand } from '../../events/pilot.js';
-import { parseOrThrow } from '../../events/validation.js';
+import {
+  buildPutEventsEntry,
+  DETAIL_TYPES,
+  KillJobCommand,
+  parseOrThrow,
+  RegisterTaskRequest,
+  type SourceOf,
+} from '../../events/index.js';
 import {
   AlreadyExistsError,
   ConditionFailedError,
@@ -30,14 +33,12 @@ import type {
   DatasetRecord,
   DatasetState,
   JobRecord,
-  JobState,
   PilotRecord,
-  PilotState,
   TaskRecord,
   TaskSpec,
 } from '../model/index.js';
 import type { Repositories } from '../repositories/index.js';
-import { isTerminal } from '../states/index.js';
+import { CANCELLABLE_JOB_STATES, isOneOf, isTerminal, LIVE_PILOT_STATES } from '../states/index.js';
 import { sendJobGenerationMessage } from './job-generation-message.js';
 
 export interface TaskServiceDeps {
@@ -109,7 +110,6 @@ const COMPARED_SPEC_FIELDS = [
 
 /** Input dataset states in which all its files are known, so every job can be made. */
 const CLOSED_INPUT_STATES: readonly DatasetState[] = ['CLOSED', 'TO_UPLOAD'];
-const LIVE_PILOT_STATES: readonly PilotState[] = ['ACTIVE', 'IDLE'];
 /** Task state changes a concurrent writer can make before ours; one retry per possible change. */
 const TASK_RACE_RETRIES = 3;
 
@@ -261,8 +261,6 @@ export interface CancelTaskResult {
   complete: boolean;
 }
 
-/** RUNNING first: their payloads are killed, which is what a user waits for. */
-const CANCEL_SWEEP_STATES = ['RUNNING', 'QUEUED', 'READY', 'LOST'] as const satisfies readonly JobState[];
 /** One transaction: 99 jobs and their task's counters. */
 const CANCEL_PAGE_SIZE = 99;
 /** SendMessageBatch takes at most 10 messages. */
@@ -286,7 +284,7 @@ export async function cancelTask(
   const result: CancelTaskResult = { task, outcome, jobsCancelled: 0, killCommandsSent: 0, complete: true };
   if (outcome === 'already-final') return result;
   const pilots = new Map<string, PilotRecord | undefined>();
-  for (const state of CANCEL_SWEEP_STATES) {
+  for (const state of CANCELLABLE_JOB_STATES) {
     let cursor: string | undefined;
     do {
       if (options.pastDeadline?.()) {
@@ -379,7 +377,7 @@ async function sendKillCommands(
   for (const [pilotId, pilotJobs] of byPilot) {
     if (!pilots.has(pilotId)) pilots.set(pilotId, await deps.repos.pilots.find(pilotId));
     const pilot = pilots.get(pilotId);
-    if (pilot?.controlQueueUrl === undefined || !LIVE_PILOT_STATES.includes(pilot.state)) {
+    if (pilot?.controlQueueUrl === undefined || !isOneOf(LIVE_PILOT_STATES, pilot.state)) {
       deps.logger.info('no kill sent: the pilot is gone', { pilotId, state: pilot?.state ?? 'unknown' });
       continue;
     }

@@ -55,6 +55,7 @@ async function scenario(label: string): Promise<Scenario> {
         jobsCpuQueueUrl: await queueUrl('jobs-cpu'),
         jobsGpuQueueUrl: await queueUrl('jobs-gpu'),
         rank: {},
+        retryPolicy: {},
         auditTasks: 0,
         auditObjects: 0,
         eventBusName: 'wms-bus',
@@ -165,6 +166,42 @@ describe('a watchdog run', () => {
     });
     expect(await controlQueues(env)).toEqual([`${env.deps.settings.controlQueuePrefix}alive`]);
     expect((env.deps.metrics.serializeMetrics() as unknown as Record<string, unknown>).PilotsLost).toBe(1);
+  });
+
+  it('retries a LOST job after the configured backoff for its attempt, as a reported failure is', async () => {
+    // Prepare: a job on its second attempt (its first failed) run by a pilot that falls silent;
+    // a backoff of 60 s doubling per attempt, and a fixed clock.
+    const env = await scenario('lost-backoff');
+    const { fixture } = env;
+    const now = new Date(Date.now() + LATER_MS);
+    const deps: WatchdogDeps = {
+      ...env.deps,
+      settings: { ...env.deps.settings, retryPolicy: { baseSeconds: 60, maxSeconds: 600 } },
+      clock: () => now,
+    };
+    const { jobs } = await runningTask(env, 'backoff', 1, { maxRetries: 3 });
+    const job = jobs[0]!;
+    await pilotWithQueue(env, 'first');
+    await fixture.repos.jobs.markQueued([job]);
+    const claimToken = await fixture.repos.jobs.claim({ ...job, pilotId: 'first' });
+    await fixture.repos.jobs.retry({ ...job, from: 'RUNNING', claimToken, errorCode: 1201 });
+    await pilotWithQueue(env, 'silent');
+    await runOn(env, [{ ...job, attempt: 1 }], 'silent');
+
+    // Act
+    const report = await runWatchdog(deps);
+
+    // Assess: attempt 1 was lost, so attempt 2 waits 60 s · 2^1.
+    expect(report.lostJobs).toMatchObject({ retried: 1, failed: 0 });
+    const retryAfter = new Date(now.getTime() + 120_000).toISOString();
+    expect(await fixture.repos.jobs.get(job.jobId)).toMatchObject({
+      state: 'READY',
+      attempt: 2,
+      errorCode: 1501,
+      retryAfter,
+    });
+    expect(await fixture.repos.jobs.listReady('backoff', 5, { readyBy: now.toISOString() })).toEqual([]);
+    expect(await fixture.repos.jobs.listReady('backoff', 5, { readyBy: retryAfter })).toHaveLength(1);
   });
 
   it('tells a pilot that heartbeats again after its jobs were declared LOST to kill them', async () => {

@@ -19,8 +19,8 @@ import { ConditionFailedError, ERRORS, type ErrorEntry } from '../errors/index.j
 import type { Device, PilotRecord, TaskRecord, UnreportedJob } from '../model/index.js';
 import { nextRank, type RankParamsInput } from '../rank/index.js';
 import { type JobRef, type JobSummary, listAllPages, type Repositories } from '../repositories/index.js';
-import { decideRetry } from '../retry/index.js';
-import { TERMINAL_TASK_STATES } from '../states/index.js';
+import { planRetry, type RetryPolicyInput } from '../retry/index.js';
+import { isOneOf, LIVE_PILOT_STATES, TERMINAL_TASK_STATES } from '../states/index.js';
 import { type AuditReport, runAudit } from './audit.js';
 
 /** Pages of the listings; a run settles at most one page of LOST and stuck jobs. */
@@ -29,7 +29,6 @@ const LIST_PAGE_SIZE = 1000;
 const SEND_BATCH_ENTRIES = 10;
 /** Attempts to write a rank when another writer changes the task in between. */
 const RANK_WRITE_ATTEMPTS = 3;
-const LIVE_PILOT_STATES = ['ACTIVE', 'IDLE'] as const;
 /** A pilot's record lists at most this many unreported jobs; more wait for a later run. */
 const UNREPORTED_LISTED_MAX = 1024;
 
@@ -76,6 +75,8 @@ export interface WatchdogSettings {
   jobsCpuQueueUrl: string;
   jobsGpuQueueUrl: string;
   rank: RankParamsInput;
+  /** The backoff of retried LOST attempts: the same policy (JOB_RETRY_*) as reported failures. */
+  retryPolicy: RetryPolicyInput;
   /** Tasks and objects audited per run. */
   auditTasks: number;
   auditObjects: number;
@@ -207,7 +208,7 @@ async function declareSilentPilotsLost(deps: WatchdogDeps, now: Date, report: Wa
       } catch (error) {
         if (!(error instanceof ConditionFailedError)) throw error;
         const current = await repos.pilots.find(pilot.pilotId);
-        if (current && (LIVE_PILOT_STATES as readonly string[]).includes(current.state)) {
+        if (current && isOneOf(LIVE_PILOT_STATES, current.state)) {
           report.killsSent += await sendKills(deps, current, marked?.applied ?? [], now);
           logger.warn('pilot heartbeated again after its jobs were declared LOST; told to kill them', {
             pilotId: pilot.pilotId,
@@ -342,14 +343,22 @@ async function settleLost(
         errorCode: cause.code,
         errorMessage: cause.message,
       };
-      const decision = decideRetry({
+      const decision = planRetry({
         errorCode: failure.errorCode,
         attempt: job.attempt,
         maxRetries: task.maxRetries,
+        policy: deps.settings.retryPolicy,
+        now: deps.clock?.() ?? new Date(),
+        ...(deps.random ? { random: deps.random } : {}),
       });
       if (decision.action === 'retry') {
-        if (await repos.jobs.retry(failure)) report.lostJobs.retried += 1;
-        logger.info('lost job retried', { ...log, nextAttempt: decision.nextAttempt });
+        if (await repos.jobs.retry({ ...failure, retryAfter: decision.retryAfter }))
+          report.lostJobs.retried += 1;
+        logger.info('lost job retried', {
+          ...log,
+          nextAttempt: decision.nextAttempt,
+          retryAfter: decision.retryAfter,
+        });
       } else {
         if (await repos.jobs.fail(failure)) {
           report.lostJobs.failed += 1;

@@ -1,4 +1,4 @@
-import { DATASET_STATES, JOB_STATES, PILOT_STATES, TASK_STATES, type TaskState } from '../model/index.js';
+import { DATASET_STATES, JOB_STATES, PILOT_STATES, TASK_STATES } from '../model/index.js';
 import type { Machine, MachineStates, TransitionTable } from './types.js';
 
 /** Every state of each machine, from shared/model. */
@@ -81,10 +81,9 @@ function terminalStates<M extends Machine>(machine: M): readonly MachineStates[M
   return Object.freeze(MACHINE_STATES[machine].filter((state) => automaticFrom(machine, state).length === 0));
 }
 
+/** Final states of each machine: nothing moves them on by itself (an operator may retry a FAILED job). */
 export const TERMINAL_TASK_STATES = terminalStates('task');
+/** Jobs that have ended (DONE, FAILED, CANCELLED): their task counts them as finished. */
 export const TERMINAL_JOB_STATES = terminalStates('job');
 export const TERMINAL_PILOT_STATES = terminalStates('pilot');
 export const TERMINAL_DATASET_STATES = terminalStates('dataset');
-
-/** Task states whose running jobs still report and may be retried: started and not final. */
-export const STARTED_TASK_STATES = ['RUNNING', 'HELD'] as const satisfies readonly TaskState[];

@@ -2,7 +2,6 @@
 export {
   MACHINE_STATES,
   OPERATOR_TRANSITIONS,
-  STARTED_TASK_STATES,
   TERMINAL_DATASET_STATES,
   TERMINAL_JOB_STATES,
   TERMINAL_PILOT_STATES,
@@ -12,4 +11,20 @@ export {
 export { allowedFrom, assertTransition, canTransition, isTerminal } from './machine.js';
 export { taskOutcome } from './outcome.js';
 export { isPhaseAdvance } from './phases.js';
+export {
+  CANCELLABLE_JOB_STATES,
+  CLAIMABLE_JOB_STATES,
+  DISPATCHING_TASK_STATES,
+  GENERATING_TASK_STATES,
+  IN_FLIGHT_JOB_STATES,
+  type InFlightJobState,
+  isOneOf,
+  LIVE_PILOT_STATES,
+  OPERATOR_RETRYABLE_JOB_STATES,
+  SLOT_FREE_JOB_STATES,
+  SLOT_TAKING_JOB_STATES,
+  STARTED_TASK_STATES,
+  UNFINISHED_JOB_STATES,
+  WAITING_JOB_STATES,
+} from './sets.js';
 export type { Machine, MachineStates, TaskOutcome, TaskProgress, TransitionTable } from './types.js';

@@ -10,7 +10,7 @@ import { publishEvents } from '../../../functions/common/index.js';
 import { awsClients } from '../../../shared/aws/index.js';
 import { compareCodePoints } from '../../../shared/ids/index.js';
 import { STORAGE_KEY_PREFIXES } from '../../../shared/model/index.js';
-import { writeChecklistObject } from '../../../shared/services/checklist-objects.js';
+import { writeChecklistObject } from '../../../shared/services/index.js';
 
 export interface AnnouncedFile {
   name: string;

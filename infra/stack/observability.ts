@@ -1,8 +1,8 @@
 import { Duration, type Stack } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
-import type * as sns from 'aws-cdk-lib/aws-sns';
-import { METRICS_NAMESPACE, METRICS_SERVICE } from '../../functions/common/observability.js';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import { METRICS_NAMESPACE, METRICS_SERVICE } from '../../functions/common/index.js';
 import type { WmsFunction } from './wms-function.js';
 import type { WmsQueue } from './wms-queue.js';
 
@@ -15,8 +15,29 @@ const wmsMetric = (metricName: string, statistic = 'Sum', period = Duration.minu
     dimensionsMap: { service: METRICS_SERVICE },
   });
 
+/**
+ * What the stack tells its operators: the topic every alarm notifies (each DLQ's alarm comes
+ * with its queue, `DeadLetterQueue`), the alarms on job failure rate and lost pilots, and the
+ * operations dashboard. The stack's audit trail is `audit-trail.ts`. Built in the stack's scope
+ * (see `WmsData`).
+ */
+export class WmsObservability {
+  readonly alarmTopic: sns.Topic;
+  readonly #stack: Stack;
+
+  constructor(stack: Stack) {
+    this.#stack = stack;
+    this.alarmTopic = new sns.Topic(stack, 'AlarmTopic', { displayName: 'SPD WMS alarms', enforceSSL: true });
+  }
+
+  /** The dashboard over `queues` and `functions`, and the alarms on jobs and pilots. */
+  watch(parts: { queues: WmsQueue[]; functions: WmsFunction[] }): cloudwatch.Dashboard {
+    return buildDashboard(this.#stack, { ...parts, alarmTopic: this.alarmTopic });
+  }
+}
+
 /** The operations dashboard and the alarms on failure rate and lost pilots. */
-export function buildDashboard(
+function buildDashboard(
   stack: Stack,
   parts: { queues: WmsQueue[]; functions: WmsFunction[]; alarmTopic: sns.ITopic },
 ): cloudwatch.Dashboard {
@@ -70,7 +91,7 @@ export function buildDashboard(
     }),
     new cloudwatch.AlarmStatusWidget({
       title: 'Alarms',
-      alarms: [failureAlarm, lostPilotsAlarm, ...parts.queues.map((q) => q.dlqAlarm)],
+      alarms: [failureAlarm, lostPilotsAlarm, ...parts.queues.map((q) => q.deadLetterQueue.alarm)],
       width: 12,
     }),
   );
