@@ -10,6 +10,7 @@ import path from 'node:path';
 import { afterAll, afterEach, beforeAll, expect } from 'vitest';
 import { awsClients } from '../../shared/aws/index.js';
 import { createRepositories, type Repositories } from '../../shared/repositories/index.js';
+import { LIVE_PILOT_STATES } from '../../shared/states/index.js';
 import { type ControlPlane, eventually, startControlPlane } from '../../test/support/index.js';
 import { buildPilotBundle } from './pilot-process.js';
 import { PilotFleet } from './plane-pilots.js';
@@ -78,14 +79,14 @@ export async function registerTask(task: ReturnType<typeof shellTask>, jobs: num
 }
 
 /**
- * Waits until no pilot is ACTIVE or IDLE: those a test killed have been declared lost (within
+ * Waits until no pilot is live: those a test killed have been declared lost (within
  * PILOT_LOST_AFTER_SECONDS and a watchdog period), so only the pilots started next hold slots.
  */
 export async function waitUntilNoLivePilot(): Promise<void> {
   await eventually(
     async () => {
       const live = await Promise.all(
-        (['ACTIVE', 'IDLE'] as const).map(async (state) => (await repos.pilots.listByState(state)).items),
+        LIVE_PILOT_STATES.map(async (state) => (await repos.pilots.listByState(state)).items),
       );
       expect(live.flat().map((pilot) => pilot.pilotId)).toEqual([]);
     },
