@@ -16,25 +16,21 @@ export { type CreateDatasetResult, type DatasetChange, DatasetsRepo, type NewDat
 export { listAllPages } from './dynamo.js';
 export { FilesRepo } from './files.js';
 export type { FileRefusal, NewFile, RegisterFilesResult } from './fileWrites.js';
-export {
-  type AttemptEnd,
-  type CompleteRequest,
-  type CompleteWithOutputsRequest,
-  type CompleteWithOutputsResult,
-  type CreateJobsResult,
-  type EndAttemptRequest,
-  type EndAttemptResult,
-  type FailureDetails,
-  type FailureRequest,
-  type JobClaim,
-  JobsRepo,
-  type JobTaskContext,
-  type LostJobRef,
-  type NewJob,
-  type PhaseUpdate,
-  type PilotReportRef,
-  type RetryRequest,
-} from './jobs.js';
+export type { AttemptEnd, FailureDetails } from './jobAttemptEnds.js';
+export type { JobClaim } from './jobDispatch.js';
+export type { FailureRequest, RetryRequest } from './jobEnds.js';
+export type { CreateJobsResult, JobTaskContext, NewJob } from './jobGeneration.js';
+export type {
+  CompleteRequest,
+  CompleteWithOutputsRequest,
+  CompleteWithOutputsResult,
+  EndAttemptRequest,
+  EndAttemptResult,
+  PhaseUpdate,
+  PilotReportRef,
+} from './jobResults.js';
+export { JobsRepo } from './jobs.js';
+export type { LostJobRef } from './jobWatchdog.js';
 export {
   type PilotChange,
   type PilotHeartbeatInput,

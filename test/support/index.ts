@@ -8,6 +8,7 @@ export {
 } from './control-plane.js';
 export { type EventuallyOptions, eventually } from './eventually.js';
 export { fileRef, newFile, outputFile, pilotRegistration, sha256Of, taskSpec } from './factories.js';
+export { type JobScenes, jobCounts, jobScenes, jobsFixture } from './jobs.js';
 export { type RepositoryFixture, repositoryFixture } from './repositories.js';
 export { readTableStream, type TableChange } from './streams.js';
 export { createTables, uniquePrefix } from './tables.js';
