@@ -60,7 +60,7 @@ export interface FunctionAccess {
 export const FUNCTION_ACCESS: Readonly<Record<FunctionName, FunctionAccess>> = {
   api: {
     tables: {
-      tasks: { actions: ['GetItem', 'PutItem', 'UpdateItem'], indexes: ['byState'] },
+      tasks: { actions: ['GetItem', 'BatchGetItem', 'PutItem', 'UpdateItem'], indexes: ['byState'] },
       jobs: { actions: ['GetItem', 'BatchGetItem', 'UpdateItem'], indexes: ['byTask'] },
       files: { actions: ['GetItem', 'BatchGetItem', 'Query', 'PutItem'] },
       datasets: { actions: ['GetItem', 'PutItem', 'UpdateItem'] },
@@ -75,7 +75,7 @@ export const FUNCTION_ACCESS: Readonly<Record<FunctionName, FunctionAccess>> = {
   },
   'file-input': {
     tables: {
-      tasks: { actions: ['UpdateItem'], indexes: ['byInputDataset'] },
+      tasks: { actions: ['GetItem', 'BatchGetItem', 'UpdateItem'], indexes: ['byInputDataset'] },
       jobs: { actions: ['PutItem'] },
       files: { actions: ['PutItem'] },
       datasets: { actions: ['GetItem', 'PutItem', 'UpdateItem'] },
@@ -83,7 +83,7 @@ export const FUNCTION_ACCESS: Readonly<Record<FunctionName, FunctionAccess>> = {
   },
   'dataset-close': {
     tables: {
-      tasks: { actions: ['UpdateItem'], indexes: ['byInputDataset'] },
+      tasks: { actions: ['GetItem', 'BatchGetItem', 'UpdateItem'], indexes: ['byInputDataset'] },
       files: { actions: ['Query'] },
       datasets: { actions: ['GetItem', 'PutItem', 'UpdateItem'] },
     },
@@ -91,13 +91,13 @@ export const FUNCTION_ACCESS: Readonly<Record<FunctionName, FunctionAccess>> = {
   },
   'dataset-admin': {
     tables: {
-      tasks: { actions: ['UpdateItem'], indexes: ['byInputDataset'] },
+      tasks: { actions: ['GetItem', 'BatchGetItem', 'UpdateItem'], indexes: ['byInputDataset'] },
       datasets: { actions: ['GetItem', 'UpdateItem'] },
     },
   },
   'task-commands': {
     tables: {
-      tasks: { actions: ['GetItem', 'PutItem', 'UpdateItem'] },
+      tasks: { actions: ['GetItem', 'BatchGetItem', 'PutItem', 'UpdateItem'] },
       jobs: { actions: ['UpdateItem'], indexes: ['byTask'] },
       datasets: { actions: ['GetItem', 'PutItem'] },
       pilots: { actions: ['GetItem'] },
@@ -108,7 +108,7 @@ export const FUNCTION_ACCESS: Readonly<Record<FunctionName, FunctionAccess>> = {
   },
   'job-generator': {
     tables: {
-      tasks: { actions: ['GetItem', 'UpdateItem'] },
+      tasks: { actions: ['GetItem', 'BatchGetItem', 'UpdateItem'] },
       jobs: { actions: ['PutItem'] },
       files: { actions: ['Query'] },
       datasets: { actions: ['GetItem'] },
@@ -117,7 +117,7 @@ export const FUNCTION_ACCESS: Readonly<Record<FunctionName, FunctionAccess>> = {
   },
   dispatcher: {
     tables: {
-      tasks: { actions: ['UpdateItem'], indexes: ['byState'] },
+      tasks: { actions: ['GetItem', 'BatchGetItem', 'UpdateItem'], indexes: ['byState'] },
       jobs: { actions: ['UpdateItem'], indexes: ['byTask'] },
       pilots: { actions: [], indexes: ['byState'] },
       control: { actions: ['PutItem', 'UpdateItem'] },
@@ -126,7 +126,7 @@ export const FUNCTION_ACCESS: Readonly<Record<FunctionName, FunctionAccess>> = {
   },
   status: {
     tables: {
-      tasks: { actions: ['GetItem', 'UpdateItem', 'ConditionCheckItem'] },
+      tasks: { actions: ['GetItem', 'BatchGetItem', 'UpdateItem', 'ConditionCheckItem'] },
       jobs: { actions: ['UpdateItem', 'ConditionCheckItem'] },
       files: { actions: ['BatchGetItem', 'PutItem'] },
       datasets: { actions: ['PutItem', 'UpdateItem'] },
@@ -137,7 +137,7 @@ export const FUNCTION_ACCESS: Readonly<Record<FunctionName, FunctionAccess>> = {
   },
   'task-lifecycle': {
     tables: {
-      tasks: { actions: ['UpdateItem'] },
+      tasks: { actions: ['GetItem', 'BatchGetItem', 'UpdateItem'] },
       files: { actions: ['Query'] },
       datasets: { actions: ['PutItem', 'UpdateItem'] },
     },
@@ -145,13 +145,13 @@ export const FUNCTION_ACCESS: Readonly<Record<FunctionName, FunctionAccess>> = {
   },
   'rank-updater': {
     tables: {
-      tasks: { actions: ['GetItem', 'UpdateItem'] },
+      tasks: { actions: ['GetItem', 'BatchGetItem', 'UpdateItem'] },
       control: { actions: ['GetItem', 'PutItem'] },
     },
   },
   watchdog: {
     tables: {
-      tasks: { actions: ['GetItem', 'UpdateItem'], indexes: ['byState'] },
+      tasks: { actions: ['GetItem', 'BatchGetItem', 'UpdateItem'], indexes: ['byState'] },
       jobs: { actions: ['BatchGetItem', 'UpdateItem'], indexes: ['byPilot', 'byTask', 'inFlight'] },
       files: { actions: ['Query', 'PutItem'] },
       datasets: { actions: ['GetItem', 'UpdateItem'] },

@@ -46,7 +46,7 @@ const EXPECTED_GRANTS: Record<string, string[]> = {
     'StreamFailuresQueue sqs:ChangeMessageVisibility sqs:DeleteMessage sqs:GetQueueAttributes sqs:GetQueueUrl sqs:PurgeQueue sqs:ReceiveMessage sqs:SendMessage',
     'TaskCommandsDeadLetter sqs:ChangeMessageVisibility sqs:DeleteMessage sqs:GetQueueAttributes sqs:GetQueueUrl sqs:PurgeQueue sqs:ReceiveMessage',
     'TaskCommandsQueue sqs:GetQueueUrl sqs:SendMessage',
-    'TasksTable dynamodb:GetItem dynamodb:PutItem dynamodb:UpdateItem',
+    'TasksTable dynamodb:BatchGetItem dynamodb:GetItem dynamodb:PutItem dynamodb:UpdateItem',
     'TasksTable/index/byState dynamodb:Query',
   ],
   'dataset-admin': [
@@ -54,7 +54,7 @@ const EXPECTED_GRANTS: Record<string, string[]> = {
     'DatasetAdminFunctionLogs logs:CreateLogStream logs:PutLogEvents',
     'DatasetAdminQueue sqs:ChangeMessageVisibility sqs:DeleteMessage sqs:GetQueueAttributes sqs:GetQueueUrl sqs:ReceiveMessage',
     'DatasetsTable dynamodb:GetItem dynamodb:UpdateItem',
-    'TasksTable dynamodb:UpdateItem',
+    'TasksTable dynamodb:BatchGetItem dynamodb:GetItem dynamodb:UpdateItem',
     'TasksTable/index/byInputDataset dynamodb:Query',
   ],
   'dataset-close': [
@@ -64,7 +64,7 @@ const EXPECTED_GRANTS: Record<string, string[]> = {
     'DatasetsTable dynamodb:GetItem dynamodb:PutItem dynamodb:UpdateItem',
     'FilesTable dynamodb:Query',
     'JobGenerationQueue sqs:SendMessage',
-    'TasksTable dynamodb:UpdateItem',
+    'TasksTable dynamodb:BatchGetItem dynamodb:GetItem dynamodb:UpdateItem',
     'TasksTable/index/byInputDataset dynamodb:Query',
   ],
   dispatcher: [
@@ -79,7 +79,7 @@ const EXPECTED_GRANTS: Record<string, string[]> = {
     'PilotsTable.StreamArn dynamodb:DescribeStream dynamodb:GetRecords dynamodb:GetShardIterator',
     'PilotsTable/index/byState dynamodb:Query',
     'StreamFailuresQueue sqs:GetQueueAttributes sqs:GetQueueUrl sqs:SendMessage',
-    'TasksTable dynamodb:UpdateItem',
+    'TasksTable dynamodb:BatchGetItem dynamodb:GetItem dynamodb:UpdateItem',
     'TasksTable/index/byState dynamodb:Query',
   ],
   'file-input': [
@@ -89,7 +89,7 @@ const EXPECTED_GRANTS: Record<string, string[]> = {
     'InboundFilesDeadLetter sqs:SendMessage',
     'InboundFilesQueue sqs:ChangeMessageVisibility sqs:DeleteMessage sqs:GetQueueAttributes sqs:GetQueueUrl sqs:ReceiveMessage',
     'JobsTable dynamodb:PutItem',
-    'TasksTable dynamodb:UpdateItem',
+    'TasksTable dynamodb:BatchGetItem dynamodb:GetItem dynamodb:UpdateItem',
     'TasksTable/index/byInputDataset dynamodb:Query',
   ],
   'job-generator': [
@@ -99,7 +99,7 @@ const EXPECTED_GRANTS: Record<string, string[]> = {
     'JobGenerationQueue sqs:ChangeMessageVisibility sqs:DeleteMessage sqs:GetQueueAttributes sqs:GetQueueUrl sqs:ReceiveMessage sqs:SendMessage',
     'JobGeneratorFunctionLogs logs:CreateLogStream logs:PutLogEvents',
     'JobsTable dynamodb:PutItem',
-    'TasksTable dynamodb:GetItem dynamodb:UpdateItem',
+    'TasksTable dynamodb:BatchGetItem dynamodb:GetItem dynamodb:UpdateItem',
   ],
   'rank-updater': [
     '* dynamodb:ListStreams',
@@ -107,7 +107,7 @@ const EXPECTED_GRANTS: Record<string, string[]> = {
     'JobsTable.StreamArn dynamodb:DescribeStream dynamodb:GetRecords dynamodb:GetShardIterator',
     'RankUpdaterFunctionLogs logs:CreateLogStream logs:PutLogEvents',
     'StreamFailuresQueue sqs:GetQueueAttributes sqs:GetQueueUrl sqs:SendMessage',
-    'TasksTable dynamodb:GetItem dynamodb:UpdateItem',
+    'TasksTable dynamodb:BatchGetItem dynamodb:GetItem dynamodb:UpdateItem',
   ],
   status: [
     'Bus events:PutEvents',
@@ -118,7 +118,7 @@ const EXPECTED_GRANTS: Record<string, string[]> = {
     'StatusDeadLetter sqs:SendMessage',
     'StatusFunctionLogs logs:CreateLogStream logs:PutLogEvents',
     'StatusQueue sqs:ChangeMessageVisibility sqs:DeleteMessage sqs:GetQueueAttributes sqs:GetQueueUrl sqs:ReceiveMessage',
-    'TasksTable dynamodb:ConditionCheckItem dynamodb:GetItem dynamodb:UpdateItem',
+    'TasksTable dynamodb:BatchGetItem dynamodb:ConditionCheckItem dynamodb:GetItem dynamodb:UpdateItem',
   ],
   'task-commands': [
     'arn:<AWS::Partition>:sqs:<AWS::Region>:<AWS::AccountId>:Bus-pilot-* sqs:SendMessage',
@@ -131,7 +131,7 @@ const EXPECTED_GRANTS: Record<string, string[]> = {
     'TaskCommandsDeadLetter sqs:SendMessage',
     'TaskCommandsFunctionLogs logs:CreateLogStream logs:PutLogEvents',
     'TaskCommandsQueue sqs:ChangeMessageVisibility sqs:DeleteMessage sqs:GetQueueAttributes sqs:GetQueueUrl sqs:ReceiveMessage',
-    'TasksTable dynamodb:GetItem dynamodb:PutItem dynamodb:UpdateItem',
+    'TasksTable dynamodb:BatchGetItem dynamodb:GetItem dynamodb:PutItem dynamodb:UpdateItem',
   ],
   'task-lifecycle': [
     '* dynamodb:ListStreams',
@@ -140,7 +140,7 @@ const EXPECTED_GRANTS: Record<string, string[]> = {
     'FilesTable dynamodb:Query',
     'StreamFailuresQueue sqs:GetQueueAttributes sqs:GetQueueUrl sqs:SendMessage',
     'TaskLifecycleFunctionLogs logs:CreateLogStream logs:PutLogEvents',
-    'TasksTable dynamodb:UpdateItem',
+    'TasksTable dynamodb:BatchGetItem dynamodb:GetItem dynamodb:UpdateItem',
     'TasksTable.StreamArn dynamodb:DescribeStream dynamodb:GetRecords dynamodb:GetShardIterator',
   ],
   watchdog: [
@@ -160,7 +160,7 @@ const EXPECTED_GRANTS: Record<string, string[]> = {
     'JobsTable/index/inFlight dynamodb:Query',
     'PilotsTable dynamodb:GetItem dynamodb:UpdateItem',
     'PilotsTable/index/byState dynamodb:Query',
-    'TasksTable dynamodb:GetItem dynamodb:UpdateItem',
+    'TasksTable dynamodb:BatchGetItem dynamodb:GetItem dynamodb:UpdateItem',
     'TasksTable/index/byState dynamodb:Query',
     'WatchdogFunctionLogs logs:CreateLogStream logs:PutLogEvents',
   ],

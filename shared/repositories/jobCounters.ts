@@ -1,66 +1,65 @@
 /**
  * The task counters that jobs move: the only writes of the jobs repository to the tasks table.
- * Every job change carries one of these updates in its transaction, so a task's `counts` (and
- * `jobsTotal`) always equal its jobs.
+ * A task's counters are its counter shards (counterShards.ts); every job change carries the
+ * update of its job's shard in its transaction, so the sum of a task's shards (`counts`,
+ * `jobsTotal`) always equals its jobs.
  */
 import type { TransactWriteItem } from '@aws-sdk/lib-dynamodb';
-import type { JobState, TaskState } from '../model/index.js';
-import { Expression } from './expressions.js';
+import { type JobMove, shardDeltas, shardOf } from '../counters/index.js';
+import type { TaskState } from '../model/index.js';
+import { counterShardKey, counterShardUpdate, shardCountsOf } from './counterShards.js';
+import type { RepositoryDeps } from './types.js';
 
-/** One job's change of state, as its task's counters see it. */
-export interface JobMove {
-  from: JobState;
-  to: JobState;
+export type { JobMove } from '../counters/index.js';
+
+/** The key under which writeBatch groups the jobs counted on one shard of one task. */
+export function shardCounterKey(taskId: string, counterShards: number, jobId: string): string {
+  return counterShardKey(taskId, shardOf(jobId, counterShards)).taskId;
 }
 
 /**
- * The task's per-state counters moved by jobs changing state (plus `extraSet`), guarded by the
- * task existing and, when given, being in one of `taskStates`.
+ * The shard counts of the tasks of these jobs. A task that does not exist counts as one shard:
+ * its shard item does not exist either, so the counter update refuses the change as for a
+ * missing task.
  */
-export function countersUpdate(
+export async function counterShardsOf(
+  deps: RepositoryDeps,
+  taskIds: Iterable<string>,
+): Promise<(taskId: string) => number> {
+  const found = await shardCountsOf(deps, taskIds);
+  return (taskId) => found.get(taskId) ?? 1;
+}
+
+/**
+ * The updates of a task's counter shards moved by `moves` of its jobs (plus `extraSet` on each
+ * shard touched), one per shard, each guarded by the task existing and, when given, being in
+ * one of `taskStates`.
+ */
+export function countersUpdates(
   tasksTable: string,
   taskId: string,
+  counterShards: number,
+  moves: readonly JobMove[],
+  extraSet: Record<string, unknown> | undefined,
+  taskStates: readonly TaskState[] | undefined,
+): TransactWriteItem[] {
+  return [...shardDeltas(moves, counterShards)].map(([shard, delta]) =>
+    counterShardUpdate(tasksTable, taskId, shard, delta, extraSet, taskStates),
+  );
+}
+
+/** The one shard update of moves that all count on one shard (as writeBatch groups them). */
+export function shardCountersUpdate(
+  tasksTable: string,
+  taskId: string,
+  counterShards: number,
   moves: readonly JobMove[],
   extraSet: Record<string, unknown> | undefined,
   taskStates: readonly TaskState[] | undefined,
 ): TransactWriteItem {
-  const deltas: Record<string, number> = {};
-  for (const { from, to } of moves) {
-    deltas[`counts.${from}`] = (deltas[`counts.${from}`] ?? 0) - 1;
-    deltas[`counts.${to}`] = (deltas[`counts.${to}`] ?? 0) + 1;
+  const updates = countersUpdates(tasksTable, taskId, counterShards, moves, extraSet, taskStates);
+  if (updates.length !== 1) {
+    throw new Error(`moves of task ${taskId} make ${updates.length} shard updates, not one`);
   }
-  const expression = new Expression();
-  return {
-    Update: {
-      TableName: tasksTable,
-      Key: { taskId },
-      UpdateExpression: expression.update({ add: deltas, set: extraSet }),
-      ConditionExpression:
-        taskStates === undefined
-          ? `attribute_exists(${expression.name('taskId')})`
-          : expression.oneOf('state', taskStates),
-      ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-      ...expression.attributes(),
-    },
-  };
-}
-
-/** `created` new READY jobs counted in `jobsTotal` and `counts.READY`, while the task is in `taskStates`. */
-export function createdJobsUpdate(
-  tasksTable: string,
-  taskId: string,
-  created: number,
-  taskStates: readonly TaskState[],
-): TransactWriteItem {
-  const expression = new Expression();
-  return {
-    Update: {
-      TableName: tasksTable,
-      Key: { taskId },
-      UpdateExpression: expression.update({ add: { jobsTotal: created, 'counts.READY': created } }),
-      ConditionExpression: expression.oneOf('state', taskStates),
-      ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-      ...expression.attributes(),
-    },
-  };
+  return updates[0]!;
 }

@@ -122,7 +122,7 @@ export function retryAfterOf(now: Date, delaySeconds: number): string {
 export interface TransactionShare {
   jobId: string;
   files: number;
-  /** Task and dataset counter items; those of several results are one item. */
+  /** Counter items (the job's task counter shard, its datasets'); those several results share are one item. */
   counters: readonly string[];
 }
 
@@ -243,7 +243,11 @@ export async function applyResultsTogether(
     candidates.map(({ result, task, settlement }) => ({
       jobId: result.jobId,
       files: settlement.files.length,
-      counters: [result.taskId, ...settlement.files.map((file) => taskDatasetOf(task, file.kind).uid)],
+      // The job's counter shard is named by the job: at most one item each, whichever shard it is.
+      counters: [
+        `${result.taskId}/${result.jobId}`,
+        ...settlement.files.map((file) => taskDatasetOf(task, file.kind).uid),
+      ],
     })),
     TRANSACTION_ITEM_LIMIT,
   );
