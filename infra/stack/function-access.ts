@@ -126,7 +126,7 @@ export const FUNCTION_ACCESS: Readonly<Record<FunctionName, FunctionAccess>> = {
   },
   status: {
     tables: {
-      tasks: { actions: ['GetItem', 'BatchGetItem', 'UpdateItem', 'ConditionCheckItem'] },
+      tasks: { actions: ['GetItem', 'UpdateItem', 'ConditionCheckItem'] },
       jobs: { actions: ['UpdateItem', 'ConditionCheckItem'] },
       files: { actions: ['BatchGetItem', 'PutItem'] },
       datasets: { actions: ['PutItem', 'UpdateItem'] },

@@ -118,7 +118,7 @@ const EXPECTED_GRANTS: Record<string, string[]> = {
     'StatusDeadLetter sqs:SendMessage',
     'StatusFunctionLogs logs:CreateLogStream logs:PutLogEvents',
     'StatusQueue sqs:ChangeMessageVisibility sqs:DeleteMessage sqs:GetQueueAttributes sqs:GetQueueUrl sqs:ReceiveMessage',
-    'TasksTable dynamodb:BatchGetItem dynamodb:ConditionCheckItem dynamodb:GetItem dynamodb:UpdateItem',
+    'TasksTable dynamodb:ConditionCheckItem dynamodb:GetItem dynamodb:UpdateItem',
   ],
   'task-commands': [
     'arn:<AWS::Partition>:sqs:<AWS::Region>:<AWS::AccountId>:Bus-pilot-* sqs:SendMessage',

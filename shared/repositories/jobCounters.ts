@@ -12,47 +12,60 @@ import type { RepositoryDeps } from './types.js';
 
 export type { JobMove } from '../counters/index.js';
 
-/** The key under which writeBatch groups the jobs counted on one shard of one task. */
-export function shardCounterKey(taskId: string, counterShards: number, jobId: string): string {
-  return counterShardKey(taskId, shardOf(jobId, counterShards)).taskId;
+/**
+ * The shard on which a job of a task that does not exist is counted: a key no item has, so the
+ * change is refused as one of a missing task, never counted on a shard of another layout.
+ */
+const NO_TASK_SHARD = -1;
+
+/** The shard a job counts on; NO_TASK_SHARD when its task does not exist (`counterShards` undefined). */
+function jobShard(counterShards: number | undefined, jobId: string): number {
+  return counterShards === undefined ? NO_TASK_SHARD : shardOf(jobId, counterShards);
 }
 
-/**
- * The shard counts of the tasks of these jobs. A task that does not exist counts as one shard:
- * its shard item does not exist either, so the counter update refuses the change as for a
- * missing task.
- */
+/** The key under which writeBatch groups the jobs counted on one shard of one task. */
+export function shardCounterKey(taskId: string, counterShards: number | undefined, jobId: string): string {
+  return counterShardKey(taskId, jobShard(counterShards, jobId)).taskId;
+}
+
+/** How many counter shards each of these tasks has; undefined for a task that does not exist. */
 export async function counterShardsOf(
   deps: RepositoryDeps,
   taskIds: Iterable<string>,
-): Promise<(taskId: string) => number> {
+): Promise<(taskId: string) => number | undefined> {
   const found = await shardCountsOf(deps, taskIds);
-  return (taskId) => found.get(taskId) ?? 1;
+  return (taskId) => found.get(taskId);
 }
 
 /**
  * The updates of a task's counter shards moved by `moves` of its jobs (plus `extraSet` on each
- * shard touched), one per shard, each guarded by the task existing and, when given, being in
- * one of `taskStates`.
+ * shard touched), one per shard, each guarded by the shard existing (so by the task existing)
+ * and, when given, by the task being in one of `taskStates`.
  */
 export function countersUpdates(
   tasksTable: string,
   taskId: string,
-  counterShards: number,
+  counterShards: number | undefined,
   moves: readonly JobMove[],
   extraSet: Record<string, unknown> | undefined,
   taskStates: readonly TaskState[] | undefined,
 ): TransactWriteItem[] {
-  return [...shardDeltas(moves, counterShards)].map(([shard, delta]) =>
-    counterShardUpdate(tasksTable, taskId, shard, delta, extraSet, taskStates),
-  );
+  const byShard = new Map<number, JobMove[]>();
+  for (const move of moves) {
+    const shard = jobShard(counterShards, move.jobId);
+    byShard.set(shard, [...(byShard.get(shard) ?? []), move]);
+  }
+  return [...byShard].flatMap(([shard, shardMoves]) => {
+    const delta = shardDeltas(shardMoves, 1).get(0);
+    return delta ? [counterShardUpdate(tasksTable, taskId, shard, delta, extraSet, taskStates)] : [];
+  });
 }
 
 /** The one shard update of moves that all count on one shard (as writeBatch groups them). */
 export function shardCountersUpdate(
   tasksTable: string,
   taskId: string,
-  counterShards: number,
+  counterShards: number | undefined,
   moves: readonly JobMove[],
   extraSet: Record<string, unknown> | undefined,
   taskStates: readonly TaskState[] | undefined,

@@ -11,7 +11,6 @@ import {
   JOB_PHASES,
   type JobPhase,
   JobRecord,
-  type JobState,
   type OutputFile,
   type PhaseTimes,
   TaskCounterShard,

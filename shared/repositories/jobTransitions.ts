@@ -271,15 +271,15 @@ export class JobTransitions {
     };
   }
 
-  /** How many counter shards each of these tasks has (one for a task that does not exist). */
-  counterShardsOf(taskIds: Iterable<string>): Promise<(taskId: string) => number> {
+  /** How many counter shards each of these tasks has (undefined for a task that does not exist). */
+  counterShardsOf(taskIds: Iterable<string>): Promise<(taskId: string) => number | undefined> {
     return counterShardsOf(this.#deps, taskIds);
   }
 
   /** The update of the counter shard of one job moving, guarded by the task's state. */
   counterUpdate(
     taskId: string,
-    counterShards: number,
+    counterShards: number | undefined,
     move: JobMove,
     extraSet: Record<string, unknown> | undefined,
     taskStates: readonly TaskState[] | undefined,
@@ -290,7 +290,7 @@ export class JobTransitions {
   /** The updates of a task's counter shards moved by `moves`, guarded by the task's state. */
   countersUpdates(
     taskId: string,
-    counterShards: number,
+    counterShards: number | undefined,
     moves: readonly JobMove[],
     extraSet: Record<string, unknown> | undefined,
     taskStates: readonly TaskState[] | undefined,

@@ -33,6 +33,7 @@ export const REPOSITORY_OPERATIONS = {
   tasks: {
     // Every read of a task sums its counter shards (tasks:BatchGetItem).
     find: ['tasks:GetItem', 'tasks:BatchGetItem'],
+    findItem: ['tasks:GetItem'],
     get: ['tasks:GetItem', 'tasks:BatchGetItem'],
     create: ['tasks:PutItem', 'tasks:GetItem', 'tasks:BatchGetItem'],
     listByState: ['tasks/byState:Query', 'tasks:BatchGetItem'],

@@ -147,7 +147,8 @@ export class TasksRepo {
     return task!;
   }
 
-  async #findItem(taskId: string): Promise<TaskItem | undefined> {
+  /** The task item alone, without its counters: one GetItem, for what needs only the task's spec or state. */
+  async findItem(taskId: string): Promise<TaskItem | undefined> {
     const response = await this.#deps.doc.send(
       new GetCommand({ TableName: this.#table, Key: { taskId }, ConsistentRead: true }),
     );
@@ -155,7 +156,7 @@ export class TasksRepo {
   }
 
   async find(taskId: string): Promise<TaskRecord | undefined> {
-    const item = await this.#findItem(taskId);
+    const item = await this.findItem(taskId);
     return item ? this.#withCountersOf(item) : undefined;
   }
 
@@ -422,7 +423,7 @@ export class TasksRepo {
    * the correction. False when refused; NotFoundError for an unknown task.
    */
   async recountJobs(recount: JobRecount): Promise<boolean> {
-    const item = await this.#findItem(recount.taskId);
+    const item = await this.findItem(recount.taskId);
     if (!item) throw new NotFoundError('task', recount.taskId);
     const shards = (await readCounterShards(this.#deps, [item])).get(item.taskId) ?? [];
     if (!sameCounters(sumCounters(shards.map(countersOf)), recount.expected)) return false;

@@ -188,7 +188,7 @@ interface Settlement {
 }
 
 async function applyResult(deps: ResultDeps, result: JobResultMessage): Promise<StatusOutcome> {
-  const task = await deps.taskSpecs.get(result.taskId, (taskId) => deps.repos.tasks.find(taskId));
+  const task = await deps.taskSpecs.get(result.taskId, (taskId) => deps.repos.tasks.findItem(taskId));
   if (!task) return { kind: 'ignored', reason: `task ${result.taskId} does not exist` };
   let settlement = settlementOf(deps, task, result);
   const createdDatasets = new Set<string>();
@@ -235,7 +235,7 @@ export async function applyResultsTogether(
   const candidates: { result: JobResultMessage; task: ImmutableTaskSpec; settlement: Settlement }[] = [];
   for (const message of messages) {
     if (message.type !== 'job.result') continue;
-    const task = await deps.taskSpecs.get(message.taskId, (taskId) => deps.repos.tasks.find(taskId));
+    const task = await deps.taskSpecs.get(message.taskId, (taskId) => deps.repos.tasks.findItem(taskId));
     if (!task) continue;
     candidates.push({ result: message, task, settlement: settlementOf(deps, task, message) });
   }
