@@ -8,7 +8,7 @@
  * `npm run lint` fails on an import against these rules; `scripts/layers.test.ts` shows it does.
  */
 const CORE =
-  '^(events|shared/(model|states|errors|scheduler|retry|rank|ids|checklist|audit|explain|async|jobgen|identity|config))/';
+  '^(events|shared/(model|states|errors|scheduler|retry|rank|ids|checklist|counters|audit|explain|async|jobgen|identity|config))/';
 const ADAPTERS = '^shared/(repositories|services|aws|throughput)/';
 const TOP = '^(functions|pilot|infra|test|scripts)/';
 /** Tests and their support code may reach across layers to set a scene up. */

@@ -51,7 +51,7 @@ export type RankUpdateRequest = z.output<typeof RankUpdateRequest>;
 
 const Count = z.number().int().min(0);
 
-/** Where a task stands, from the job counters kept on the task item. */
+/** Where a task stands, from its job counters (the sum of its counter shards). */
 export const JobProgress = z.object({
   jobs: JobCounts,
   jobsTotal: Count,

@@ -198,8 +198,10 @@ describe('file-input handler', () => {
       `file-input: ${total / files.length} AWS calls per streamed file:`,
       calls.map((call) => `${call.service}:${call.operation}=${call.calls / files.length}`).join(', '),
     );
-    // Per file: its registration and its job; one lookup of the streaming tasks per batch.
+    // Per file: its registration and its job; one lookup of the streaming tasks per batch, with
+    // their counter shards.
     expect(calls).toEqual([
+      { service: 'DynamoDB', operation: 'BatchGetItem', calls: 1 },
       { service: 'DynamoDB', operation: 'Query', calls: 1 },
       { service: 'DynamoDB', operation: 'TransactWriteItems', calls: 20 },
     ]);

@@ -16,6 +16,7 @@ import {
 import type { Context, DynamoDBStreamEvent } from 'aws-lambda';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { toStreamEventRecord } from '../../infra/local/stream-source.js';
+import { DEFAULT_COUNTER_SHARDS } from '../../shared/counters/index.js';
 import { datasetUidFor } from '../../shared/ids/index.js';
 import { planJobs } from '../../shared/jobgen/index.js';
 import {
@@ -157,7 +158,8 @@ describe('task-lifecycle handler', () => {
       [],
     ]);
     expect((await fixture.repos.tasks.get(taskId)).state).toBe('DONE');
-    expect(finish.Records).toHaveLength(1);
+    // The task item's change of state and its counter shards' copies of the state.
+    expect(finish.Records).toHaveLength(1 + DEFAULT_COUNTER_SHARDS);
     const events = await receiveEvents(7);
     const summary = events.map((event) =>
       event['detail-type'] === 'task.status-changed'

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { JobMessage } from '../../events/index.js';
 import { awsClients } from '../../shared/aws/index.js';
 import { planJobs } from '../../shared/jobgen/index.js';
+import { counterShardKey } from '../../shared/repositories/counterShards.js';
 import { createRepositories, type Repositories } from '../../shared/repositories/index.js';
 import {
   type ControlPlane,
@@ -147,7 +148,7 @@ describe('the watchdog on its schedule', () => {
     await awsClients().doc.send(
       new UpdateCommand({
         TableName: plane.tables.tasks,
-        Key: { taskId },
+        Key: counterShardKey(taskId, 0),
         UpdateExpression: 'SET #counts.#failed = :two',
         ExpressionAttributeNames: { '#counts': 'counts', '#failed': 'FAILED' },
         ExpressionAttributeValues: { ':two': 2 },

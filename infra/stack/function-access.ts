@@ -63,7 +63,7 @@ export interface FunctionAccess {
 export const FUNCTION_ACCESS: Readonly<Record<FunctionName, FunctionAccess>> = {
   api: {
     tables: {
-      tasks: { actions: ['GetItem', 'PutItem', 'UpdateItem'], indexes: ['byState'] },
+      tasks: { actions: ['GetItem', 'BatchGetItem', 'PutItem', 'UpdateItem'], indexes: ['byState'] },
       jobs: { actions: ['GetItem', 'BatchGetItem', 'UpdateItem'], indexes: ['byTask'] },
       files: { actions: ['GetItem', 'BatchGetItem', 'Query', 'PutItem'] },
       datasets: { actions: ['GetItem', 'PutItem', 'UpdateItem'] },
@@ -78,7 +78,7 @@ export const FUNCTION_ACCESS: Readonly<Record<FunctionName, FunctionAccess>> = {
   },
   'file-input': {
     tables: {
-      tasks: { actions: ['UpdateItem'], indexes: ['byInputDataset'] },
+      tasks: { actions: ['GetItem', 'BatchGetItem', 'UpdateItem'], indexes: ['byInputDataset'] },
       jobs: { actions: ['PutItem'] },
       files: { actions: ['PutItem'] },
       datasets: { actions: ['GetItem', 'PutItem', 'UpdateItem'] },
@@ -86,7 +86,7 @@ export const FUNCTION_ACCESS: Readonly<Record<FunctionName, FunctionAccess>> = {
   },
   'dataset-close': {
     tables: {
-      tasks: { actions: ['UpdateItem'], indexes: ['byInputDataset'] },
+      tasks: { actions: ['GetItem', 'BatchGetItem', 'UpdateItem'], indexes: ['byInputDataset'] },
       files: { actions: ['Query'] },
       datasets: { actions: ['GetItem', 'PutItem', 'UpdateItem'] },
     },
@@ -96,13 +96,13 @@ export const FUNCTION_ACCESS: Readonly<Record<FunctionName, FunctionAccess>> = {
   },
   'dataset-admin': {
     tables: {
-      tasks: { actions: ['UpdateItem'], indexes: ['byInputDataset'] },
+      tasks: { actions: ['GetItem', 'BatchGetItem', 'UpdateItem'], indexes: ['byInputDataset'] },
       datasets: { actions: ['GetItem', 'UpdateItem'] },
     },
   },
   'task-commands': {
     tables: {
-      tasks: { actions: ['GetItem', 'PutItem', 'UpdateItem'] },
+      tasks: { actions: ['GetItem', 'BatchGetItem', 'PutItem', 'UpdateItem'] },
       jobs: { actions: ['UpdateItem'], indexes: ['byTask'] },
       datasets: { actions: ['GetItem', 'PutItem'] },
       pilots: { actions: ['GetItem'] },
@@ -113,7 +113,7 @@ export const FUNCTION_ACCESS: Readonly<Record<FunctionName, FunctionAccess>> = {
   },
   'job-generator': {
     tables: {
-      tasks: { actions: ['GetItem', 'UpdateItem'] },
+      tasks: { actions: ['GetItem', 'BatchGetItem', 'UpdateItem'] },
       jobs: { actions: ['PutItem'] },
       files: { actions: ['Query'] },
       datasets: { actions: ['GetItem'] },
@@ -122,7 +122,7 @@ export const FUNCTION_ACCESS: Readonly<Record<FunctionName, FunctionAccess>> = {
   },
   dispatcher: {
     tables: {
-      tasks: { actions: ['UpdateItem'], indexes: ['byState'] },
+      tasks: { actions: ['GetItem', 'BatchGetItem', 'UpdateItem'], indexes: ['byState'] },
       jobs: { actions: ['UpdateItem'], indexes: ['byTask'] },
       pilots: { actions: [], indexes: ['byState'] },
       control: { actions: ['PutItem', 'UpdateItem'] },
@@ -142,7 +142,7 @@ export const FUNCTION_ACCESS: Readonly<Record<FunctionName, FunctionAccess>> = {
   },
   'task-lifecycle': {
     tables: {
-      tasks: { actions: ['UpdateItem'] },
+      tasks: { actions: ['GetItem', 'BatchGetItem', 'UpdateItem'] },
       files: { actions: ['Query'] },
       datasets: { actions: ['PutItem', 'UpdateItem'] },
     },
@@ -152,13 +152,13 @@ export const FUNCTION_ACCESS: Readonly<Record<FunctionName, FunctionAccess>> = {
   },
   'rank-updater': {
     tables: {
-      tasks: { actions: ['GetItem', 'UpdateItem'] },
+      tasks: { actions: ['GetItem', 'BatchGetItem', 'UpdateItem'] },
       control: { actions: ['GetItem', 'PutItem'] },
     },
   },
   watchdog: {
     tables: {
-      tasks: { actions: ['GetItem', 'UpdateItem'], indexes: ['byState'] },
+      tasks: { actions: ['GetItem', 'BatchGetItem', 'UpdateItem'], indexes: ['byState'] },
       jobs: { actions: ['BatchGetItem', 'UpdateItem'], indexes: ['byPilot', 'byTask', 'inFlight'] },
       files: { actions: ['Query', 'PutItem'] },
       datasets: { actions: ['GetItem', 'UpdateItem'] },

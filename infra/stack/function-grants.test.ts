@@ -46,7 +46,7 @@ const EXPECTED_GRANTS: Record<string, string[]> = {
     'StreamFailuresQueue sqs:ChangeMessageVisibility sqs:DeleteMessage sqs:GetQueueAttributes sqs:GetQueueUrl sqs:PurgeQueue sqs:ReceiveMessage sqs:SendMessage',
     'TaskCommandsDeadLetter sqs:ChangeMessageVisibility sqs:DeleteMessage sqs:GetQueueAttributes sqs:GetQueueUrl sqs:PurgeQueue sqs:ReceiveMessage',
     'TaskCommandsQueue sqs:GetQueueUrl sqs:SendMessage',
-    'TasksTable dynamodb:GetItem dynamodb:PutItem dynamodb:UpdateItem',
+    'TasksTable dynamodb:BatchGetItem dynamodb:GetItem dynamodb:PutItem dynamodb:UpdateItem',
     'TasksTable/index/byState dynamodb:Query',
   ],
   'dataset-admin': [
@@ -54,7 +54,7 @@ const EXPECTED_GRANTS: Record<string, string[]> = {
     'DatasetAdminFunctionLogs logs:CreateLogStream logs:PutLogEvents',
     'DatasetAdminQueue sqs:ChangeMessageVisibility sqs:DeleteMessage sqs:GetQueueAttributes sqs:GetQueueUrl sqs:ReceiveMessage',
     'DatasetsTable dynamodb:GetItem dynamodb:UpdateItem',
-    'TasksTable dynamodb:UpdateItem',
+    'TasksTable dynamodb:BatchGetItem dynamodb:GetItem dynamodb:UpdateItem',
     'TasksTable/index/byInputDataset dynamodb:Query',
   ],
   'dataset-close': [
@@ -67,7 +67,7 @@ const EXPECTED_GRANTS: Record<string, string[]> = {
     'DatasetsTable dynamodb:GetItem dynamodb:PutItem dynamodb:UpdateItem',
     'FilesTable dynamodb:Query',
     'JobGenerationQueue sqs:SendMessage',
-    'TasksTable dynamodb:UpdateItem',
+    'TasksTable dynamodb:BatchGetItem dynamodb:GetItem dynamodb:UpdateItem',
     'TasksTable/index/byInputDataset dynamodb:Query',
   ],
   dispatcher: [
@@ -82,7 +82,7 @@ const EXPECTED_GRANTS: Record<string, string[]> = {
     'PilotsTable.StreamArn dynamodb:DescribeStream dynamodb:GetRecords dynamodb:GetShardIterator',
     'PilotsTable/index/byState dynamodb:Query',
     'StreamFailuresQueue sqs:GetQueueAttributes sqs:GetQueueUrl sqs:SendMessage',
-    'TasksTable dynamodb:UpdateItem',
+    'TasksTable dynamodb:BatchGetItem dynamodb:GetItem dynamodb:UpdateItem',
     'TasksTable/index/byState dynamodb:Query',
   ],
   'file-input': [
@@ -92,7 +92,7 @@ const EXPECTED_GRANTS: Record<string, string[]> = {
     'InboundFilesDeadLetter sqs:SendMessage',
     'InboundFilesQueue sqs:ChangeMessageVisibility sqs:DeleteMessage sqs:GetQueueAttributes sqs:GetQueueUrl sqs:ReceiveMessage',
     'JobsTable dynamodb:PutItem',
-    'TasksTable dynamodb:UpdateItem',
+    'TasksTable dynamodb:BatchGetItem dynamodb:GetItem dynamodb:UpdateItem',
     'TasksTable/index/byInputDataset dynamodb:Query',
   ],
   'job-generator': [
@@ -102,7 +102,7 @@ const EXPECTED_GRANTS: Record<string, string[]> = {
     'JobGenerationQueue sqs:ChangeMessageVisibility sqs:DeleteMessage sqs:GetQueueAttributes sqs:GetQueueUrl sqs:ReceiveMessage sqs:SendMessage',
     'JobGeneratorFunctionLogs logs:CreateLogStream logs:PutLogEvents',
     'JobsTable dynamodb:PutItem',
-    'TasksTable dynamodb:GetItem dynamodb:UpdateItem',
+    'TasksTable dynamodb:BatchGetItem dynamodb:GetItem dynamodb:UpdateItem',
   ],
   'rank-updater': [
     '* dynamodb:ListStreams',
@@ -110,7 +110,7 @@ const EXPECTED_GRANTS: Record<string, string[]> = {
     'JobsTable.StreamArn dynamodb:DescribeStream dynamodb:GetRecords dynamodb:GetShardIterator',
     'RankUpdaterFunctionLogs logs:CreateLogStream logs:PutLogEvents',
     'StreamFailuresQueue sqs:GetQueueAttributes sqs:GetQueueUrl sqs:SendMessage',
-    'TasksTable dynamodb:GetItem dynamodb:UpdateItem',
+    'TasksTable dynamodb:BatchGetItem dynamodb:GetItem dynamodb:UpdateItem',
   ],
   status: [
     'Bus events:PutEvents',
@@ -134,7 +134,7 @@ const EXPECTED_GRANTS: Record<string, string[]> = {
     'TaskCommandsDeadLetter sqs:SendMessage',
     'TaskCommandsFunctionLogs logs:CreateLogStream logs:PutLogEvents',
     'TaskCommandsQueue sqs:ChangeMessageVisibility sqs:DeleteMessage sqs:GetQueueAttributes sqs:GetQueueUrl sqs:ReceiveMessage',
-    'TasksTable dynamodb:GetItem dynamodb:PutItem dynamodb:UpdateItem',
+    'TasksTable dynamodb:BatchGetItem dynamodb:GetItem dynamodb:PutItem dynamodb:UpdateItem',
   ],
   'task-lifecycle': [
     '* dynamodb:ListStreams',
@@ -144,7 +144,7 @@ const EXPECTED_GRANTS: Record<string, string[]> = {
     'FilesTable dynamodb:Query',
     'StreamFailuresQueue sqs:GetQueueAttributes sqs:GetQueueUrl sqs:SendMessage',
     'TaskLifecycleFunctionLogs logs:CreateLogStream logs:PutLogEvents',
-    'TasksTable dynamodb:UpdateItem',
+    'TasksTable dynamodb:BatchGetItem dynamodb:GetItem dynamodb:UpdateItem',
     'TasksTable.StreamArn dynamodb:DescribeStream dynamodb:GetRecords dynamodb:GetShardIterator',
   ],
   watchdog: [
@@ -164,7 +164,7 @@ const EXPECTED_GRANTS: Record<string, string[]> = {
     'JobsTable/index/inFlight dynamodb:Query',
     'PilotsTable dynamodb:GetItem dynamodb:UpdateItem',
     'PilotsTable/index/byState dynamodb:Query',
-    'TasksTable dynamodb:GetItem dynamodb:UpdateItem',
+    'TasksTable dynamodb:BatchGetItem dynamodb:GetItem dynamodb:UpdateItem',
     'TasksTable/index/byState dynamodb:Query',
     'WatchdogFunctionLogs logs:CreateLogStream logs:PutLogEvents',
   ],

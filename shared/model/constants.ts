@@ -41,4 +41,6 @@ export const LIMITS = {
   maxRetries: 20,
   fileSizeBytes: 64 * 1024 ** 4,
   outputsPerJob: 100,
+  /** Counter shards of one task: its item and all of them fit one transaction and one BatchGetItem. */
+  counterShards: 64,
 } as const;

@@ -24,7 +24,7 @@ import {
   Timestamp,
 } from './schemas.js';
 
-/** Per-state job counts kept on the task item, updated in the same transaction as each job. */
+/** Per-state job counts of a task: the sum of its counter shards, each moved in the same transaction as its jobs. */
 export const JobCounts = z.object(
   Object.fromEntries(JOB_STATES.map((s) => [s, z.number().int().min(0)])) as Record<
     (typeof JOB_STATES)[number],
@@ -91,6 +91,37 @@ export const TaskRecord = TaskSpec.extend({
   version: z.number().int().min(0),
 });
 export type TaskRecord = z.infer<typeof TaskRecord>;
+
+/** How many counter shards a task has: fixed when it is created, so its jobs always count on the same shard. */
+export const CounterShardCount = z.number().int().min(1).max(LIMITS.counterShards);
+
+/** The task item as stored: a task's counters live in its counter shards, not on it. */
+export const TaskItem = TaskRecord.omit({ counts: true, jobsTotal: true }).extend({
+  counterShards: CounterShardCount,
+});
+export type TaskItem = z.infer<typeof TaskItem>;
+
+/**
+ * One shard of a task's counters, an item of the Tasks table keyed `<taskId>#counters#<shard>`
+ * (`#` never occurs in a task id). It counts the jobs whose id picks it, carries the task's
+ * state (`taskState`, set with the task's in one transaction) for the job changes that depend on
+ * it, and the last dispatch of one of its jobs. It has none of the attributes the task indexes
+ * use, so it never appears in them.
+ */
+export const TaskCounterShard = z.object({
+  taskId: z.string(),
+  counterOf: Identifier,
+  shard: z
+    .number()
+    .int()
+    .min(0)
+    .max(LIMITS.counterShards - 1),
+  taskState: TaskStateSchema,
+  counts: JobCounts,
+  jobsTotal: z.number().int().min(0),
+  lastServedAt: Timestamp.optional(),
+});
+export type TaskCounterShard = z.infer<typeof TaskCounterShard>;
 
 export const PhaseTimes = z
   .object({

@@ -1,66 +1,78 @@
 /**
  * The task counters that jobs move: the only writes of the jobs repository to the tasks table.
- * Every job change carries one of these updates in its transaction, so a task's `counts` (and
- * `jobsTotal`) always equal its jobs.
+ * A task's counters are its counter shards (counterShards.ts); every job change carries the
+ * update of its job's shard in its transaction, so the sum of a task's shards (`counts`,
+ * `jobsTotal`) always equals its jobs.
  */
 import type { TransactWriteItem } from '@aws-sdk/lib-dynamodb';
-import type { JobState, TaskState } from '../model/index.js';
-import { Expression } from './expressions.js';
+import { type JobMove, shardDeltas, shardOf } from '../counters/index.js';
+import type { TaskState } from '../model/index.js';
+import { counterShardKey, counterShardUpdate, shardCountsOf } from './counterShards.js';
+import type { RepositoryDeps } from './types.js';
 
-/** One job's change of state, as its task's counters see it. */
-export interface JobMove {
-  from: JobState;
-  to: JobState;
+export type { JobMove } from '../counters/index.js';
+
+/**
+ * The shard on which a job of a task that does not exist is counted: a key no item has, so the
+ * change is refused as one of a missing task, never counted on a shard of another layout.
+ */
+const NO_TASK_SHARD = -1;
+
+/** The shard a job counts on; NO_TASK_SHARD when its task does not exist (`counterShards` undefined). */
+function jobShard(counterShards: number | undefined, jobId: string): number {
+  return counterShards === undefined ? NO_TASK_SHARD : shardOf(jobId, counterShards);
+}
+
+/** The key under which writeBatch groups the jobs counted on one shard of one task. */
+export function shardCounterKey(taskId: string, counterShards: number | undefined, jobId: string): string {
+  return counterShardKey(taskId, jobShard(counterShards, jobId)).taskId;
+}
+
+/** How many counter shards each of these tasks has; undefined for a task that does not exist. */
+export async function counterShardsOf(
+  deps: RepositoryDeps,
+  taskIds: Iterable<string>,
+): Promise<(taskId: string) => number | undefined> {
+  const found = await shardCountsOf(deps, taskIds);
+  return (taskId) => found.get(taskId);
 }
 
 /**
- * The task's per-state counters moved by jobs changing state (plus `extraSet`), guarded by the
- * task existing and, when given, being in one of `taskStates`.
+ * The updates of a task's counter shards moved by `moves` of its jobs (plus `extraSet` on each
+ * shard touched), one per shard, each guarded by the shard existing (so by the task existing)
+ * and, when given, by the task being in one of `taskStates`.
  */
-export function countersUpdate(
+export function countersUpdates(
   tasksTable: string,
   taskId: string,
+  counterShards: number | undefined,
+  moves: readonly JobMove[],
+  extraSet: Record<string, unknown> | undefined,
+  taskStates: readonly TaskState[] | undefined,
+): TransactWriteItem[] {
+  const byShard = new Map<number, JobMove[]>();
+  for (const move of moves) {
+    const shard = jobShard(counterShards, move.jobId);
+    byShard.set(shard, [...(byShard.get(shard) ?? []), move]);
+  }
+  return [...byShard].flatMap(([shard, shardMoves]) => {
+    const delta = shardDeltas(shardMoves, 1).get(0);
+    return delta ? [counterShardUpdate(tasksTable, taskId, shard, delta, extraSet, taskStates)] : [];
+  });
+}
+
+/** The one shard update of moves that all count on one shard (as writeBatch groups them). */
+export function shardCountersUpdate(
+  tasksTable: string,
+  taskId: string,
+  counterShards: number | undefined,
   moves: readonly JobMove[],
   extraSet: Record<string, unknown> | undefined,
   taskStates: readonly TaskState[] | undefined,
 ): TransactWriteItem {
-  const deltas: Record<string, number> = {};
-  for (const { from, to } of moves) {
-    deltas[`counts.${from}`] = (deltas[`counts.${from}`] ?? 0) - 1;
-    deltas[`counts.${to}`] = (deltas[`counts.${to}`] ?? 0) + 1;
+  const updates = countersUpdates(tasksTable, taskId, counterShards, moves, extraSet, taskStates);
+  if (updates.length !== 1) {
+    throw new Error(`moves of task ${taskId} make ${updates.length} shard updates, not one`);
   }
-  const expression = new Expression();
-  return {
-    Update: {
-      TableName: tasksTable,
-      Key: { taskId },
-      UpdateExpression: expression.update({ add: deltas, set: extraSet }),
-      ConditionExpression:
-        taskStates === undefined
-          ? `attribute_exists(${expression.name('taskId')})`
-          : expression.oneOf('state', taskStates),
-      ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-      ...expression.attributes(),
-    },
-  };
-}
-
-/** `created` new READY jobs counted in `jobsTotal` and `counts.READY`, while the task is in `taskStates`. */
-export function createdJobsUpdate(
-  tasksTable: string,
-  taskId: string,
-  created: number,
-  taskStates: readonly TaskState[],
-): TransactWriteItem {
-  const expression = new Expression();
-  return {
-    Update: {
-      TableName: tasksTable,
-      Key: { taskId },
-      UpdateExpression: expression.update({ add: { jobsTotal: created, 'counts.READY': created } }),
-      ConditionExpression: expression.oneOf('state', taskStates),
-      ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-      ...expression.attributes(),
-    },
-  };
+  return updates[0]!;
 }

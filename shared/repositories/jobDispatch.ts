@@ -149,11 +149,18 @@ export class JobDispatch {
       }),
       isRepeat: () => false,
     };
+    const shardsOf = await this.#transitions.counterShardsOf([request.taskId]);
     const now = this.#transitions.now();
     const pilotCheck = new Expression();
     const reasons = await transactWrite(this.#deps.doc, [
       this.#transitions.jobUpdate(entry, spec, now),
-      this.#transitions.counterUpdate(request.taskId, ['QUEUED'], 'RUNNING', undefined, undefined),
+      this.#transitions.counterUpdate(
+        request.taskId,
+        shardsOf(request.taskId),
+        { jobId: request.jobId, from: 'QUEUED', to: 'RUNNING' },
+        undefined,
+        undefined,
+      ),
       {
         ConditionCheck: {
           TableName: this.#deps.tables.pilots,

@@ -4,7 +4,7 @@ import { type Device, JobRecord } from '../model/index.js';
 import { GENERATING_TASK_STATES } from '../states/index.js';
 import { type BatchEntry, rejectDuplicates, writeBatch } from './dynamo.js';
 import { Expression } from './expressions.js';
-import { createdJobsUpdate } from './jobCounters.js';
+import { counterShardsOf, shardCounterKey, shardCountersUpdate } from './jobCounters.js';
 import { checked, type JobTransitions, storedJob } from './jobTransitions.js';
 import type { RepositoryDeps } from './types.js';
 
@@ -37,8 +37,8 @@ export class JobGeneration {
   }
 
   /**
-   * Creates a task's jobs READY, in transactions of up to 99 jobs plus the task's counter
-   * update. A job that exists already is left alone and not counted, so running generation
+   * Creates a task's jobs READY, in transactions of up to 100 items: jobs plus the update of
+   * each counter shard they count on. A job that exists already is left alone and not counted, so running generation
    * again creates nothing twice and `jobsTotal` / `counts.READY` stay exact. Refused with
    * NotFoundError / StateConflictError when the task is missing or no longer takes jobs.
    */
@@ -47,6 +47,7 @@ export class JobGeneration {
       jobs.map((job) => job.jobId),
       'jobs',
     );
+    const counterShards = (await counterShardsOf(this.#deps, [task.taskId]))(task.taskId);
     const now = this.#transitions.now();
     const entries: BatchEntry<string>[] = jobs.map((job, index) => {
       const record = checked(
@@ -67,7 +68,7 @@ export class JobGeneration {
       const expression = new Expression();
       return {
         entry: job.jobId,
-        counterKey: task.taskId,
+        counterKey: shardCounterKey(task.taskId, counterShards, job.jobId),
         write: {
           Put: {
             TableName: this.#deps.tables.jobs,
@@ -78,8 +79,15 @@ export class JobGeneration {
         },
       };
     });
-    const outcome = await writeBatch(this.#deps.doc, entries, (taskId, created) =>
-      createdJobsUpdate(this.#deps.tables.tasks, taskId, created.length, GENERATING_TASK_STATES),
+    const outcome = await writeBatch(this.#deps.doc, entries, (_key, created) =>
+      shardCountersUpdate(
+        this.#deps.tables.tasks,
+        task.taskId,
+        counterShards,
+        created.map(({ entry }) => ({ jobId: entry, to: 'READY' })),
+        undefined,
+        GENERATING_TASK_STATES,
+      ),
     );
     const taskRefusal = outcome.refused.find((refused) => refused.refusedBy === 'counter');
     if (taskRefusal) {

@@ -142,7 +142,7 @@ describe('JobsRepo.endAttempt', () => {
 
     // Assess
     expect(jobRefused).toMatchObject({ status: 'job-refused', current: { state: 'READY', attempt: 1 } });
-    expect(taskRefused).toMatchObject({ status: 'task-refused', current: { state: 'CANCELLED' } });
+    expect(taskRefused).toMatchObject({ status: 'task-refused', current: { taskState: 'CANCELLED' } });
     expect(filesRefused.status).toBe('files-refused');
     const refused = filesRefused.status === 'files-refused' ? filesRefused.refused : [];
     expect(refused.map((refusal) => [refusal.file.name, refusal.error.constructor])).toEqual([

@@ -11,10 +11,9 @@ import {
   JOB_PHASES,
   type JobPhase,
   JobRecord,
-  type JobState,
   type OutputFile,
   type PhaseTimes,
-  TaskRecord,
+  TaskCounterShard,
   type TaskState,
 } from '../model/index.js';
 import { assertTransition, isPhaseAdvance } from '../states/index.js';
@@ -39,6 +38,7 @@ import {
   takenNameOutcome,
 } from './fileWrites.js';
 import { type AttemptEnd, completionSpec, endSpec, OutputFiles } from './jobAttemptEnds.js';
+import type { JobMove } from './jobCounters.js';
 import {
   checked,
   checkOf,
@@ -91,8 +91,8 @@ export type EndAttemptResult =
   | { status: 'applied'; files: { created: FileRecord[]; existing: FileRecord[] } }
   /** The job is not this RUNNING attempt with this claim token; `current` is the job as it is. */
   | { status: 'job-refused'; current?: JobRecord }
-  /** The task is missing (`current` absent) or not in `taskStates`. */
-  | { status: 'task-refused'; current?: TaskRecord }
+  /** The task is missing (`current` absent) or not in `taskStates` (`current`: the job's counter shard, with its copy of the task's state). */
+  | { status: 'task-refused'; current?: TaskCounterShard }
   /** Names taken by other content, or datasets missing or not OPEN; the job is unchanged. */
   | { status: 'files-refused'; refused: FileRefusal[] };
 
@@ -252,7 +252,7 @@ export class JobResults {
     const now = this.#transitions.now();
     const files = requests.map((request) => this.#transitions.fileRecords(request.files));
     rejectDuplicates(files.flat().map(fileKey), 'files');
-    const moves = new Map<string, { from: JobState; to: JobState }[]>();
+    const moves = new Map<string, JobMove[]>();
     const taskStates = new Map<string, readonly TaskState[] | undefined>();
     const jobWrites = requests.map((request, index) => {
       const spec = endSpec(request.end);
@@ -264,20 +264,30 @@ export class JobResults {
         ]);
       }
       taskStates.set(request.taskId, request.taskStates);
-      moves.set(request.taskId, [...(moves.get(request.taskId) ?? []), { from: 'RUNNING', to: spec.to }]);
+      moves.set(request.taskId, [
+        ...(moves.get(request.taskId) ?? []),
+        { jobId: request.jobId, from: 'RUNNING', to: spec.to },
+      ]);
       return this.#transitions.jobUpdate(
         entryOf(request, 'RUNNING', { claimToken: request.claimToken }),
         spec,
         now,
       );
     });
+    const shardsOf = await this.#transitions.counterShardsOf(moves.keys());
     const byDataset = new Map<string, FileRecord[]>();
     for (const file of files.flat())
       byDataset.set(file.datasetUid, [...(byDataset.get(file.datasetUid) ?? []), file]);
     const items = [
       ...jobWrites,
-      ...[...moves].map(([taskId, taskMoves]) =>
-        this.#transitions.countersUpdate(taskId, taskMoves, undefined, taskStates.get(taskId)),
+      ...[...moves].flatMap(([taskId, taskMoves]) =>
+        this.#transitions.countersUpdates(
+          taskId,
+          shardsOf(taskId),
+          taskMoves,
+          undefined,
+          taskStates.get(taskId),
+        ),
       ),
       ...files.flat().map((file) => filePut(this.#deps.tables.files, file)),
       ...[...byDataset].map(([uid, datasetFiles]) =>
@@ -307,12 +317,13 @@ export class JobResults {
     files: readonly FileRecord[],
     taskStates: readonly TaskState[] | undefined,
   ): Promise<EndAttemptResult> {
+    const shardsOf = await this.#transitions.counterShardsOf([entry.taskId]);
     const now = this.#transitions.now();
     const jobWrite = this.#transitions.jobUpdate(entry, spec, now);
     const taskWrite = this.#transitions.counterUpdate(
       entry.taskId,
-      [entry.from],
-      spec.to,
+      shardsOf(entry.taskId),
+      { jobId: entry.jobId, from: entry.from, to: spec.to },
       undefined,
       taskStates,
     );
@@ -348,7 +359,10 @@ export class JobResults {
       }
       if (refused(taskReason)) {
         return taskReason.item
-          ? { status: 'task-refused', current: parseStored(TaskRecord, taskReason.item, 'task') }
+          ? {
+              status: 'task-refused',
+              current: parseStored(TaskCounterShard, taskReason.item, 'task counter shard'),
+            }
           : { status: 'task-refused' };
       }
       const closedDatasets = new Map<string, ItemRefusal>();

@@ -1,8 +1,8 @@
 /**
  * The one write path of job state changes, shared by the parts of the jobs repository: a job
  * update guarded by the expected state, task and attempt (and claim token or pilot), made in
- * the same transaction as its task's counter update (jobCounters.ts), and the reading of a
- * refusal back into a domain error.
+ * the same transaction as the update of its task's counter shard (jobCounters.ts), and the
+ * reading of a refusal back into a domain error.
  */
 import type { TransactWriteItem } from '@aws-sdk/lib-dynamodb';
 import type { z } from 'zod';
@@ -25,7 +25,13 @@ import {
 } from './dynamo.js';
 import { Expression } from './expressions.js';
 import { fileKey, fileRecordOf, type NewFile } from './fileWrites.js';
-import { countersUpdate, type JobMove } from './jobCounters.js';
+import {
+  counterShardsOf,
+  countersUpdates,
+  type JobMove,
+  shardCounterKey,
+  shardCountersUpdate,
+} from './jobCounters.js';
 import type { JobBatchResult, JobRef, JobRefusal, JobStateRef, RepositoryDeps, StoredItem } from './types.js';
 
 /** One job change: the expected state and attempt, plus the claim token or pilot it must still hold. */
@@ -39,7 +45,7 @@ export interface TransitionSpec {
   changes(entry: TransitionEntry, now: string): { set?: Record<string, unknown>; remove?: string[] };
   /** True when the job already shows this change was made: a repeated request. */
   isRepeat(entry: TransitionEntry, current: JobRecord): boolean;
-  /** Task attributes set along with the counters (e.g. lastServedAt). */
+  /** Attributes set on each counter shard the change moves (e.g. lastServedAt). */
   taskSet?(now: string): Record<string, unknown>;
   /** States the task must be in for the change; any existing task when absent. */
   taskStates?: readonly TaskState[];
@@ -182,8 +188,8 @@ export class JobTransitions {
 
   /**
    * The one write path of job state changes: per job, an update guarded by state, task,
-   * attempt (and claim token / pilot when given); per task in the same transaction, its
-   * counters moved by exactly the jobs written.
+   * attempt (and claim token / pilot when given); per counter shard of a task in the same
+   * transaction, its counters moved by exactly the jobs written.
    */
   async transition(jobs: readonly TransitionEntry[], spec: TransitionSpec): Promise<JobBatchResult> {
     rejectDuplicates(
@@ -191,21 +197,24 @@ export class JobTransitions {
       'jobs',
     );
     for (const job of jobs) assertTransition('job', job.from, spec.to);
+    const shardsOf = await this.counterShardsOf(jobs.map((job) => job.taskId));
     const now = this.now();
     const entries: BatchEntry<TransitionEntry>[] = jobs.map((job) => ({
       entry: job,
-      counterKey: job.taskId,
+      counterKey: shardCounterKey(job.taskId, shardsOf(job.taskId), job.jobId),
       write: this.jobUpdate(job, spec, now),
     }));
-    const outcome = await writeBatch(this.#deps.doc, entries, (taskId, written) =>
-      this.counterUpdate(
+    const outcome = await writeBatch(this.#deps.doc, entries, (_key, written) => {
+      const { taskId } = written[0]!.entry;
+      return shardCountersUpdate(
+        this.#deps.tables.tasks,
         taskId,
-        written.map((entry) => entry.entry.from),
-        spec.to,
+        shardsOf(taskId),
+        written.map(({ entry }) => ({ jobId: entry.jobId, from: entry.from, to: spec.to })),
         spec.taskSet?.(now),
         spec.taskStates,
-      ),
-    );
+      );
+    });
     const result: JobBatchResult = { applied: outcome.written.map(refOf), unchanged: [], refused: [] };
     for (const { entry, refusedBy, refusal } of outcome.refused) {
       if (refusedBy === 'counter') {
@@ -261,29 +270,30 @@ export class JobTransitions {
     };
   }
 
-  /** The task's counters moved by jobs going from each of `from` to `to`. */
+  /** How many counter shards each of these tasks has (undefined for a task that does not exist). */
+  counterShardsOf(taskIds: Iterable<string>): Promise<(taskId: string) => number | undefined> {
+    return counterShardsOf(this.#deps, taskIds);
+  }
+
+  /** The update of the counter shard of one job moving, guarded by the task's state. */
   counterUpdate(
     taskId: string,
-    from: readonly JobState[],
-    to: JobState,
+    counterShards: number | undefined,
+    move: JobMove,
     extraSet: Record<string, unknown> | undefined,
     taskStates: readonly TaskState[] | undefined,
   ): TransactWriteItem {
-    return this.countersUpdate(
-      taskId,
-      from.map((state) => ({ from: state, to })),
-      extraSet,
-      taskStates,
-    );
+    return shardCountersUpdate(this.#deps.tables.tasks, taskId, counterShards, [move], extraSet, taskStates);
   }
 
-  /** The task's per-state counters moved by `moves`, guarded by the task's state. */
-  countersUpdate(
+  /** The updates of a task's counter shards moved by `moves`, guarded by the task's state. */
+  countersUpdates(
     taskId: string,
+    counterShards: number | undefined,
     moves: readonly JobMove[],
     extraSet: Record<string, unknown> | undefined,
     taskStates: readonly TaskState[] | undefined,
-  ): TransactWriteItem {
-    return countersUpdate(this.#deps.tables.tasks, taskId, moves, extraSet, taskStates);
+  ): TransactWriteItem[] {
+    return countersUpdates(this.#deps.tables.tasks, taskId, counterShards, moves, extraSet, taskStates);
   }
 }

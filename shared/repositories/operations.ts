@@ -17,10 +17,12 @@ export type ItemAction =
 
 export type TableOperation = `${TableKey}:${ItemAction}` | `${TableKey}/${string}:Query`;
 
-const JOB_TRANSITION = ['jobs:UpdateItem', 'tasks:UpdateItem'] as const;
+// The task's shard count is read (tasks:GetItem) the first time a process changes one of its jobs.
+const JOB_TRANSITION = ['jobs:UpdateItem', 'tasks:UpdateItem', 'tasks:GetItem'] as const;
 const ATTEMPT_END_WITH_FILES = [
   'jobs:UpdateItem',
   'jobs:ConditionCheckItem',
+  'tasks:GetItem',
   'tasks:UpdateItem',
   'tasks:ConditionCheckItem',
   'files:PutItem',
@@ -29,16 +31,18 @@ const ATTEMPT_END_WITH_FILES = [
 
 export const REPOSITORY_OPERATIONS = {
   tasks: {
-    find: ['tasks:GetItem'],
-    get: ['tasks:GetItem'],
-    create: ['tasks:PutItem'],
-    listByState: ['tasks/byState:Query'],
-    listByInputDataset: ['tasks/byInputDataset:Query'],
-    transition: ['tasks:UpdateItem'],
-    setRank: ['tasks:UpdateItem'],
-    markGenerationComplete: ['tasks:UpdateItem'],
+    // Every read of a task sums its counter shards (tasks:BatchGetItem).
+    find: ['tasks:GetItem', 'tasks:BatchGetItem'],
+    findItem: ['tasks:GetItem'],
+    get: ['tasks:GetItem', 'tasks:BatchGetItem'],
+    create: ['tasks:PutItem', 'tasks:GetItem', 'tasks:BatchGetItem'],
+    listByState: ['tasks/byState:Query', 'tasks:BatchGetItem'],
+    listByInputDataset: ['tasks/byInputDataset:Query', 'tasks:BatchGetItem'],
+    transition: ['tasks:UpdateItem', 'tasks:GetItem', 'tasks:BatchGetItem'],
+    setRank: ['tasks:UpdateItem', 'tasks:BatchGetItem'],
+    markGenerationComplete: ['tasks:UpdateItem', 'tasks:BatchGetItem'],
     markServed: ['tasks:UpdateItem'],
-    recountJobs: ['tasks:UpdateItem'],
+    recountJobs: ['tasks:GetItem', 'tasks:BatchGetItem', 'tasks:UpdateItem'],
   },
   jobs: {
     find: ['jobs:GetItem'],
@@ -48,14 +52,20 @@ export const REPOSITORY_OPERATIONS = {
     listReady: ['jobs/byTask:Query'],
     listInFlight: ['jobs/inFlight:Query'],
     listByPilot: ['jobs/byPilot:Query'],
-    createJobs: ['jobs:PutItem', 'tasks:UpdateItem'],
+    createJobs: ['jobs:PutItem', 'tasks:UpdateItem', 'tasks:GetItem'],
     markQueued: JOB_TRANSITION,
     claim: [...JOB_TRANSITION, 'pilots:ConditionCheckItem'],
     updatePhase: ['jobs:UpdateItem'],
     complete: JOB_TRANSITION,
     completeWithOutputs: ATTEMPT_END_WITH_FILES,
     endAttempt: ATTEMPT_END_WITH_FILES,
-    endAttemptsTogether: ['jobs:UpdateItem', 'tasks:UpdateItem', 'files:PutItem', 'datasets:UpdateItem'],
+    endAttemptsTogether: [
+      'jobs:UpdateItem',
+      'tasks:GetItem',
+      'tasks:UpdateItem',
+      'files:PutItem',
+      'datasets:UpdateItem',
+    ],
     fail: JOB_TRANSITION,
     retry: JOB_TRANSITION,
     retryFailed: JOB_TRANSITION,

@@ -9,7 +9,9 @@ import {
   repositoryFixture,
   taskSpec,
 } from '../../test/support/index.js';
+import { DEFAULT_COUNTER_SHARDS, shardOf, sumCounters } from '../counters/index.js';
 import { planJobs } from '../jobgen/index.js';
+import type { TaskCounterShard } from '../model/index.js';
 
 let fixture: RepositoryFixture;
 
@@ -59,23 +61,31 @@ describe('table streams', () => {
       [kept.jobId, 'MODIFY', 'RUNNING', 'DONE'],
     ]);
     const taskChanges = await readTableStream(fixture.clients, fixture.tables.tasks);
-    expect(taskChanges.map((change) => change.eventName)).toEqual([
-      'INSERT',
-      'MODIFY',
-      'MODIFY',
-      'MODIFY',
-      'MODIFY',
-      'MODIFY',
-      'MODIFY',
+    const ofTaskItem = taskChanges.filter((change) => change.keys.taskId === taskId);
+    expect(
+      ofTaskItem.map((change) => [change.eventName, change.oldImage?.state, change.newImage?.state]),
+    ).toEqual([
+      ['INSERT', undefined, 'REGISTERED'],
+      ['MODIFY', 'REGISTERED', 'RUNNING'],
     ]);
-    expect(taskChanges.at(-1)?.newImage?.counts).toEqual({
-      READY: 0,
-      QUEUED: 0,
-      RUNNING: 0,
-      DONE: 1,
-      FAILED: 0,
-      CANCELLED: 1,
-      LOST: 0,
+    // Each job change moves its job's counter shard: the creation one per shard the two jobs
+    // count on, the cancel, the dispatch of the kept job (the cancelled one is refused), its
+    // claim and its completion.
+    const ofShards = taskChanges.filter((change) => change.newImage?.counterOf === taskId);
+    const counterMoves = ofShards.filter(
+      (change) =>
+        change.eventName === 'MODIFY' &&
+        JSON.stringify(change.oldImage?.counts) !== JSON.stringify(change.newImage?.counts),
+    );
+    const creationShards = new Set(plan.jobs.map((job) => shardOf(job.jobId, DEFAULT_COUNTER_SHARDS))).size;
+    expect(counterMoves).toHaveLength(creationShards + 4);
+    const latest = new Map(
+      ofShards.map((change) => [change.keys.taskId, change.newImage as TaskCounterShard]),
+    );
+    expect(latest.size).toBe(DEFAULT_COUNTER_SHARDS);
+    expect(sumCounters([...latest.values()])).toEqual({
+      counts: { READY: 0, QUEUED: 0, RUNNING: 0, DONE: 1, FAILED: 0, CANCELLED: 1, LOST: 0 },
+      jobsTotal: 2,
     });
   });
 

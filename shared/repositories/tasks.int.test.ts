@@ -1,3 +1,4 @@
+import { DeleteCommand, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
   type RepositoryFixture,
@@ -5,12 +6,15 @@ import {
   steppingClock,
   taskSpec,
 } from '../../test/support/index.js';
+import { zeroCounts } from '../counters/index.js';
 import {
+  CorruptItemError,
   InvalidTransitionError,
   NotFoundError,
   StateConflictError,
   ValidationError,
 } from '../errors/index.js';
+import { counterShardKey } from './counterShards.js';
 import { createRepositories } from './index.js';
 
 let fixture: RepositoryFixture;
@@ -217,7 +221,11 @@ describe('TasksRepo.recountJobs', () => {
   it('sets the counters to a recount only while they hold what it was compared with', async () => {
     // Prepare
     const { task } = await fixture.repos.tasks.create('t-recount', taskSpec());
-    const recount = { taskId: task.taskId, counts: { ...zero, READY: 2 }, jobsTotal: 2 };
+    const jobs = [
+      { jobId: 'j-recount-a', state: 'READY' as const },
+      { jobId: 'j-recount-b', state: 'READY' as const },
+    ];
+    const recount = { taskId: task.taskId, jobs };
 
     // Act
     const stale = await fixture.repos.tasks.recountJobs({
@@ -247,12 +255,65 @@ describe('TasksRepo.recountJobs', () => {
         expected: { counts: zero, jobsTotal: 0 },
       }),
     ).rejects.toThrow(NotFoundError);
-    await expect(
-      fixture.repos.tasks.recountJobs({
-        ...recount,
-        jobsTotal: -1,
-        expected: { counts: zero, jobsTotal: 0 },
-      }),
-    ).rejects.toThrow(ValidationError);
+  });
+});
+
+describe('counter shards', () => {
+  async function item(key: { taskId: string }) {
+    const response = await fixture.clients.doc.send(
+      new GetCommand({ TableName: fixture.tables.tasks, Key: key, ConsistentRead: true }),
+    );
+    return response.Item;
+  }
+
+  it('are created with the task, hold its counters and its state, and stay out of its indexes', async () => {
+    // Prepare
+    const tasks = fixture.repos.tasks;
+    await tasks.create('t-sharded', taskSpec({ inputDatasetUid: 'ds-sharded' }), { counterShards: 4 });
+
+    // Act
+    await tasks.transition({ taskId: 't-sharded', from: 'REGISTERED', to: 'RUNNING' });
+
+    // Assess: the task item holds the shard count, no counter; each shard a zero and the state.
+    const stored = await item({ taskId: 't-sharded' });
+    expect(stored).toMatchObject({ counterShards: 4, state: 'RUNNING' });
+    expect(stored).not.toHaveProperty('counts');
+    expect(stored).not.toHaveProperty('jobsTotal');
+    for (let shard = 0; shard < 4; shard += 1) {
+      expect(await item(counterShardKey('t-sharded', shard))).toMatchObject({
+        counterOf: 't-sharded',
+        shard,
+        taskState: 'RUNNING',
+        jobsTotal: 0,
+      });
+    }
+    expect(await item(counterShardKey('t-sharded', 4))).toBeUndefined();
+    expect((await tasks.listByInputDataset('ds-sharded')).items.map((task) => task.taskId)).toEqual([
+      't-sharded',
+    ]);
+    expect((await tasks.get('t-sharded')).counts).toEqual(zeroCounts());
+  });
+
+  it('refuses a shard count outside 1 to 64, naming the field', async () => {
+    for (const counterShards of [0, 65, 2.5]) {
+      await expect(
+        fixture.repos.tasks.create('t-bad-shards', taskSpec(), { counterShards }),
+      ).rejects.toMatchObject({ issues: [{ path: 'counterShards' }] });
+    }
+    expect(await fixture.repos.tasks.find('t-bad-shards')).toBeUndefined();
+  });
+
+  it('reads a task whose shard is missing as corrupt, never as smaller counters', async () => {
+    // Prepare
+    await fixture.repos.tasks.create('t-lost-shard', taskSpec(), { counterShards: 2 });
+    await fixture.clients.doc.send(
+      new DeleteCommand({ TableName: fixture.tables.tasks, Key: counterShardKey('t-lost-shard', 1) }),
+    );
+
+    // Act
+    const read = fixture.repos.tasks.get('t-lost-shard');
+
+    // Assess
+    await expect(read).rejects.toBeInstanceOf(CorruptItemError);
   });
 });

@@ -11,9 +11,11 @@ import {
   taskSpec,
   uniquePrefix,
 } from '../../test/support/index.js';
+import { DEFAULT_COUNTER_SHARDS, shardOf } from '../counters/index.js';
 import { datasetUidFor } from '../ids/index.js';
 import { planJobs } from '../jobgen/index.js';
 import type { JobRecord, OutputFile, TaskRecord } from '../model/index.js';
+import { counterShardKey } from '../repositories/counterShards.js';
 import { type AuditDeps, headObject, runAudit } from './audit.js';
 
 let fixture: RepositoryFixture;
@@ -142,12 +144,12 @@ describe('runAudit', () => {
   });
 
   it('finds and repairs a corrupted counter, after which the task audits clean', async () => {
-    // Prepare: three READY jobs too many, written behind the repositories' back.
+    // Prepare: three READY jobs too many on a counter shard, written behind the repositories' back.
     const { task } = await world('counters');
     await fixture.clients.doc.send(
       new UpdateCommand({
         TableName: fixture.tables.tasks,
-        Key: { taskId: task.taskId },
+        Key: counterShardKey(task.taskId, DEFAULT_COUNTER_SHARDS - 1),
         UpdateExpression: 'SET #counts.#ready = #counts.#ready + :three',
         ExpressionAttributeNames: { '#counts': 'counts', '#ready': 'READY' },
         ExpressionAttributeValues: { ':three': 3 },
@@ -174,14 +176,15 @@ describe('runAudit', () => {
   });
 
   it('does not apply a recount once the counters moved since the snapshot', async () => {
-    // Prepare: a wrong jobsTotal found, then a job cancelled before the repair is applied.
+    // Prepare: a wrong jobsTotal found (one job too few on a job's shard), then a job cancelled before the repair is applied.
     const { task } = await world('moved');
+    const [job] = (await fixture.repos.jobs.listByTask(task.taskId)).items;
     await fixture.clients.doc.send(
       new UpdateCommand({
         TableName: fixture.tables.tasks,
-        Key: { taskId: task.taskId },
-        UpdateExpression: 'SET jobsTotal = :two',
-        ExpressionAttributeValues: { ':two': 2 },
+        Key: counterShardKey(task.taskId, shardOf(job!.jobId, DEFAULT_COUNTER_SHARDS)),
+        UpdateExpression: 'ADD jobsTotal :minusOne',
+        ExpressionAttributeValues: { ':minusOne': -1 },
       }),
     );
     const [finding] = (await runAudit(deps, { taskId: task.taskId, repair: false })).findings;
@@ -191,7 +194,11 @@ describe('runAudit', () => {
 
     const applied =
       finding?.repairable && finding.repair.kind === 'recount-task'
-        ? await fixture.repos.tasks.recountJobs(finding.repair)
+        ? await fixture.repos.tasks.recountJobs({
+            taskId: task.taskId,
+            jobs: (await fixture.repos.jobs.listByTask(task.taskId)).items,
+            expected: finding.repair.expected,
+          })
         : undefined;
 
     expect(applied).toBe(false);

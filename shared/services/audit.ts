@@ -17,7 +17,13 @@ import {
   type TaskSnapshot,
 } from '../audit/index.js';
 import { datasetUidFor } from '../ids/index.js';
-import { JOB_STATES, type PilotRecord, TASK_STATES, type TaskRecord } from '../model/index.js';
+import {
+  JOB_STATES,
+  type JobRecord,
+  type PilotRecord,
+  TASK_STATES,
+  type TaskRecord,
+} from '../model/index.js';
 import { listAllPages, type Repositories } from '../repositories/index.js';
 import { LIVE_PILOT_STATES } from '../states/index.js';
 
@@ -272,6 +278,7 @@ async function applyRepair(
   context: {
     datasets: ReadonlyMap<string, DatasetSnapshot>;
     jobTasks: ReadonlyMap<string, string>;
+    taskJobs: ReadonlyMap<string, readonly JobRecord[]>;
     now: string;
   },
   report: AuditReport,
@@ -279,7 +286,11 @@ async function applyRepair(
   const { repair } = finding;
   switch (repair.kind) {
     case 'recount-task':
-      return deps.repos.tasks.recountJobs(repair);
+      return deps.repos.tasks.recountJobs({
+        taskId: repair.taskId,
+        jobs: context.taskJobs.get(repair.taskId) ?? [],
+        expected: repair.expected,
+      });
     case 'mark-job-lost': {
       const result = await deps.repos.jobs.markLost([{ ...repair.job, from: 'RUNNING' }]);
       return result.applied.length === 1;
@@ -345,6 +356,7 @@ export async function runAudit(deps: AuditDeps, options: AuditOptions): Promise<
     jobTasks: new Map(
       taskSnapshots.flatMap(({ jobs }) => jobs.map((job) => [job.jobId, job.taskId] as const)),
     ),
+    taskJobs: new Map(taskSnapshots.map(({ task, jobs }) => [task.taskId, jobs] as const)),
     now,
   };
   for (const finding of findings) {

@@ -8,15 +8,22 @@ import {
   newFile,
   pilotRegistration,
   type RepositoryFixture,
+  readTableStream,
   repositoryFixture,
+  type TableChange,
   taskSpec,
   uniquePrefix,
 } from '../../test/support/index.js';
 import { datasetUidFor } from '../ids/index.js';
 import { planJobs } from '../jobgen/index.js';
-import type { TaskRecord, TaskSpec } from '../model/index.js';
+import { TaskCounterShard, TaskItem, type TaskRecord, type TaskSpec } from '../model/index.js';
 import { checklistObjectOpener } from './checklist-objects.js';
-import { type CompletionDeps, handleTaskChange } from './completion.js';
+import {
+  type CompletionDeps,
+  handleCounterShardChange,
+  handleTaskChange,
+  type TaskChangeOutcome,
+} from './completion.js';
 import { checklistReadPlaces } from './dataset-locations.js';
 import { closeDataset } from './datasets.js';
 
@@ -56,11 +63,37 @@ async function runningTask(jobCount: number, spec: Partial<z.input<typeof TaskSp
   return { taskId, refs: refs.map((ref, index) => ({ ...ref, claimToken: tokens[index]! })) };
 }
 
-/** Runs `change` on the task and returns its images before and after, as a stream record shows them. */
-async function changed(taskId: string, change: () => Promise<unknown>) {
-  const oldImage = await fixture.repos.tasks.get(taskId);
+/** Runs `change` and returns the Tasks stream records it wrote for the task: its item's and its counter shards'. */
+async function changed(taskId: string, change: () => Promise<unknown>): Promise<TableChange[]> {
+  const before = (await readTableStream(fixture.clients, fixture.tables.tasks)).length;
   await change();
-  return { oldImage, newImage: await fixture.repos.tasks.get(taskId) };
+  const after = await readTableStream(fixture.clients, fixture.tables.tasks);
+  return after
+    .slice(before)
+    .filter((record) => record.keys.taskId === taskId || record.newImage?.counterOf === taskId);
+}
+
+/** Handles the records one by one, as the task-lifecycle function does, and gathers their outcomes. */
+async function handleAll(
+  records: readonly TableChange[],
+  handlerDeps: CompletionDeps = deps,
+): Promise<TaskChangeOutcome> {
+  const all: TaskChangeOutcome = { closedDatasets: [], events: [] };
+  for (const record of records) {
+    const shard = record.newImage?.counterOf !== undefined;
+    const schema = shard ? TaskCounterShard : TaskItem;
+    const images = {
+      ...(record.oldImage && { oldImage: schema.parse(record.oldImage) }),
+      ...(record.newImage && { newImage: schema.parse(record.newImage) }),
+    };
+    const outcome = shard
+      ? await handleCounterShardChange(handlerDeps, images as Parameters<typeof handleCounterShardChange>[1])
+      : await handleTaskChange(handlerDeps, images as Parameters<typeof handleTaskChange>[1]);
+    if (outcome.finished) all.finished = outcome.finished;
+    all.closedDatasets.push(...outcome.closedDatasets);
+    all.events.push(...outcome.events);
+  }
+  return all;
 }
 
 function detailsOf(events: readonly PutEventsRequestEntry[], detailType: string) {
@@ -82,24 +115,27 @@ describe('handleTaskChange', () => {
       newFile(outputUid, 'b.root', { kind: 'output' }),
       newFile(outputUid, 'a.root', { kind: 'output' }),
     ]);
-    await fixture.repos.jobs.complete({ ...refs[0]!, outputs: [] });
-    const lastJob = await changed(taskId, () => fixture.repos.jobs.complete({ ...refs[1]!, outputs: [] }));
+    const jobsDone = await changed(taskId, async () => {
+      await fixture.repos.jobs.complete({ ...refs[0]!, outputs: [] });
+      await fixture.repos.jobs.complete({ ...refs[1]!, outputs: [] });
+    });
 
-    const finishing = await handleTaskChange(deps, lastJob);
-    const finished = { oldImage: lastJob.newImage, newImage: await fixture.repos.tasks.get(taskId) };
-    const closing = await handleTaskChange(deps, finished);
-    const redelivered = await handleTaskChange(deps, finished);
+    const finished = await changed(taskId, async () => {
+      expect(await handleAll(jobsDone)).toEqual({ finished: 'DONE', closedDatasets: [], events: [] });
+    });
+    const closing = await handleAll(finished);
+    const redelivered = await handleAll(finished);
 
-    expect(finishing).toEqual({ finished: 'DONE', closedDatasets: [], events: [] });
-    expect(finished.newImage.state).toBe('DONE');
+    const done = await fixture.repos.tasks.get(taskId);
+    expect(done.state).toBe('DONE');
     expect(detailsOf(closing.events, 'task.status-changed')).toEqual([
       {
         taskId,
         name: task.name,
         from: 'RUNNING',
         to: 'DONE',
-        counts: finished.newImage.counts,
-        at: finished.newImage.updatedAt,
+        counts: { ...done.counts, DONE: 2 },
+        at: done.updatedAt,
       },
     ]);
     expect(detailsOf(closing.events, 'dataset.close')).toEqual([
@@ -117,7 +153,7 @@ describe('handleTaskChange', () => {
       fixture.repos.jobs.fail({ ...refs[0]!, from: 'RUNNING', errorCode: 1202 }),
     );
 
-    const outcome = await handleTaskChange(deps, change);
+    const outcome = await handleAll(change);
 
     expect(outcome.finished).toBe('FAILED');
     expect((await fixture.repos.tasks.get(taskId)).state).toBe('FAILED');
@@ -128,15 +164,32 @@ describe('handleTaskChange', () => {
     const cancel = await changed(taskId, () =>
       fixture.repos.tasks.transition({ taskId, from: 'RUNNING', to: 'CANCELLED' }),
     );
+    const onCancel = await handleAll(cancel);
     const drain = await changed(taskId, () => fixture.repos.jobs.cancel([{ ...refs[0]!, from: 'RUNNING' }]));
 
-    const onCancel = await handleTaskChange(deps, cancel);
-    const onDrain = await handleTaskChange(deps, drain);
+    const onDrain = await handleAll(drain);
 
     expect(detailsOf(onCancel.events, 'task.status-changed')).toHaveLength(1);
     expect(onCancel.closedDatasets).toEqual([]);
     expect(onDrain.closedDatasets).toHaveLength(2);
     expect(detailsOf(onDrain.events, 'dataset.close').map((detail) => detail.files)).toEqual([[], []]);
+  });
+
+  it('leaves the closing of a task that finishes after its last job to the change of its state', async () => {
+    // Prepare: the last job ends while the task is RUNNING; the records are handled late, after the task was cancelled.
+    const { taskId, refs } = await runningTask(1);
+    const drain = await changed(taskId, () => fixture.repos.jobs.cancel([{ ...refs[0]!, from: 'RUNNING' }]));
+    const cancel = await changed(taskId, () =>
+      fixture.repos.tasks.transition({ taskId, from: 'RUNNING', to: 'CANCELLED' }),
+    );
+
+    // Act
+    const onDrain = await handleAll(drain);
+    const onCancel = await handleAll(cancel);
+
+    // Assess: the datasets are closed once, by the record of the task's change of state.
+    expect(onDrain).toEqual({ closedDatasets: [], events: [] });
+    expect(onCancel.closedDatasets).toHaveLength(2);
   });
 
   /** A finished task whose output dataset holds `names`; returns the record that finishes it. */
@@ -166,7 +219,7 @@ describe('handleTaskChange', () => {
     const { task, outputUid, finish } = await finishedWithOutputs(names);
     const limited = { ...deps, checklists: { ...deps.checklists, inlineMaxFiles: 5 } };
 
-    const outcome = await handleTaskChange(limited, finish);
+    const outcome = await handleAll(finish, limited);
 
     const [output] = detailsOf(outcome.events, 'dataset.close').filter(
       (detail) => detail.datasetUid === outputUid,
@@ -195,7 +248,7 @@ describe('handleTaskChange', () => {
       Array.from({ length: 1_050 }, (_, index) => longName(index)),
     );
 
-    const outcome = await handleTaskChange(deps, finish);
+    const outcome = await handleAll(finish);
 
     const [output] = detailsOf(outcome.events, 'dataset.close').filter(
       (detail) => detail.datasetUid === outputUid,

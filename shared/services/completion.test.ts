@@ -1,11 +1,17 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { JOB_STATES, type JobCounts, TASK_STATES, type TaskRecord } from '../model/index.js';
-import { outputsComplete, outputsJustCompleted, stateChangeOf, unfinishedJobs } from './completion.js';
+import {
+  JOB_STATES,
+  type JobCounts,
+  TASK_STATES,
+  type TaskCounterShard,
+  type TaskItem,
+} from '../model/index.js';
+import { outputsComplete, shardDrained, stateChangeOf, unfinishedJobs } from './completion.js';
 
 const zero = Object.fromEntries(JOB_STATES.map((state) => [state, 0])) as JobCounts;
 
-function task(overrides: Partial<TaskRecord> = {}): TaskRecord {
+function task(overrides: Partial<TaskItem> = {}): TaskItem {
   return {
     taskId: 't-1',
     name: 'reco',
@@ -25,8 +31,7 @@ function task(overrides: Partial<TaskRecord> = {}): TaskRecord {
     coresPerJob: 1,
     state: 'RUNNING',
     baseRank: 1,
-    counts: zero,
-    jobsTotal: 0,
+    counterShards: 4,
     generationComplete: true,
     createdAt: '2025-01-01T00:00:00.000Z',
     updatedAt: '2025-01-01T00:00:00.000Z',
@@ -84,25 +89,33 @@ describe('stateChangeOf', () => {
   });
 });
 
-describe('outputsJustCompleted', () => {
-  it('holds for the cancellation that leaves no job in flight, not for the updates after it', () => {
-    const cancelled = task({ state: 'CANCELLED', counts: { ...zero, RUNNING: 1, DONE: 2 } });
-    const drained = task({ state: 'CANCELLED', counts: { ...zero, CANCELLED: 1, DONE: 2 } });
+function shard(counts: JobCounts): TaskCounterShard {
+  return {
+    taskId: 't-1#counters#2',
+    counterOf: 't-1',
+    shard: 2,
+    taskState: 'RUNNING',
+    counts,
+    jobsTotal: Object.values(counts).reduce((sum, count) => sum + count, 0),
+  };
+}
 
-    expect(outputsJustCompleted({ oldImage: task(), newImage: cancelled })).toBe(false);
-    expect(outputsJustCompleted({ oldImage: cancelled, newImage: drained })).toBe(true);
-    expect(outputsJustCompleted({ oldImage: drained, newImage: { ...drained, rank: 3 } })).toBe(false);
+describe('shardDrained', () => {
+  it('holds for the change that leaves a shard with no job in flight, not for the changes after it', () => {
+    const running = shard({ ...zero, RUNNING: 1, DONE: 2 });
+    const drained = shard({ ...zero, CANCELLED: 1, DONE: 2 });
+
+    expect(shardDrained({ oldImage: running, newImage: drained })).toBe(true);
+    expect(shardDrained({ oldImage: drained, newImage: { ...drained, taskState: 'CANCELLED' } })).toBe(false);
+    expect(shardDrained({ newImage: drained })).toBe(false);
   });
 
-  it('announces when the outputs become complete and never while they stay complete', () => {
-    const imageArb = fc
-      .record({ state: fc.constantFrom(...TASK_STATES), counts: countsArb })
-      .map((step) => task(step));
+  it('holds exactly when jobs in flight go from some to none', () => {
     fc.assert(
-      fc.property(imageArb, imageArb, (before, after) => {
-        const announced = outputsJustCompleted({ oldImage: before, newImage: after });
+      fc.property(countsArb, countsArb, (before, after) => {
+        const drained = shardDrained({ oldImage: shard(before), newImage: shard(after) });
 
-        expect(announced).toBe(outputsComplete(after) && !outputsComplete(before));
+        expect(drained).toBe(unfinishedJobs(before) > 0 && unfinishedJobs(after) === 0);
       }),
     );
   });

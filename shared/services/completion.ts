@@ -1,7 +1,7 @@
 /**
- * What follows a change of a task item: the task finishes when its counters say so, every
- * state change is announced, and a finished task's output and log datasets are closed with a
- * `dataset.close` that starts the next task of a workflow.
+ * What follows a change of a task item or of one of its counter shards: the task finishes when
+ * its counters say so, every state change is announced, and a finished task's output and log
+ * datasets are closed with a `dataset.close` that starts the next task of a workflow.
  */
 import type { PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
 import type { S3Client } from '@aws-sdk/client-s3';
@@ -13,17 +13,30 @@ import {
   EventTooLargeError,
 } from '../../events/index.js';
 import { NotFoundError, StateConflictError } from '../errors/index.js';
-import type { DatasetRecord, JobCounts, TaskRecord, TaskState } from '../model/index.js';
+import type {
+  DatasetRecord,
+  JobCounts,
+  TaskCounterShard,
+  TaskItem,
+  TaskRecord,
+  TaskState,
+} from '../model/index.js';
 import type { DatasetsRepo, Repositories } from '../repositories/index.js';
 import { isTerminal, type TaskOutcome, taskOutcome, UNFINISHED_JOB_STATES } from '../states/index.js';
 import { writeChecklistObject } from './checklist-objects.js';
 import { checklistObjectKey } from './dataset-locations.js';
 import { ensureTaskDataset, listFileNames, registeredNames, taskDatasetOf } from './datasets.js';
 
-/** The images of one task stream record. */
+/** The images of one stream record of a task item. */
 export interface TaskChange {
-  oldImage?: TaskRecord;
-  newImage?: TaskRecord;
+  oldImage?: TaskItem;
+  newImage?: TaskItem;
+}
+
+/** The images of one stream record of a task's counter shard. */
+export interface CounterShardChange {
+  oldImage?: TaskCounterShard;
+  newImage?: TaskCounterShard;
 }
 
 /** Where the WMS stores the checklists of its datasets too large to close inline. */
@@ -67,37 +80,34 @@ export function stateChangeOf(change: TaskChange): { from: TaskState; to: TaskSt
   return { from: oldImage.state, to: newImage.state };
 }
 
-/** Whether this record is the one where the task's outputs became complete. */
-export function outputsJustCompleted(change: TaskChange): boolean {
-  if (!change.newImage || !outputsComplete(change.newImage)) return false;
-  return !change.oldImage || !outputsComplete(change.oldImage);
+/**
+ * Whether a shard's change left it with no job in flight while it had some: the only kind of
+ * counter change that can leave the whole task with none, since every shard has none then.
+ */
+export function shardDrained(change: CounterShardChange): boolean {
+  const { oldImage, newImage } = change;
+  if (!oldImage || !newImage) return false;
+  return unfinishedJobs(oldImage.counts) > 0 && unfinishedJobs(newImage.counts) === 0;
 }
 
 /**
- * Handles one change of a task item. A repeated record repeats only what cannot change state
- * twice: the transition and the closes are conditional, and their events are sent again.
+ * Handles one change of a task item: a state change is announced with the task's counters,
+ * and one into a final state closes its datasets when no job is left in flight; a RUNNING task
+ * whose generation is complete finishes when its counters say so. The counters are read (the
+ * sum of the task's shards) only for those. A repeated record repeats only what cannot change
+ * state twice: the transition and the closes are conditional, and their events are sent again.
  */
 export async function handleTaskChange(deps: CompletionDeps, change: TaskChange): Promise<TaskChangeOutcome> {
   const outcome: TaskChangeOutcome = { closedDatasets: [], events: [] };
-  const task = change.newImage;
+  const item = change.newImage;
+  if (!item) return outcome;
+  const stateChange = stateChangeOf(change);
+  const mayFinish = item.state === 'RUNNING' && item.generationComplete;
+  if (!stateChange && !mayFinish) return outcome;
+  const task = await deps.repos.tasks.find(item.taskId);
   if (!task) return outcome;
 
-  const final = task.state === 'RUNNING' ? taskOutcome(task) : null;
-  if (final) {
-    try {
-      const transition = await deps.repos.tasks.transition({
-        taskId: task.taskId,
-        from: 'RUNNING',
-        to: final,
-      });
-      if (transition.applied) outcome.finished = final;
-    } catch (error) {
-      // Cancelled meanwhile: the cancel wins.
-      if (!(error instanceof StateConflictError)) throw error;
-    }
-  }
-
-  const stateChange = stateChangeOf(change);
+  if (mayFinish) await finish(deps, task, outcome);
   if (stateChange) {
     outcome.events.push(
       buildPutEventsEntry({
@@ -105,25 +115,66 @@ export async function handleTaskChange(deps: CompletionDeps, change: TaskChange)
         source: EVENT_SOURCES.wms,
         eventBusName: deps.eventBusName,
         detail: {
-          taskId: task.taskId,
-          name: task.name,
+          taskId: item.taskId,
+          name: item.name,
           ...stateChange,
           counts: task.counts,
-          at: task.updatedAt,
+          at: item.updatedAt,
         },
       }),
     );
-  }
-
-  if (outputsJustCompleted(change)) {
-    for (const kind of ['output', 'log'] as const) {
-      const closed = await closeTaskDataset(deps, task, kind);
-      if (!closed) continue;
-      outcome.closedDatasets.push(closed.datasetUid);
-      outcome.events.push(closed.event);
-    }
+    if (outputsComplete({ state: item.state, counts: task.counts })) await closeDatasets(deps, task, outcome);
   }
   return outcome;
+}
+
+/**
+ * Handles one change of a task's counter shard. Only a shard left with no job in flight can
+ * finish a task: then the task is read with all its counters and finished if it is RUNNING and
+ * they say so. Its datasets are closed here only if the task was final already when the shard
+ * drained (the shard's copy of the task's state says so) and no job is left in flight; a task
+ * that becomes final later has them closed by the record of that change. Shards draining
+ * together after a task was cancelled may each find its outputs complete and announce the
+ * closed datasets again, as a repeated record does.
+ */
+export async function handleCounterShardChange(
+  deps: CompletionDeps,
+  change: CounterShardChange,
+): Promise<TaskChangeOutcome> {
+  const outcome: TaskChangeOutcome = { closedDatasets: [], events: [] };
+  const shard = change.newImage;
+  if (!shard || !shardDrained(change)) return outcome;
+  const task = await deps.repos.tasks.find(shard.counterOf);
+  if (!task) return outcome;
+  await finish(deps, task, outcome);
+  if (isTerminal('task', shard.taskState) && outputsComplete(task)) await closeDatasets(deps, task, outcome);
+  return outcome;
+}
+
+/** Moves a RUNNING task whose counters show its outcome to it; the change of state does the rest. */
+async function finish(deps: CompletionDeps, task: TaskRecord, outcome: TaskChangeOutcome): Promise<void> {
+  const final = task.state === 'RUNNING' ? taskOutcome(task) : null;
+  if (!final) return;
+  try {
+    const transition = await deps.repos.tasks.transition({ taskId: task.taskId, from: 'RUNNING', to: final });
+    if (transition.applied) outcome.finished = final;
+  } catch (error) {
+    // Cancelled meanwhile: the cancel wins.
+    if (!(error instanceof StateConflictError)) throw error;
+  }
+}
+
+async function closeDatasets(
+  deps: CompletionDeps,
+  task: TaskRecord,
+  outcome: TaskChangeOutcome,
+): Promise<void> {
+  for (const kind of ['output', 'log'] as const) {
+    const closed = await closeTaskDataset(deps, task, kind);
+    if (!closed) continue;
+    outcome.closedDatasets.push(closed.datasetUid);
+    outcome.events.push(closed.event);
+  }
 }
 
 /**

@@ -183,8 +183,12 @@ describe('tasksReadingDataset', () => {
 
     expect(registered.map((task) => task.taskId)).toEqual([`t-readers-${counter}-a`]);
     expect(both.map((task) => task.taskId).sort()).toEqual([`t-readers-${counter}-a`, running].sort());
-    // One query of the input-dataset index, whatever the tasks reading other datasets.
-    expect(calls).toEqual([{ service: 'DynamoDB', operation: 'Query', calls: 1 }]);
+    // One query of the input-dataset index, whatever the tasks reading other datasets, and one
+    // read of the found task's counter shards.
+    expect(calls).toEqual([
+      { service: 'DynamoDB', operation: 'BatchGetItem', calls: 1 },
+      { service: 'DynamoDB', operation: 'Query', calls: 1 },
+    ]);
   });
 });
 

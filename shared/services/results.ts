@@ -118,7 +118,7 @@ export function judgeResult(job: JobRecord | undefined, result: ResultIdentity):
 export interface TransactionShare {
   jobId: string;
   files: number;
-  /** Task and dataset counter items; those of several results are one item. */
+  /** Counter items (the job's task counter shard, its datasets'); those several results share are one item. */
   counters: readonly string[];
 }
 
@@ -184,7 +184,7 @@ interface Settlement {
 }
 
 async function applyResult(deps: ResultDeps, result: JobResultMessage): Promise<StatusOutcome> {
-  const task = await deps.taskSpecs.get(result.taskId, (taskId) => deps.repos.tasks.find(taskId));
+  const task = await deps.taskSpecs.get(result.taskId, (taskId) => deps.repos.tasks.findItem(taskId));
   if (!task) return { kind: 'ignored', reason: `task ${result.taskId} does not exist` };
   let settlement = settlementOf(deps, task, result);
   const createdDatasets = new Set<string>();
@@ -231,7 +231,7 @@ export async function applyResultsTogether(
   const candidates: { result: JobResultMessage; task: ImmutableTaskSpec; settlement: Settlement }[] = [];
   for (const message of messages) {
     if (message.type !== 'job.result') continue;
-    const task = await deps.taskSpecs.get(message.taskId, (taskId) => deps.repos.tasks.find(taskId));
+    const task = await deps.taskSpecs.get(message.taskId, (taskId) => deps.repos.tasks.findItem(taskId));
     if (!task) continue;
     candidates.push({ result: message, task, settlement: settlementOf(deps, task, message) });
   }
@@ -239,7 +239,11 @@ export async function applyResultsTogether(
     candidates.map(({ result, task, settlement }) => ({
       jobId: result.jobId,
       files: settlement.files.length,
-      counters: [result.taskId, ...settlement.files.map((file) => taskDatasetOf(task, file.kind).uid)],
+      // The job's counter shard is named by the job: at most one item each, whichever shard it is.
+      counters: [
+        `${result.taskId}/${result.jobId}`,
+        ...settlement.files.map((file) => taskDatasetOf(task, file.kind).uid),
+      ],
     })),
     TRANSACTION_ITEM_LIMIT,
   );

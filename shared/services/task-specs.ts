@@ -11,7 +11,7 @@ export type ImmutableTaskSpec = Omit<TaskSpec, 'rank'> & Pick<TaskRecord, 'taskI
 /** Tasks kept by default: far more than the tasks running at once, a few hundred KB at most. */
 export const DEFAULT_TASK_SPEC_CAPACITY = 1_000;
 
-function immutableSpecOf(task: TaskRecord): ImmutableTaskSpec {
+function immutableSpecOf(task: TaskSpec & Pick<TaskRecord, 'taskId'>): ImmutableTaskSpec {
   return {
     taskId: task.taskId,
     name: task.name,
@@ -54,7 +54,7 @@ export class TaskSpecCache {
   /** The task's immutable spec; `load` reads the task when it is not held. */
   get(
     taskId: string,
-    load: (taskId: string) => Promise<TaskRecord | undefined>,
+    load: (taskId: string) => Promise<(TaskSpec & Pick<TaskRecord, 'taskId'>) | undefined>,
   ): Promise<ImmutableTaskSpec | undefined> {
     const held = this.#entries.get(taskId);
     if (held) {
