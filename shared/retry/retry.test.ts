@@ -178,7 +178,11 @@ describe('retryAfterOf', () => {
 describe('planRetry', () => {
   const LOST_CODES = [ERRORS.LOST_HEARTBEAT.code, ERRORS.LOST_UNREPORTED.code];
   const policyArb = fc
-    .tuple(fc.integer({ min: 0, max: 600 }), fc.integer({ min: 0, max: 3600 }), fc.double({ min: 0, max: 1 }))
+    .tuple(
+      fc.integer({ min: 0, max: 600 }),
+      fc.integer({ min: 0, max: 3600 }),
+      fc.double({ min: 0, max: 1, noNaN: true }),
+    )
     .map(([base, extra, jitterFraction]) => ({
       baseSeconds: base,
       maxSeconds: base + extra,
