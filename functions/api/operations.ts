@@ -22,13 +22,18 @@ import {
 import { EVENT_SOURCES } from '../../events/constants.js';
 import { buildOpenApiDocument } from '../../events/openapi.js';
 import { ClaimRequest, PilotHeartbeat, PilotRegistration } from '../../events/pilot.js';
-import { PilotIdentityMismatchError, ValidationError } from '../../shared/errors/index.js';
+import { NotFoundError, PilotIdentityMismatchError, ValidationError } from '../../shared/errors/index.js';
 import type { CallerIdentity } from '../../shared/identity/index.js';
 import { datasetUidFor } from '../../shared/ids/index.js';
 import { PILOT_STATES, TASK_STATES, type TaskRecord } from '../../shared/model/index.js';
 import type { Repositories } from '../../shared/repositories/index.js';
 import {
+  type ArchiveStore,
+  archivedFilesPage,
+  archivedJob,
+  archivedJobsPage,
   attemptLogs,
+  attemptLogsOf,
   cancelContinuationEntry,
   cancelTask,
   claimJob,
@@ -37,6 +42,7 @@ import {
   explainJob,
   explainTask,
   holdTask,
+  jobLogFiles,
   type OperatorDeps,
   type PilotServiceDeps,
   readJobLog,
@@ -140,11 +146,17 @@ function pilotDeps(deps: ApiDeps): PilotServiceDeps {
   };
 }
 
+/** Where archived tasks' exports are read from. */
+function archiveStore(deps: ApiDeps): ArchiveStore {
+  return { s3: deps.s3, bucket: deps.config.DATA_BUCKET };
+}
+
 function explainDeps(deps: ApiDeps): ExplainServiceDeps & { repos: Repositories } {
   return {
     repos: deps.repos,
     sqs: deps.sqs,
     deviceQueueUrls: { CPU: deps.config.JOBS_CPU_QUEUE_URL, GPU: deps.config.JOBS_GPU_QUEUE_URL },
+    archive: archiveStore(deps),
     clock: deps.clock,
   };
 }
@@ -156,7 +168,13 @@ function pilotCaller(request: OperationRequest<unknown, unknown>, pilotId: strin
 }
 
 function operatorDeps(deps: ApiDeps): OperatorDeps {
-  return { repos: deps.repos, sqs: deps.sqs, s3: deps.s3, ...(deps.clock ? { clock: deps.clock } : {}) };
+  return {
+    repos: deps.repos,
+    sqs: deps.sqs,
+    s3: deps.s3,
+    archive: archiveStore(deps),
+    ...(deps.clock ? { clock: deps.clock } : {}),
+  };
 }
 
 function param(request: OperationRequest<unknown, unknown>, name: string): string {
@@ -237,12 +255,14 @@ export const OPERATIONS: Readonly<Record<string, Operation<unknown, unknown>>> =
   listTaskJobs: operation({
     query: JobListQuery,
     async run(request, deps) {
-      const { taskId } = await deps.repos.tasks.get(param(request, 'taskId'));
+      const task = await deps.repos.tasks.get(param(request, 'taskId'));
       const { state, limit, nextToken } = request.query;
+      const filter = state === undefined ? {} : { state };
       const page = await pageAcross(
         [
-          (page) =>
-            deps.repos.jobs.listByTask(taskId, { ...page, ...(state === undefined ? {} : { state }) }),
+          task.archive === undefined
+            ? (page) => deps.repos.jobs.listByTask(task.taskId, { ...page, ...filter })
+            : (page) => archivedJobsPage(archiveStore(deps), task, { ...page, ...filter }),
         ],
         limit,
         nextToken,
@@ -262,8 +282,14 @@ export const OPERATIONS: Readonly<Record<string, Operation<unknown, unknown>>> =
       };
       const { kind, limit, nextToken } = request.query;
       const listed = kind === undefined ? [uids.output, uids.log] : [uids[kind]];
+      // An archived task's outputs and logs are read from its export; inputs are the DSM's dataset's.
+      const fromExport = (uid: string) => task.archive !== undefined && uid !== uids.input;
       const page = await pageAcross(
-        listed.map((uid) => (page) => deps.repos.files.list(uid, page)),
+        listed.map((uid) =>
+          fromExport(uid)
+            ? (page) => archivedFilesPage(archiveStore(deps), task, uid, page)
+            : (page) => deps.repos.files.list(uid, page),
+        ),
         limit,
         nextToken,
       );
@@ -273,9 +299,19 @@ export const OPERATIONS: Readonly<Record<string, Operation<unknown, unknown>>> =
 
   getJob: operation({
     async run(request, deps) {
-      const job = await deps.repos.jobs.get(param(request, 'jobId'));
-      const [waiting, logs] = await Promise.all([explainJob(explainDeps(deps), job), attemptLogs(deps, job)]);
-      return { body: { ...job, ...(waiting === undefined ? {} : { waiting }), logs } };
+      const live = await deps.repos.jobs.get(param(request, 'jobId'));
+      const task = await deps.repos.tasks.get(live.taskId);
+      if (task.archive !== undefined) {
+        // Its export is the job's record now; the live item only led to its task.
+        const archived = await archivedJob(archiveStore(deps), task, live.jobId, jobLogFiles(task, live));
+        if (archived.job === undefined) throw new NotFoundError('job', live.jobId);
+        return { body: { ...archived.job, logs: attemptLogsOf(archived.job, archived.files) } };
+      }
+      const [waiting, logs] = await Promise.all([
+        explainJob(explainDeps(deps), live),
+        attemptLogs(deps, live),
+      ]);
+      return { body: { ...live, ...(waiting === undefined ? {} : { waiting }), logs } };
     },
   }),
 
@@ -347,6 +383,7 @@ export const OPERATIONS: Readonly<Record<string, Operation<unknown, unknown>>> =
           s3: deps.s3,
           logger: deps.logger,
           eventBusName: deps.config.EVENT_BUS_NAME,
+          dataBucket: deps.config.DATA_BUCKET,
           ...(deps.clock ? { clock: deps.clock } : {}),
         },
         {

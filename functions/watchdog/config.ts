@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import {
+  ArchiveConfig,
+  DataBucketConfig,
   DeviceQueuesConfig,
   EventBusConfig,
   HeartbeatConfig,
@@ -17,6 +19,8 @@ export const WatchdogConfig = z.object({
   ...HeartbeatConfig.shape,
   ...RankConfig.shape,
   ...PilotControlQueuePrefixConfig.shape,
+  ...DataBucketConfig.shape,
+  ...ArchiveConfig.shape,
   /** Silence after which a pilot is LOST; three heartbeat intervals when unset. */
   PILOT_LOST_AFTER_SECONDS: z
     .string()

@@ -122,6 +122,8 @@ export class WmsFunctions {
           dynamodb: {
             NewImage: {
               state: { S: lambda.FilterRule.or('READY', 'DONE', 'FAILED', 'CANCELLED', 'LOST') },
+              // An archived task's jobs getting their TTL free no slot.
+              expiresAt: lambda.FilterRule.notExists(),
             },
           },
         },

@@ -23,7 +23,13 @@ export const RANK_MAX = 100;
  * WMS's datasets only, leaving the inputs read-only. Readers never build keys: a file record
  * carries its location, so an output of one task read as another's input is found wherever it is.
  */
-export const STORAGE_KEY_PREFIXES = { inputs: 'datasets', wmsDatasets: 'outputs' } as const;
+export const STORAGE_KEY_PREFIXES = {
+  inputs: 'datasets',
+  wmsDatasets: 'outputs',
+  archive: 'archive',
+} as const;
+/** The value of a finished task's `archivePending` while it awaits archival. */
+export const ARCHIVE_PENDING = 'PENDING';
 /** Bounds on what a single message may carry, so a bad producer cannot blow up a consumer. */
 export const LIMITS = {
   fileNameLength: 255,

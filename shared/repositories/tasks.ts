@@ -1,7 +1,15 @@
 import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { z } from 'zod';
 import { ConditionFailedError, NotFoundError, StateConflictError, ValidationError } from '../errors/index.js';
-import { JOB_STATES, JobCounts, Rank, TaskRecord, TaskSpec, type TaskState } from '../model/index.js';
+import {
+  ARCHIVE_PENDING,
+  JOB_STATES,
+  JobCounts,
+  Rank,
+  TaskRecord,
+  TaskSpec,
+  type TaskState,
+} from '../model/index.js';
 import { assertTransition, isTerminal } from '../states/index.js';
 import { conditionalWrite, parseStored, queryPage, timestamp } from './dynamo.js';
 import { Expression } from './expressions.js';
@@ -192,6 +200,8 @@ export class TasksRepo {
               state: change.to,
               updatedAt: now,
               endedAt: isTerminal('task', change.to) ? now : undefined,
+              // A finished task awaits its archival (shared/services/archival.ts) in `toArchive`.
+              archivePending: isTerminal('task', change.to) ? ARCHIVE_PENDING : undefined,
             },
             add: { version: 1 },
           }),

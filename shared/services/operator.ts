@@ -6,10 +6,13 @@
 import { GetObjectCommand, NoSuchKey, type S3Client } from '@aws-sdk/client-s3';
 import { QueueDoesNotExist, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { PilotControlCommand } from '../../events/pilot.js';
+import { TaskArchivedError } from '../archive/index.js';
 import { NotFoundError, StateConflictError } from '../errors/index.js';
 import { datasetUidFor } from '../ids/index.js';
-import type { JobRecord, PilotRecord, TaskRecord } from '../model/index.js';
+import type { FileRecord, JobRecord, PilotRecord, TaskRecord } from '../model/index.js';
 import type { JobBatchResult, Repositories } from '../repositories/index.js';
+import type { ArchiveStore } from './archive-store.js';
+import { archivedJob } from './archived-reads.js';
 
 /** Failed jobs of a task retried by one command, at most (a bounded request; repeat it for more). */
 export const RETRY_MAX_JOBS = 1000;
@@ -22,7 +25,14 @@ export interface OperatorDeps {
   repos: Pick<Repositories, 'tasks' | 'jobs' | 'pilots' | 'files'>;
   sqs: SQSClient;
   s3: S3Client;
+  /** Where archived tasks' exports are read (an archived job's log record). */
+  archive?: ArchiveStore;
   clock?: () => Date;
+}
+
+/** An archived task's jobs are read-only: its export is their record. */
+function refuseArchived(task: TaskRecord): void {
+  if (task.archive !== undefined) throw new TaskArchivedError(task.taskId, task.archive.archivedAt);
 }
 
 export interface TaskHoldResult {
@@ -93,6 +103,7 @@ function reportOf(result: JobBatchResult): Omit<RetryReport, 'more'> {
 /** FAILED → READY with the next attempt, for one job. Its task must be RUNNING or HELD. */
 export async function retryJob(deps: OperatorDeps, jobId: string): Promise<RetryReport> {
   const job = await deps.repos.jobs.get(jobId);
+  refuseArchived(await deps.repos.tasks.get(job.taskId));
   if (job.state !== 'FAILED') throw new StateConflictError('job', jobId, ['FAILED']);
   return { ...reportOf(await deps.repos.jobs.retryFailed([job])), more: false };
 }
@@ -100,6 +111,7 @@ export async function retryJob(deps: OperatorDeps, jobId: string): Promise<Retry
 /** FAILED → READY for up to RETRY_MAX_JOBS failed jobs of a task (RUNNING or HELD). */
 export async function retryFailedJobs(deps: OperatorDeps, taskId: string): Promise<RetryReport> {
   const task = await deps.repos.tasks.get(taskId);
+  refuseArchived(task);
   if (task.state !== 'RUNNING' && task.state !== 'HELD') {
     throw new StateConflictError('task', taskId, ['RUNNING', 'HELD']);
   }
@@ -181,7 +193,11 @@ export async function readJobLog(deps: OperatorDeps, jobId: string, attempt?: nu
   const task = await deps.repos.tasks.get(job.taskId);
   const wanted = attempt ?? job.attempt;
   const name = logFileName(jobId, wanted);
-  const file = await deps.repos.files.find(datasetUidFor(task.logDataset), name);
+  const logDataset = datasetUidFor(task.logDataset);
+  const file =
+    task.archive !== undefined && deps.archive !== undefined
+      ? (await archivedJob(deps.archive, task, jobId, { datasetUid: logDataset, names: [name] })).files[0]
+      : await deps.repos.files.find(logDataset, name);
   if (!file) throw new NotFoundError('log', name);
   const { bucket, key } = file.location;
   const truncated = file.size > LOG_MAX_BYTES;
@@ -207,8 +223,28 @@ export async function attemptLogs(
   job: Pick<JobRecord, 'jobId' | 'taskId' | 'attempt'>,
 ): Promise<{ attempt: number; name: string; location: { bucket: string; key: string }; size: number }[]> {
   const task = await deps.repos.tasks.get(job.taskId);
-  const names = Array.from({ length: job.attempt + 1 }, (_, attempt) => logFileName(job.jobId, attempt));
-  const files = await deps.repos.files.getMany(datasetUidFor(task.logDataset), names);
+  const { datasetUid, names } = jobLogFiles(task, job);
+  return attemptLogsOf(job, await deps.repos.files.getMany(datasetUid, names));
+}
+
+function attemptLogNames(job: Pick<JobRecord, 'jobId' | 'attempt'>): string[] {
+  return Array.from({ length: job.attempt + 1 }, (_, attempt) => logFileName(job.jobId, attempt));
+}
+
+/** The log dataset of the job's task and the names its attempts' logs have there. */
+export function jobLogFiles(
+  task: Pick<TaskRecord, 'logDataset'>,
+  job: Pick<JobRecord, 'jobId' | 'attempt'>,
+): { datasetUid: string; names: string[] } {
+  return { datasetUid: datasetUidFor(task.logDataset), names: attemptLogNames(job) };
+}
+
+/** The logs among `files` of the job's attempts, first attempt first. */
+export function attemptLogsOf(
+  job: Pick<JobRecord, 'jobId' | 'attempt'>,
+  files: readonly FileRecord[],
+): { attempt: number; name: string; location: { bucket: string; key: string }; size: number }[] {
+  const names = attemptLogNames(job);
   return files
     .map((file) => ({
       attempt: names.indexOf(file.name),
