@@ -110,8 +110,3 @@ export function isDueForArchive(
 export function expiresAtOf(archivedAt: string, retentionDays: number): number {
   return Math.floor(Date.parse(archivedAt) / 1000) + retentionDays * 86_400;
 }
-
-/** An item whose TTL has passed is gone, whether or not DynamoDB has deleted it yet (up to 48 h later). */
-export function isExpired(item: { expiresAt?: unknown }, now: Date): boolean {
-  return typeof item.expiresAt === 'number' && item.expiresAt * 1000 <= now.getTime();
-}

@@ -12,7 +12,6 @@ export {
   fileLine,
   headerLine,
   isDueForArchive,
-  isExpired,
   isSettled,
   jobLine,
   parseLine,
