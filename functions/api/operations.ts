@@ -12,6 +12,7 @@ import {
   FileListQuery,
   JobListQuery,
   JobLogQuery,
+  JobQuery,
   PilotListQuery,
   PurgeRequest,
   RankUpdateRequest,
@@ -42,7 +43,6 @@ import {
   explainJob,
   explainTask,
   holdTask,
-  jobLogFiles,
   type OperatorDeps,
   type PilotServiceDeps,
   readJobLog,
@@ -298,15 +298,23 @@ export const OPERATIONS: Readonly<Record<string, Operation<unknown, unknown>>> =
   }),
 
   getJob: operation({
+    query: JobQuery,
     async run(request, deps) {
-      const live = await deps.repos.jobs.get(param(request, 'jobId'));
-      const task = await deps.repos.tasks.get(live.taskId);
-      if (task.archive !== undefined) {
-        // Its export is the job's record now; the live item only led to its task.
-        const archived = await archivedJob(archiveStore(deps), task, live.jobId, jobLogFiles(task, live));
-        if (archived.job === undefined) throw new NotFoundError('job', live.jobId);
+      const jobId = param(request, 'jobId');
+      const named = request.query.taskId;
+      const found = await deps.repos.jobs.find(jobId);
+      const taskId = found?.taskId ?? named;
+      if (taskId === undefined || (named !== undefined && taskId !== named))
+        throw new NotFoundError('job', jobId);
+      const task = await deps.repos.tasks.find(taskId);
+      if (task?.archive !== undefined) {
+        // Its task's export is the job's record now, whether or not its item has expired yet.
+        const archived = await archivedJob(archiveStore(deps), task, jobId, datasetUidFor(task.logDataset));
+        if (archived.job === undefined) throw new NotFoundError('job', jobId);
         return { body: { ...archived.job, logs: attemptLogsOf(archived.job, archived.files) } };
       }
+      if (found === undefined) throw new NotFoundError('job', jobId);
+      const live = found;
       const [waiting, logs] = await Promise.all([
         explainJob(explainDeps(deps), live),
         attemptLogs(deps, live),
@@ -514,7 +522,8 @@ export const OPERATIONS: Readonly<Record<string, Operation<unknown, unknown>>> =
   getJobLog: operation({
     query: JobLogQuery,
     async run(request, deps) {
-      const log = await readJobLog(operatorDeps(deps), param(request, 'jobId'), request.query.attempt);
+      const { attempt, taskId } = request.query;
+      const log = await readJobLog(operatorDeps(deps), param(request, 'jobId'), attempt, taskId);
       const { bucket, key, ...rest } = log;
       return { body: { ...rest, location: { bucket, key } } };
     },

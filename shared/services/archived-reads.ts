@@ -105,18 +105,17 @@ export async function archivedFiles(
   return files;
 }
 
-/** One job of the archived task, and the files named `names` of one dataset, from one read. */
+/** One job of the archived task and the files it registered in one dataset (its logs), from one read. */
 export async function archivedJob(
   store: ArchiveStore,
   task: ArchivedTask,
   jobId: string,
-  files: { datasetUid: string; names: readonly string[] } = { datasetUid: '', names: [] },
+  datasetUid: string,
 ): Promise<{ job: JobRecord | undefined; files: FileRecord[] }> {
-  const wanted = new Set(files.names);
   const found: { job: JobRecord | undefined; files: FileRecord[] } = { job: undefined, files: [] };
   await scanTaskArchive(store, task, (entry) => {
     if (entry.kind === 'job' && entry.job.jobId === jobId) found.job = entry.job;
-    if (entry.kind === 'file' && entry.file.datasetUid === files.datasetUid && wanted.has(entry.file.name))
+    if (entry.kind === 'file' && entry.file.datasetUid === datasetUid && entry.file.jobId === jobId)
       found.files.push(entry.file);
   });
   return found;

@@ -188,16 +188,30 @@ export function logFileName(jobId: string, attempt: number): string {
  * The log of one attempt of a job (its latest when `attempt` is absent), read from the store
  * where the log dataset registered it: its end when it is longer than LOG_MAX_BYTES.
  */
-export async function readJobLog(deps: OperatorDeps, jobId: string, attempt?: number): Promise<JobLog> {
-  const job = await deps.repos.jobs.get(jobId);
-  const task = await deps.repos.tasks.get(job.taskId);
+export async function readJobLog(
+  deps: OperatorDeps,
+  jobId: string,
+  attempt?: number,
+  taskIdOfJob?: string,
+): Promise<JobLog> {
+  const found = await deps.repos.jobs.find(jobId);
+  const taskId = found?.taskId ?? taskIdOfJob;
+  if (taskId === undefined || (taskIdOfJob !== undefined && taskId !== taskIdOfJob))
+    throw new NotFoundError('job', jobId);
+  const task = await deps.repos.tasks.get(taskId);
+  const logDataset = datasetUidFor(task.logDataset);
+  let job: Pick<JobRecord, 'attempt'> | undefined = found;
+  let logs: FileRecord[] | undefined;
+  if (task.archive !== undefined && deps.archive !== undefined) {
+    // The export is the record of an archived task's jobs and logs, whether or not their items expired.
+    const archived = await archivedJob(deps.archive, task, jobId, logDataset);
+    job = archived.job;
+    logs = archived.files;
+  }
+  if (job === undefined) throw new NotFoundError('job', jobId);
   const wanted = attempt ?? job.attempt;
   const name = logFileName(jobId, wanted);
-  const logDataset = datasetUidFor(task.logDataset);
-  const file =
-    task.archive !== undefined && deps.archive !== undefined
-      ? (await archivedJob(deps.archive, task, jobId, { datasetUid: logDataset, names: [name] })).files[0]
-      : await deps.repos.files.find(logDataset, name);
+  const file = logs ? logs.find((log) => log.name === name) : await deps.repos.files.find(logDataset, name);
   if (!file) throw new NotFoundError('log', name);
   const { bucket, key } = file.location;
   const truncated = file.size > LOG_MAX_BYTES;
@@ -223,20 +237,14 @@ export async function attemptLogs(
   job: Pick<JobRecord, 'jobId' | 'taskId' | 'attempt'>,
 ): Promise<{ attempt: number; name: string; location: { bucket: string; key: string }; size: number }[]> {
   const task = await deps.repos.tasks.get(job.taskId);
-  const { datasetUid, names } = jobLogFiles(task, job);
-  return attemptLogsOf(job, await deps.repos.files.getMany(datasetUid, names));
+  return attemptLogsOf(
+    job,
+    await deps.repos.files.getMany(datasetUidFor(task.logDataset), attemptLogNames(job)),
+  );
 }
 
 function attemptLogNames(job: Pick<JobRecord, 'jobId' | 'attempt'>): string[] {
   return Array.from({ length: job.attempt + 1 }, (_, attempt) => logFileName(job.jobId, attempt));
-}
-
-/** The log dataset of the job's task and the names its attempts' logs have there. */
-export function jobLogFiles(
-  task: Pick<TaskRecord, 'logDataset'>,
-  job: Pick<JobRecord, 'jobId' | 'attempt'>,
-): { datasetUid: string; names: string[] } {
-  return { datasetUid: datasetUidFor(task.logDataset), names: attemptLogNames(job) };
 }
 
 /** The logs among `files` of the job's attempts, first attempt first. */
