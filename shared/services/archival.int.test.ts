@@ -293,4 +293,51 @@ describe('archival of a finished task', () => {
     expect(after).toEqual(before);
     expect(await repos.jobs.find(jobIds[0]!)).toBeUndefined();
   }, 120_000);
+
+  it('redoes an export over what its key held, keeps the first mark, refuses retries, and refuses a changed export', async () => {
+    // Prepare: a finished task whose key holds the remains of an export that did not complete.
+    const taskId = 't-archival-redo';
+    const jobIds = await finishedTask(taskId);
+    const before = await allPages(`/tasks/${taskId}/jobs`, { limit: '100' });
+    await clients.s3.send(
+      new PutObjectCommand({
+        Bucket: resources.dataBucket,
+        Key: archiveKey(taskId),
+        Body: '{"kind":"header"',
+      }),
+    );
+    const endedAt = Date.parse((await repos.tasks.get(taskId)).endedAt!);
+    const now = new Date(endedAt + (AFTER_SECONDS + 1) * 1000);
+
+    // Act
+    const run = await runWatchdog(watchdogDeps(resources.tables, now));
+    const archived = await repos.tasks.get(taskId);
+    const second = await repos.archive.markArchived(taskId, { ...archived.archive!, sha256: '0'.repeat(64) });
+    const retryJob = await call('POST', `/jobs/${jobIds[0]}/retry`);
+    const retryTask = await call('POST', `/tasks/${taskId}/retry`);
+    const listed = await allPages(`/tasks/${taskId}/jobs`, { limit: '100' });
+    const object = await clients.s3.send(
+      new GetObjectCommand({ Bucket: resources.dataBucket, Key: archiveKey(taskId) }),
+    );
+    const text = await object.Body!.transformToString('utf8');
+    await clients.s3.send(
+      new PutObjectCommand({
+        Bucket: resources.dataBucket,
+        Key: archiveKey(taskId),
+        Body: text.replace('"state":"DONE"', '"state":"FAILED"'),
+      }),
+    );
+    const tampered = await call('GET', `/tasks/${taskId}/jobs`);
+
+    // Assess
+    expect(run.archival?.exported).toContain(taskId);
+    expect(second.applied).toBe(false);
+    expect(second.task.archive).toEqual(archived.archive);
+    expect(listed).toEqual(before);
+    expect(retryJob.statusCode).toBe(409);
+    expect(JSON.stringify(retryJob.json)).toMatch(/archived at .*read-only/);
+    expect(retryTask.statusCode).toBe(409);
+    expect(JSON.stringify(retryTask.json)).toMatch(/archived/);
+    expect(tampered.statusCode).toBe(500);
+  }, 120_000);
 });
