@@ -18,7 +18,7 @@ import type { ApiDeps } from '../../functions/api/operations.js';
 import { createFunctionResources, type FunctionResources } from '../../functions/api/test-support.js';
 import { fileRef, newFile, outputFile, pilotRegistration, taskSpec } from '../../test/support/index.js';
 import { archiveKey } from '../archive/index.js';
-import { type AwsClients, createAwsClients } from '../aws/index.js';
+import { type AwsClients, CallCounter, createAwsClients } from '../aws/index.js';
 import { datasetUidFor } from '../ids/index.js';
 import { createRepositories, type Repositories, type TableNames } from '../repositories/index.js';
 import { ControlTableHistory } from '../throughput/index.js';
@@ -201,11 +201,11 @@ async function sweepExpired(table: string, key: readonly string[], now: Date): P
   return deleted;
 }
 
-function watchdogDeps(tables: TableNames, now: Date): WatchdogDeps {
+function watchdogDeps(tables: TableNames, now: Date, using: AwsClients = clients): WatchdogDeps {
   return {
-    repos: createRepositories({ doc: clients.doc, tables }),
-    sqs: clients.sqs,
-    s3: clients.s3,
+    repos: createRepositories({ doc: using.doc, tables }),
+    sqs: using.sqs,
+    s3: using.s3,
     settings: {
       pilotLostAfterSeconds: 10 * 365 * 86_400,
       jobUnreportedAfterSeconds: 600,
@@ -244,7 +244,17 @@ describe('archival of a finished task', () => {
     // Act: a watchdog run before ARCHIVE_AFTER_SECONDS leaves it; one after archives it.
     const early = await runWatchdog(watchdogDeps(resources.tables, new Date(endedAt + 1000)));
     const archivedAt = new Date(endedAt + (AFTER_SECONDS + 1) * 1000);
-    const run = await runWatchdog(watchdogDeps(resources.tables, archivedAt));
+    const calls = new CallCounter();
+    const run = await runWatchdog(
+      watchdogDeps(resources.tables, archivedAt, createAwsClients({ callCounter: calls })),
+    );
+    const archival = calls
+      .snapshot()
+      .filter((call) => !['ListQueues', 'GetQueueAttributes'].includes(call.operation));
+    console.info(
+      `AWS calls of a watchdog run archiving a task of ${JOBS} jobs (outputs and logs: ${2 * JOBS} files), besides its other steps`,
+      archival,
+    );
 
     // Assess: the export is complete and recorded, then every job and log file got its TTL.
     expect(early.archival?.exported).toEqual([]);
@@ -269,6 +279,7 @@ describe('archival of a finished task', () => {
     );
     const bytes = Buffer.from(await object.Body!.transformToByteArray());
     expect(bytes.toString('utf8').trimEnd().split('\n')).toHaveLength(1 + 3 * JOBS);
+    console.info(`export of ${JOBS} jobs and ${2 * JOBS} files: ${bytes.length} bytes`);
     expect(createHash('sha256').update(bytes).digest('hex')).toBe(task.archive?.sha256);
     const job = await clients.doc.send(
       new GetCommand({ TableName: resources.tables.jobs, Key: { jobId: jobIds[0] } }),
