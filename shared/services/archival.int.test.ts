@@ -201,7 +201,12 @@ async function sweepExpired(table: string, key: readonly string[], now: Date): P
   return deleted;
 }
 
-function watchdogDeps(tables: TableNames, now: Date, using: AwsClients = clients): WatchdogDeps {
+function watchdogDeps(
+  tables: TableNames,
+  now: Date,
+  using: AwsClients = clients,
+  tasksPerRun = 10,
+): WatchdogDeps {
   return {
     repos: createRepositories({ doc: using.doc, tables }),
     sqs: using.sqs,
@@ -221,7 +226,7 @@ function watchdogDeps(tables: TableNames, now: Date, using: AwsClients = clients
         dataBucket: resources.dataBucket,
         afterSeconds: AFTER_SECONDS,
         retentionDays: RETENTION_DAYS,
-        tasksPerRun: 10,
+        tasksPerRun,
       },
     },
     logger: new Logger({ logLevel: 'SILENT' }),
@@ -350,5 +355,41 @@ describe('archival of a finished task', () => {
     expect(retryTask.statusCode).toBe(409);
     expect(JSON.stringify(retryTask.json)).toMatch(/archived/);
     expect(tampered.statusCode).toBe(500);
+  }, 120_000);
+
+  it('leaves a finished task whose jobs can still change for later, without holding back the next', async () => {
+    // Prepare: a task cancelled with READY jobs its sweep has not reached, ended first; then one DONE.
+    const unsettled = 't-archival-unsettled';
+    const input = `ds-${unsettled}-in`;
+    await repos.datasets.create({ uid: input, name: input, kind: 'input' });
+    await repos.files.registerMany([newFile(input, 'only.raw')]);
+    await repos.datasets.close(input, { expectedFileCount: 1 });
+    const spec = taskSpec({
+      inputDatasetUid: input,
+      outputDataset: `${unsettled}-out`,
+      logDataset: `${unsettled}-log`,
+    });
+    await call('POST', '/tasks', { body: { taskId: unsettled, ...spec } });
+    await repos.jobs.createJobs(await repos.tasks.get(unsettled), [
+      { jobId: `${unsettled}-only`, inputs: [fileRef('only.raw')] },
+    ]);
+    await repos.tasks.transition({ taskId: unsettled, from: 'RUNNING', to: 'CANCELLED' });
+    const settled = 't-archival-settled';
+    await finishedTask(settled);
+    const endedAt = Date.parse((await repos.tasks.get(settled)).endedAt!);
+
+    // Act: one task a run.
+    const run = await runWatchdog(
+      watchdogDeps(resources.tables, new Date(endedAt + (AFTER_SECONDS + 1) * 1000), clients, 1),
+    );
+
+    // Assess
+    expect(run.archival?.deferred).toContainEqual({
+      taskId: unsettled,
+      reason: 'jobs of the task can still change',
+    });
+    expect(run.archival?.exported).toEqual([settled]);
+    expect((await repos.tasks.get(unsettled)).archive).toBeUndefined();
+    expect((await repos.tasks.get(unsettled)).archivePending).toBe('PENDING');
   }, 120_000);
 });

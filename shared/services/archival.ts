@@ -204,8 +204,9 @@ async function expireArchived(
 
 /**
  * One archival pass: the finished tasks ended more than ARCHIVE_AFTER_SECONDS ago whose
- * archival is not over, oldest first, at most ARCHIVE_TASKS_PER_RUN of them; stops between
- * pages when the signal fires.
+ * archival is not over, oldest first, until ARCHIVE_TASKS_PER_RUN of them were worked on (a
+ * task left for later does not count, so it cannot hold the others back); stops between pages
+ * when the signal fires.
  */
 export async function runArchival(deps: ArchivalDeps): Promise<ArchivalReport> {
   const report: ArchivalReport = {
@@ -215,39 +216,56 @@ export async function runArchival(deps: ArchivalDeps): Promise<ArchivalReport> {
     filesExpired: 0,
     deferred: [],
   };
-  if (deps.settings.tasksPerRun === 0) return report;
+  const limit = deps.settings.tasksPerRun;
+  if (limit === 0) return report;
   const now = (deps.clock ?? (() => new Date()))();
   const endedBefore = new Date(now.getTime() - deps.settings.afterSeconds * 1000).toISOString();
-  const due = await deps.repos.archive.listDue(endedBefore, { limit: deps.settings.tasksPerRun });
-  for (const listed of due.items) {
-    if (deps.signal?.aborted) break;
-    let task = listed;
-    if (task.archive === undefined) {
-      if (!isDueForArchive(task, now, deps.settings.afterSeconds)) {
-        report.deferred.push({ taskId: task.taskId, reason: 'jobs of the task can still change' });
-        continue;
-      }
-      const exported = await exportTask(deps, task, now.toISOString());
-      if ('refused' in exported) {
-        report.deferred.push({ taskId: task.taskId, reason: exported.refused });
-        deps.logger.warn('task not archived: its jobs are not what it counts', {
-          taskId: task.taskId,
-          reason: exported.refused,
-        });
-        continue;
-      }
-      const marked = await deps.repos.archive.markArchived(task.taskId, exported.archive);
-      task = marked.task;
-      if (marked.applied) {
-        report.exported.push(task.taskId);
-        deps.logger.info('task exported', { taskId: task.taskId, ...exported.archive });
-      }
+  let worked = 0;
+  let cursor: string | undefined;
+  do {
+    const due = await deps.repos.archive.listDue(endedBefore, { limit, cursor });
+    for (const listed of due.items) {
+      if (deps.signal?.aborted || worked >= limit) break;
+      if (await archiveOne(deps, listed, now, report)) worked += 1;
     }
-    if (task.archive === undefined) continue;
-    if (await expireArchived(deps, { ...task, archive: task.archive }, report)) {
-      report.finished.push(task.taskId);
-      deps.logger.info('archived task items expire', { taskId: task.taskId, archive: task.archive.key });
+    cursor = due.cursor;
+  } while (cursor !== undefined && worked < limit && !deps.signal?.aborted);
+  return report;
+}
+
+/** Archives one listed task as far as it can; false when it is left for a later run. */
+async function archiveOne(
+  deps: ArchivalDeps,
+  listed: TaskRecord,
+  now: Date,
+  report: ArchivalReport,
+): Promise<boolean> {
+  let task = listed;
+  if (task.archive === undefined) {
+    if (!isDueForArchive(task, now, deps.settings.afterSeconds)) {
+      report.deferred.push({ taskId: task.taskId, reason: 'jobs of the task can still change' });
+      return false;
+    }
+    const exported = await exportTask(deps, task, now.toISOString());
+    if ('refused' in exported) {
+      report.deferred.push({ taskId: task.taskId, reason: exported.refused });
+      deps.logger.warn('task not archived: its jobs are not what it counts', {
+        taskId: task.taskId,
+        reason: exported.refused,
+      });
+      return false;
+    }
+    const marked = await deps.repos.archive.markArchived(task.taskId, exported.archive);
+    task = marked.task;
+    if (marked.applied) {
+      report.exported.push(task.taskId);
+      deps.logger.info('task exported', { taskId: task.taskId, ...exported.archive });
     }
   }
-  return report;
+  if (task.archive === undefined) return false;
+  if (await expireArchived(deps, { ...task, archive: task.archive }, report)) {
+    report.finished.push(task.taskId);
+    deps.logger.info('archived task items expire', { taskId: task.taskId, archive: task.archive.key });
+  }
+  return true;
 }
