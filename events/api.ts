@@ -404,8 +404,21 @@ export const PilotCommandResponse = z.object({
 });
 export type PilotCommandResponse = z.output<typeof PilotCommandResponse>;
 
+/**
+ * GET /jobs/{id}?taskId=: the job's task, needed once an archived task's job items have
+ * expired (the job is then read from its task's export).
+ */
+export const JobQuery = z.object({ taskId: Identifier.optional() }).strict();
+export type JobQuery = z.output<typeof JobQuery>;
+
 /** GET /jobs/{id}/log?attempt=: the attempt's log (its latest attempt when not given). */
-export const JobLogQuery = z.object({ attempt: z.coerce.number().int().min(0).optional() }).strict();
+export const JobLogQuery = z
+  .object({
+    attempt: z.coerce.number().int().min(0).optional(),
+    /** The job's task, needed once an archived task's job items have expired (as for GET /jobs/{id}). */
+    taskId: Identifier.optional(),
+  })
+  .strict();
 export type JobLogQuery = z.output<typeof JobLogQuery>;
 
 /** The log of one attempt of a job; its last LOG_MAX_BYTES when longer (`truncated`). */

@@ -22,6 +22,7 @@ import {
   JobListQuery,
   JobLogQuery,
   JobLogView,
+  JobQuery,
   JobView,
   PilotCommandResponse,
   PilotEndpoints,
@@ -271,6 +272,12 @@ export const SCHEMA_CATALOG = {
     schema: PilotCommandResponse,
     io: 'output',
     description: 'POST /pilots/{id}/drain and /kill response: the command sent to the pilot.',
+  },
+  'api.job-query': {
+    schema: JobQuery,
+    io: 'input',
+    description:
+      "GET /jobs/{id} query: the job's task, to find a job of an archived task whose items expired.",
   },
   'api.job-log-query': {
     schema: JobLogQuery,

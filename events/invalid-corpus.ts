@@ -512,6 +512,7 @@ const api: InvalidPayload[] = [
   invalid('api.task-hold-response', 'changed as a string', ['changed'], 'yes', 'changed'),
   invalid('api.retry-report', 'negative attempt', ['retried', 0, 'attempt'], -1, 'retried[0].attempt'),
   invalid('api.pilot-command-response', 'unknown command', ['command'], 'pilot.reboot', 'command'),
+  invalid('api.job-query', 'task id with a space', ['taskId'], 't reco', 'taskId'),
   invalid('api.job-log-query', 'negative attempt', ['attempt'], -1, 'attempt'),
   invalid('api.job-log', 'missing text', ['text'], MISSING, 'text'),
   invalid('api.dead-letter-messages-query', 'too many messages', ['limit'], 51, 'limit'),

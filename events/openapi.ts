@@ -37,7 +37,7 @@ export const ROUTE_CONTRACTS: Readonly<Record<string, RouteContract>> = {
   },
   listTaskJobs: { query: 'api.job-list-query', responses: { 200: 'api.job-list' }, errors: [400, 404] },
   listTaskFiles: { query: 'api.file-list-query', responses: { 200: 'api.file-list' }, errors: [400, 404] },
-  getJob: { responses: { 200: 'api.job-view' }, errors: [400, 404] },
+  getJob: { query: 'api.job-query', responses: { 200: 'api.job-view' }, errors: [400, 404] },
   getDataset: { responses: { 200: 'api.dataset-view' }, errors: [400, 404] },
   listPilots: { query: 'api.pilot-list-query', responses: { 200: 'api.pilot-list' }, errors: [400] },
   // A pilot re-registering after a restart under the same id is answered like a first registration.

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import {
+  DataBucketConfig,
   DeviceQueuesConfig,
   EventBusConfig,
   HeartbeatConfig,
@@ -22,5 +23,6 @@ export const ApiConfig = z.object({
   ...StatusQueueConfig.shape,
   ...DeadLetterQueuesConfig.shape,
   ...ThroughputHistoryConfig.shape,
+  ...DataBucketConfig.shape,
 });
 export type ApiConfig = z.infer<typeof ApiConfig>;

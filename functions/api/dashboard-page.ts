@@ -476,7 +476,9 @@ const SCRIPT = `
     var view = document.getElementById('log-view');
     view.hidden = false;
     view.textContent = 'reading the log of ' + jobId + '…';
-    fetch('jobs/' + encodeURIComponent(jobId) + '/log', { headers: { accept: 'application/json' } })
+    // The open task names the job's task: an archived task's job is found by it once its item expired.
+    var ofTask = openTask ? '?taskId=' + encodeURIComponent(openTask) : '';
+    fetch('jobs/' + encodeURIComponent(jobId) + '/log' + ofTask, { headers: { accept: 'application/json' } })
       .then(getJson)
       .then(function (log) {
         view.setAttribute('data-job-id', jobId);

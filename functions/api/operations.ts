@@ -15,6 +15,7 @@ import {
   FileListQuery,
   JobListQuery,
   JobLogQuery,
+  JobQuery,
   PilotHeartbeat,
   PilotListQuery,
   PilotRegistration,
@@ -24,13 +25,18 @@ import {
   RegisterTaskRequest,
   TaskListQuery,
 } from '../../events/index.js';
-import { PilotIdentityMismatchError, ValidationError } from '../../shared/errors/index.js';
+import { NotFoundError, PilotIdentityMismatchError, ValidationError } from '../../shared/errors/index.js';
 import type { CallerIdentity } from '../../shared/identity/index.js';
 import { datasetUidFor } from '../../shared/ids/index.js';
 import { PILOT_STATES, TASK_STATES, type TaskRecord } from '../../shared/model/index.js';
 import type { Repositories } from '../../shared/repositories/index.js';
 import {
+  type ArchiveStore,
+  archivedFilesPage,
+  archivedJob,
+  archivedJobsPage,
   attemptLogs,
+  attemptLogsOf,
   cancelContinuationEntry,
   cancelTask,
   claimJob,
@@ -142,11 +148,17 @@ function pilotDeps(deps: ApiDeps): PilotServiceDeps {
   };
 }
 
+/** Where archived tasks' exports are read from. */
+function archiveStore(deps: ApiDeps): ArchiveStore {
+  return { s3: deps.s3, bucket: deps.config.DATA_BUCKET };
+}
+
 function explainDeps(deps: ApiDeps): ExplainServiceDeps & { repos: Repositories } {
   return {
     repos: deps.repos,
     sqs: deps.sqs,
     deviceQueueUrls: { CPU: deps.config.JOBS_CPU_QUEUE_URL, GPU: deps.config.JOBS_GPU_QUEUE_URL },
+    archive: archiveStore(deps),
     clock: deps.clock,
   };
 }
@@ -158,7 +170,13 @@ function pilotCaller(request: OperationRequest<unknown, unknown>, pilotId: strin
 }
 
 function operatorDeps(deps: ApiDeps): OperatorDeps {
-  return { repos: deps.repos, sqs: deps.sqs, s3: deps.s3, ...(deps.clock ? { clock: deps.clock } : {}) };
+  return {
+    repos: deps.repos,
+    sqs: deps.sqs,
+    s3: deps.s3,
+    archive: archiveStore(deps),
+    ...(deps.clock ? { clock: deps.clock } : {}),
+  };
 }
 
 function param(request: OperationRequest<unknown, unknown>, name: string): string {
@@ -239,12 +257,14 @@ export const OPERATIONS: Readonly<Record<string, Operation<unknown, unknown>>> =
   listTaskJobs: operation({
     query: JobListQuery,
     async run(request, deps) {
-      const { taskId } = await deps.repos.tasks.get(param(request, 'taskId'));
+      const task = await deps.repos.tasks.get(param(request, 'taskId'));
       const { state, limit, nextToken } = request.query;
+      const filter = state === undefined ? {} : { state };
       const page = await pageAcross(
         [
-          (page) =>
-            deps.repos.jobs.listByTask(taskId, { ...page, ...(state === undefined ? {} : { state }) }),
+          task.archive === undefined
+            ? (page) => deps.repos.jobs.listByTask(task.taskId, { ...page, ...filter })
+            : (page) => archivedJobsPage(archiveStore(deps), task, { ...page, ...filter }),
         ],
         limit,
         nextToken,
@@ -264,8 +284,14 @@ export const OPERATIONS: Readonly<Record<string, Operation<unknown, unknown>>> =
       };
       const { kind, limit, nextToken } = request.query;
       const listed = kind === undefined ? [uids.output, uids.log] : [uids[kind]];
+      // An archived task's outputs and logs are read from its export; inputs are the DSM's dataset's.
+      const fromExport = (uid: string) => task.archive !== undefined && uid !== uids.input;
       const page = await pageAcross(
-        listed.map((uid) => (page) => deps.repos.files.list(uid, page)),
+        listed.map((uid) =>
+          fromExport(uid)
+            ? (page) => archivedFilesPage(archiveStore(deps), task, uid, page)
+            : (page) => deps.repos.files.list(uid, page),
+        ),
         limit,
         nextToken,
       );
@@ -274,10 +300,28 @@ export const OPERATIONS: Readonly<Record<string, Operation<unknown, unknown>>> =
   }),
 
   getJob: operation({
+    query: JobQuery,
     async run(request, deps) {
-      const job = await deps.repos.jobs.get(param(request, 'jobId'));
-      const [waiting, logs] = await Promise.all([explainJob(explainDeps(deps), job), attemptLogs(deps, job)]);
-      return { body: { ...job, ...(waiting === undefined ? {} : { waiting }), logs } };
+      const jobId = param(request, 'jobId');
+      const named = request.query.taskId;
+      const found = await deps.repos.jobs.find(jobId);
+      const taskId = found?.taskId ?? named;
+      if (taskId === undefined || (named !== undefined && taskId !== named))
+        throw new NotFoundError('job', jobId);
+      const task = await deps.repos.tasks.find(taskId);
+      if (task?.archive !== undefined) {
+        // Its task's export is the job's record now, whether or not its item has expired yet.
+        const archived = await archivedJob(archiveStore(deps), task, jobId, datasetUidFor(task.logDataset));
+        if (archived.job === undefined) throw new NotFoundError('job', jobId);
+        return { body: { ...archived.job, logs: attemptLogsOf(archived.job, archived.files) } };
+      }
+      if (found === undefined) throw new NotFoundError('job', jobId);
+      const live = found;
+      const [waiting, logs] = await Promise.all([
+        explainJob(explainDeps(deps), live),
+        attemptLogs(deps, live),
+      ]);
+      return { body: { ...live, ...(waiting === undefined ? {} : { waiting }), logs } };
     },
   }),
 
@@ -349,6 +393,7 @@ export const OPERATIONS: Readonly<Record<string, Operation<unknown, unknown>>> =
           s3: deps.s3,
           logger: deps.logger,
           eventBusName: deps.config.EVENT_BUS_NAME,
+          dataBucket: deps.config.DATA_BUCKET,
           ...(deps.clock ? { clock: deps.clock } : {}),
         },
         {
@@ -479,7 +524,8 @@ export const OPERATIONS: Readonly<Record<string, Operation<unknown, unknown>>> =
   getJobLog: operation({
     query: JobLogQuery,
     async run(request, deps) {
-      const log = await readJobLog(operatorDeps(deps), param(request, 'jobId'), request.query.attempt);
+      const { attempt, taskId } = request.query;
+      const log = await readJobLog(operatorDeps(deps), param(request, 'jobId'), attempt, taskId);
       const { bucket, key, ...rest } = log;
       return { body: { ...rest, location: { bucket, key } } };
     },

@@ -4,6 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { CreateEventBusCommand, PutRuleCommand, PutTargetsCommand } from '@aws-sdk/client-eventbridge';
+import { CreateBucketCommand } from '@aws-sdk/client-s3';
 import {
   CreateQueueCommand,
   DeleteMessageBatchCommand,
@@ -136,6 +137,8 @@ export interface FunctionResources {
   };
   eventBusName: string;
   controlQueuePrefix: string;
+  /** The data bucket: archived tasks' exports are read from it. */
+  dataBucket: string;
 }
 
 async function createQueue(sqs: SQSClient, name: string): Promise<{ url: string; arn: string }> {
@@ -185,6 +188,8 @@ export async function createFunctionResources(
     }),
   );
   const controlQueuePrefix = `${prefix}-pilot-`;
+  const dataBucket = `${prefix}-data`.toLowerCase();
+  await clients.s3.send(new CreateBucketCommand({ Bucket: dataBucket }));
   const env = {
     TASKS_TABLE: tables.tasks,
     JOBS_TABLE: tables.jobs,
@@ -208,6 +213,7 @@ export async function createFunctionResources(
     SOURCE_MAX_RECEIVE_COUNT: '3',
     // The emulator makes no metrics of EMF logs: the history is the Control table's record.
     THROUGHPUT_HISTORY: 'control-table',
+    DATA_BUCKET: dataBucket,
   };
   return {
     env,
@@ -222,6 +228,7 @@ export async function createFunctionResources(
     },
     eventBusName,
     controlQueuePrefix,
+    dataBucket,
   };
 }
 

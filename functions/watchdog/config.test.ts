@@ -14,6 +14,7 @@ const env = {
   JOBS_GPU_QUEUE_URL: 'http://127.0.0.1:5000/000000000000/jobs-gpu',
   EVENT_BUS_NAME: 'wms-bus',
   PILOT_CONTROL_QUEUE_PREFIX: 'wms-pilot-',
+  DATA_BUCKET: 'spd-data',
 };
 
 describe('WatchdogConfig', () => {

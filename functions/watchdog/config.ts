@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import {
+  ArchiveConfig,
+  DataBucketConfig,
   DeviceQueuesConfig,
   EventBusConfig,
   HeartbeatConfig,
@@ -19,6 +21,8 @@ export const WatchdogConfig = z.object({
   ...RankConfig.shape,
   ...RetryPolicyConfig.shape,
   ...PilotControlQueuePrefixConfig.shape,
+  ...DataBucketConfig.shape,
+  ...ArchiveConfig.shape,
   /** Silence after which a pilot is LOST; three heartbeat intervals when unset. */
   PILOT_LOST_AFTER_SECONDS: z
     .string()

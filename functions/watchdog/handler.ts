@@ -29,9 +29,20 @@ export function createWatchdogHandler(deps: WatchdogHandlerDeps) {
     parseOrThrow(ScheduledEvent, event, 'watchdog schedule event');
     const report = await runWatchdog({ ...deps, ...(options?.signal ? { signal: options.signal } : {}) });
     await publishEvents(deps.eventBridge, report.audit?.events ?? []);
-    const { audit, ...summary } = report;
+    const { audit, archival, ...summary } = report;
     deps.logger.info('watchdog run', {
       ...summary,
+      ...(archival
+        ? {
+            archival: {
+              exported: archival.exported.length,
+              finished: archival.finished.length,
+              jobsExpired: archival.jobsExpired,
+              filesExpired: archival.filesExpired,
+              deferred: archival.deferred.length,
+            },
+          }
+        : {}),
       ...(audit
         ? { audited: { tasks: audit.tasks, findings: audit.findings.length, repairs: audit.repairs.length } }
         : {}),

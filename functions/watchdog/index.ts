@@ -30,6 +30,12 @@ export const handler = middy(
       auditTasks: config.AUDIT_SAMPLE_TASKS,
       auditObjects: config.AUDIT_SAMPLE_OBJECTS,
       eventBusName: config.EVENT_BUS_NAME,
+      archive: {
+        dataBucket: config.DATA_BUCKET,
+        afterSeconds: config.ARCHIVE_AFTER_SECONDS,
+        retentionDays: config.ARCHIVE_RETENTION_DAYS,
+        tasksPerRun: config.ARCHIVE_TASKS_PER_RUN,
+      },
     },
     logger,
     metrics,

@@ -277,21 +277,26 @@ export function registerTaskCommands(program: Command, register: Register): void
       .command('why')
       .description('why a job is not running yet (or what became of it); with --task, a task analysis')
       .argument('[job]', 'job id')
-      .option('--task <task>', 'analyse this task instead (as wms analyze)')
+      .option(
+        '--task <task>',
+        "the job's task (needed once an archived task's job has expired); alone: analyse the task (as wms analyze)",
+      )
       .addOption(jsonOption()),
     async (
       context: CommandContext,
       jobId: string | undefined,
       options: { task?: string; json?: boolean },
     ) => {
-      if ((jobId === undefined) === (options.task === undefined)) {
-        throw new CliError('name a job, or a task with --task <task>', EXIT_CODES.usage);
-      }
-      if (options.task !== undefined) {
+      if (jobId === undefined) {
+        if (options.task === undefined) {
+          throw new CliError('name a job, or a task with --task <task>', EXIT_CODES.usage);
+        }
         await analyze(context, options.task, options);
         return;
       }
-      const job = await context.client().call('GET', pathOf('/jobs/{jobId}', jobId!), JobView);
+      const job = await context.client().call('GET', pathOf('/jobs/{jobId}', jobId), JobView, {
+        query: { taskId: options.task },
+      });
       context.io.out(options.json ? json(job) : explainJob(job, new Date()));
     },
   );
@@ -316,6 +321,7 @@ export function registerTaskCommands(program: Command, register: Register): void
       .addOption(
         new Option('--attempt <n>', 'the attempt (0 is the first)').argParser((text) => attemptNumber(text)),
       )
+      .option('--task <task>', "the job's task (needed once an archived task's job has expired)")
       .addOption(
         new Option('--tail <n>', 'only the last n lines').argParser((text) =>
           positiveInteger(text, '--tail'),
@@ -325,10 +331,10 @@ export function registerTaskCommands(program: Command, register: Register): void
     async (
       context: CommandContext,
       jobId: string,
-      options: { attempt?: number; tail?: number; json?: boolean },
+      options: { attempt?: number; tail?: number; task?: string; json?: boolean },
     ) => {
       const log = await context.client().call('GET', pathOf('/jobs/{jobId}/log', jobId), JobLogView, {
-        query: { attempt: options.attempt },
+        query: { attempt: options.attempt, taskId: options.task },
       });
       if (options.json) {
         context.io.out(json(log));

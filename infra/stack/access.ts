@@ -70,6 +70,20 @@ export function bindFunctionAccess(
       'The WMS writes the checklist objects of its datasets, one per dataset, under their prefix',
     );
   }
+  if (access.archive) {
+    // Task exports: written by the archival alone; no pilot or operator grant reaches the prefix.
+    const exports = data.bucket.arnForObjects(`${STORAGE_KEY_PREFIXES.archive}/*`);
+    const actions =
+      access.archive === 'write'
+        ? ['s3:GetObject', 's3:PutObject', 's3:AbortMultipartUpload']
+        : ['s3:GetObject'];
+    f.fn.addToRolePolicy(new iam.PolicyStatement({ actions, resources: [exports] }));
+    acknowledgeWildcardResources(
+      f.fn.role!,
+      [exports],
+      "Task exports are one object per task, archive/<taskId>.jsonl, named when the task's archival runs",
+    );
+  }
   if (access.throughputHistory) {
     // On AWS the history is the functions' EMF metrics; the embedded runtime sets its own.
     f.fn.addEnvironment('THROUGHPUT_HISTORY', tunables?.THROUGHPUT_HISTORY ?? 'cloudwatch');

@@ -56,6 +56,16 @@ describe('the data bucket', () => {
     expect(logs.LifecycleConfiguration).toEqual({ Rules: [{ ExpirationInDays: 365, Status: 'Enabled' }] });
   });
 
+  it('drops the parts of a task export whose upload never completed after a day', () => {
+    const dataBucket = idOf('AWS::S3::Bucket', 'Data')!;
+    const lifecycle = resources[dataBucket]!.Properties.LifecycleConfiguration as { Rules: unknown[] };
+    expect(lifecycle.Rules).toContainEqual({
+      AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 },
+      Prefix: 'archive/',
+      Status: 'Enabled',
+    });
+  });
+
   it('is not created for an external store, whose versioning and logs its owner turns on', () => {
     const external = synth({ externalBucketName: 'site-store' });
     external.resourceCountIs('AWS::S3::Bucket', 0);

@@ -8,6 +8,7 @@ import * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import type { Construct } from 'constructs';
+import { STORAGE_KEY_PREFIXES } from '../../shared/model/index.js';
 import { acknowledge } from './nag.js';
 
 export const ACCESS_LOG_RETENTION = logs.RetentionDays.ONE_YEAR;
@@ -47,7 +48,11 @@ export function buildDataBucket(scope: Construct, removalPolicy: RemovalPolicy):
     encryption: s3.BucketEncryption.S3_MANAGED,
     enforceSSL: true,
     versioned: true,
-    lifecycleRules: [{ noncurrentVersionExpiration: NONCURRENT_VERSION_EXPIRY }],
+    lifecycleRules: [
+      { noncurrentVersionExpiration: NONCURRENT_VERSION_EXPIRY },
+      // A task export whose archival run was killed mid-upload (the next run writes it again).
+      { prefix: `${STORAGE_KEY_PREFIXES.archive}/`, abortIncompleteMultipartUploadAfter: Duration.days(1) },
+    ],
     serverAccessLogsBucket: accessLogs,
     serverAccessLogsPrefix: DATA_ACCESS_LOG_PREFIX,
     removalPolicy,

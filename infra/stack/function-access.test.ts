@@ -35,6 +35,10 @@ const COMMAND_ACTIONS: Record<string, string[]> = {
   'client-s3:HeadObject': ['s3:GetObject', 's3:ListBucket'],
   'client-s3:GetObject': ['s3:GetObject'],
   'client-s3:PutObject': ['s3:PutObject'],
+  'client-s3:CreateMultipartUpload': ['s3:PutObject'],
+  'client-s3:UploadPart': ['s3:PutObject'],
+  'client-s3:CompleteMultipartUpload': ['s3:PutObject'],
+  'client-s3:AbortMultipartUpload': ['s3:AbortMultipartUpload'],
   'client-eventbridge:PutEvents': ['events:PutEvents'],
   'client-cloudwatch:GetMetricData': ['cloudwatch:GetMetricData'],
 };
@@ -65,7 +69,7 @@ function declaredOperations(tables: Partial<Record<TableKey, TableAccess>>): str
 function neededOperations(repositoryMethods: ReadonlySet<string>): string[] {
   const operations = new Set<string>();
   for (const method of repositoryMethods) {
-    const [repository, name] = method.split('.') as [TableKey, string];
+    const [repository, name] = method.split('.') as [keyof typeof REPOSITORY_OPERATIONS, string];
     const listed = (REPOSITORY_OPERATIONS[repository] as Record<string, readonly string[]>)[name];
     if (!listed) throw new Error(`${method} is not in REPOSITORY_OPERATIONS`);
     for (const operation of listed) operations.add(operation);

@@ -58,6 +58,11 @@ export interface FunctionAccess {
    * `read` reads the history back, from CloudWatch (GetMetricData) or the Control table.
    */
   readonly throughputHistory?: 'record' | 'read';
+  /**
+   * Task exports under `archive/` of the data bucket: `read` (GetObject), or `write` (the
+   * archival's PutObject and multipart upload, and reading back).
+   */
+  readonly archive?: 'read' | 'write';
 }
 
 export const FUNCTION_ACCESS: Readonly<Record<FunctionName, FunctionAccess>> = {
@@ -75,6 +80,7 @@ export const FUNCTION_ACCESS: Readonly<Record<FunctionName, FunctionAccess>> = {
     readObjects: ['datasets/*', 'outputs/*'],
     pilotControl: ['CreateQueue', 'GetQueueUrl', 'SetQueueAttributes', 'DeleteQueue', 'SendMessage'],
     throughputHistory: 'read',
+    archive: 'read',
   },
   'file-input': {
     tables: {
@@ -158,9 +164,9 @@ export const FUNCTION_ACCESS: Readonly<Record<FunctionName, FunctionAccess>> = {
   },
   watchdog: {
     tables: {
-      tasks: { actions: ['GetItem', 'BatchGetItem', 'UpdateItem'], indexes: ['byState'] },
+      tasks: { actions: ['GetItem', 'BatchGetItem', 'UpdateItem'], indexes: ['byState', 'toArchive'] },
       jobs: { actions: ['BatchGetItem', 'UpdateItem'], indexes: ['byPilot', 'byTask', 'inFlight'] },
-      files: { actions: ['Query', 'PutItem'] },
+      files: { actions: ['Query', 'PutItem', 'UpdateItem'] },
       datasets: { actions: ['GetItem', 'UpdateItem'] },
       pilots: { actions: ['GetItem', 'UpdateItem'], indexes: ['byState'] },
     },
@@ -168,5 +174,6 @@ export const FUNCTION_ACCESS: Readonly<Record<FunctionName, FunctionAccess>> = {
     putEvents: true,
     readObjects: ['datasets/*', 'outputs/*'],
     pilotControl: ['DeleteQueue', 'SendMessage', 'GetQueueAttributes'],
+    archive: 'write',
   },
 };

@@ -123,6 +123,8 @@ export class WmsFunctions {
           dynamodb: {
             NewImage: {
               state: { S: lambda.FilterRule.or(...SLOT_FREE_JOB_STATES) },
+              // An archived task's jobs getting their TTL free no slot.
+              expiresAt: lambda.FilterRule.notExists(),
             },
           },
         },

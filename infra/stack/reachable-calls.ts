@@ -28,6 +28,7 @@ const REPOSITORY_CLASSES: Record<string, string> = {
   DatasetsRepo: 'datasets',
   PilotsRepo: 'pilots',
   ControlRepo: 'control',
+  ArchiveRepo: 'archive',
 };
 
 const SDK_CLIENT = /node_modules\/@aws-sdk\/(client-[a-z0-9-]+|lib-dynamodb)\//;

@@ -3,6 +3,7 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ROUTES } from '../../events/routes.js';
 import { TABLE_SPECS } from '../../shared/repositories/tables.js';
+import { compileFilterCriteria } from '../local/filter-pattern.js';
 import { FUNCTION_METADATA_KEY } from './wms-function.js';
 import { WmsStack } from './wms-stack.js';
 
@@ -75,6 +76,23 @@ describe('WmsStack', () => {
     const [id, mapping] = mappings[0]!;
     expect(mapping.Properties?.BatchSize, id).toBe(10);
     expect(mapping.Properties?.MaximumBatchingWindowInSeconds ?? 0, id).toBe(0);
+  });
+
+  it("wakes the dispatcher for a job that frees a slot, not for an archived job's TTL", () => {
+    const [[id, mapping]] = ofType('AWS::Lambda::EventSourceMapping').filter(
+      ([, r]) =>
+        JSON.stringify(r.Properties?.EventSourceArn).includes('JobsTable') &&
+        JSON.stringify(r.Properties?.FunctionName).includes('Dispatcher'),
+    ) as [[string, Resource]];
+    const filters = (mapping.Properties!.FilterCriteria as { Filters: { Pattern: string }[] }).Filters;
+    const matches = compileFilterCriteria(filters.map((filter) => filter.Pattern));
+    const image = (extra: Record<string, unknown>) => ({
+      eventName: 'MODIFY',
+      dynamodb: { NewImage: { state: { S: 'DONE' }, ...extra } },
+    });
+
+    expect(matches(image({})), id).toBe(true);
+    expect(matches(image({ expiresAt: { N: '1764064800' } })), id).toBe(false);
   });
 
   it('runs every function on Node 24 with its handler module named in metadata', () => {

@@ -1,6 +1,7 @@
 /** The one configuration loader and the named pieces functions compose their schemas from. */
 export { loadConfig } from './load.js';
 export {
+  ArchiveConfig,
   AwsClientConfig,
   CONTROL_QUEUE_HASH_LENGTH,
   CONTROL_QUEUE_PREFIX_MAX_LENGTH,

@@ -91,6 +91,18 @@ export type HeartbeatConfig = z.infer<typeof HeartbeatConfig>;
  * What shared/aws reads beyond the SDK's own standard variables (AWS_ENDPOINT_URL*,
  * AWS_REGION, credentials): path-style S3 addressing, needed by moto, MinIO and Ceph RGW.
  */
+/**
+ * Archival of finished tasks (shared/services/archival.ts): how long after its end a task is
+ * exported, how long its job and log-file items stay after the export before DynamoDB's TTL
+ * deletes them, and how many tasks one watchdog run archives at most.
+ */
+export const ArchiveConfig = z.object({
+  ARCHIVE_AFTER_SECONDS: integer({ default: 86_400, min: 0, max: 365 * 86_400 }),
+  ARCHIVE_RETENTION_DAYS: integer({ default: 30, min: 0, max: 3650 }),
+  ARCHIVE_TASKS_PER_RUN: integer({ default: 10, min: 0, max: 1000 }),
+});
+export type ArchiveConfig = z.infer<typeof ArchiveConfig>;
+
 export const AwsClientConfig = z.object({ AWS_S3_FORCE_PATH_STYLE: flag(false) });
 export type AwsClientConfig = z.infer<typeof AwsClientConfig>;
 

@@ -27,7 +27,10 @@ export const STORAGE_KEY_PREFIXES = {
   inputs: 'datasets',
   wmsDatasets: 'outputs',
   checklists: 'checklists',
+  archive: 'archive',
 } as const;
+/** The value of a finished task's `archivePending` while it awaits archival. */
+export const ARCHIVE_PENDING = 'PENDING';
 /** Bounds on what a single message may carry, so a bad producer cannot blow up a consumer. */
 export const LIMITS = {
   fileNameLength: 255,

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { JOB_STATES, LIMITS } from './constants.js';
+import { ARCHIVE_PENDING, JOB_STATES, LIMITS } from './constants.js';
 import {
   Args,
   Checksum,
@@ -74,6 +74,23 @@ export const TaskSpec = z
   .strict();
 export type TaskSpec = z.infer<typeof TaskSpec>;
 
+/**
+ * A finished task's export (shared/archive): where it is, its line counts and sha256, when the
+ * mark was written (once the object was complete) and, once every exported item carries it,
+ * when DynamoDB may delete them (`expiresAt`, epoch seconds).
+ */
+export const TaskArchive = z
+  .object({
+    key: z.string().min(1).max(1024),
+    jobs: z.number().int().min(0),
+    files: z.number().int().min(0),
+    sha256: z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 lowercase hex digits'),
+    archivedAt: Timestamp,
+    expiresAt: z.number().int().min(0).optional(),
+  })
+  .strict();
+export type TaskArchive = z.infer<typeof TaskArchive>;
+
 export const TaskRecord = TaskSpec.extend({
   taskId: Identifier,
   state: TaskStateSchema,
@@ -89,6 +106,10 @@ export const TaskRecord = TaskSpec.extend({
   updatedAt: Timestamp,
   endedAt: Timestamp.optional(),
   version: z.number().int().min(0),
+  /** Set once the task's jobs and files are exported; its readers then read the export. */
+  archive: TaskArchive.optional(),
+  /** From its final state until its archival is over: the key of the Tasks `toArchive` index. */
+  archivePending: z.literal(ARCHIVE_PENDING).optional(),
 });
 export type TaskRecord = z.infer<typeof TaskRecord>;
 

@@ -2,6 +2,7 @@
  * DynamoDB repositories of tasks, jobs, files, datasets, pilots and control items, and the
  * table specs they (and the stack) are built from.
  */
+import { ArchiveRepo } from './archive.js';
 import { ControlRepo } from './control.js';
 import { DatasetsRepo } from './datasets.js';
 import { FilesRepo } from './files.js';
@@ -10,6 +11,7 @@ import { PilotsRepo } from './pilots.js';
 import { TasksRepo } from './tasks.js';
 import type { RepositoryDeps } from './types.js';
 
+export { ArchiveRepo } from './archive.js';
 export { TRANSACTION_ITEM_LIMIT } from './constants.js';
 export { ControlRepo, type Versioned } from './control.js';
 export { type CreateDatasetResult, type DatasetChange, DatasetsRepo, type NewDataset } from './datasets.js';
@@ -40,6 +42,7 @@ export {
   type PilotTransition,
 } from './pilots.js';
 export {
+  ARCHIVE_EXPIRY_ATTRIBUTE,
   type AttributeType,
   CONTROL_TABLE,
   createTableInput,
@@ -85,6 +88,7 @@ export interface Repositories {
   datasets: DatasetsRepo;
   pilots: PilotsRepo;
   control: ControlRepo;
+  archive: ArchiveRepo;
 }
 
 /** Every repository over the same client, tables and clock. */
@@ -96,5 +100,6 @@ export function createRepositories(deps: RepositoryDeps): Repositories {
     datasets: new DatasetsRepo(deps),
     pilots: new PilotsRepo(deps),
     control: new ControlRepo(deps),
+    archive: new ArchiveRepo(deps),
   };
 }

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { ArchiveRepo } from './archive.js';
 import { ControlRepo } from './control.js';
 import { DatasetsRepo } from './datasets.js';
 import { FilesRepo } from './files.js';
@@ -8,13 +9,14 @@ import { PilotsRepo } from './pilots.js';
 import { TABLE_SPECS, type TableKey } from './tables.js';
 import { TasksRepo } from './tasks.js';
 
-const REPOSITORY_CLASSES: Record<TableKey, { prototype: object }> = {
+const REPOSITORY_CLASSES: Record<keyof typeof REPOSITORY_OPERATIONS, { prototype: object }> = {
   tasks: TasksRepo,
   jobs: JobsRepo,
   files: FilesRepo,
   datasets: DatasetsRepo,
   pilots: PilotsRepo,
   control: ControlRepo,
+  archive: ArchiveRepo,
 };
 
 describe('the DynamoDB operations of the repositories', () => {
@@ -24,7 +26,9 @@ describe('the DynamoDB operations of the repositories', () => {
       const methods = Object.getOwnPropertyNames(repository.prototype).filter(
         (name) => name !== 'constructor',
       );
-      expect(Object.keys(REPOSITORY_OPERATIONS[key as TableKey]).sort()).toEqual(methods.sort());
+      expect(Object.keys(REPOSITORY_OPERATIONS[key as keyof typeof REPOSITORY_OPERATIONS]).sort()).toEqual(
+        methods.sort(),
+      );
     },
   );
 

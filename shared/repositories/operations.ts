@@ -108,4 +108,13 @@ export const REPOSITORY_OPERATIONS = {
     addCounters: ['control:UpdateItem'],
     getCounters: ['control:BatchGetItem'],
   },
-} as const satisfies Record<TableKey, Record<string, readonly TableOperation[]>>;
+  archive: {
+    listDue: ['tasks/toArchive:Query'],
+    markArchived: ['tasks:UpdateItem'],
+    finish: ['tasks:UpdateItem'],
+    listJobsWithoutExpiry: ['jobs/byTask:Query'],
+    listFilesWithoutExpiry: ['files:Query'],
+    expireJob: ['jobs:UpdateItem'],
+    expireFile: ['files:UpdateItem'],
+  },
+} as const satisfies Record<TableKey | 'archive', Record<string, readonly TableOperation[]>>;

@@ -16,7 +16,7 @@ describe('table specs', () => {
     }
   });
 
-  it('index tasks by state and by the dataset they read, both oldest first', () => {
+  it('index tasks by state and by the dataset they read, both oldest first, and those awaiting archival by end', () => {
     const input = createTableInput(TABLE_SPECS.tasks, 'wms-Tasks');
 
     expect(
@@ -28,7 +28,14 @@ describe('table specs', () => {
     ).toEqual([
       ['byState', ['state', 'createdAt'], 'ALL'],
       ['byInputDataset', ['inputDatasetUid', 'createdAt'], 'ALL'],
+      ['toArchive', ['archivePending', 'endedAt'], 'ALL'],
     ]);
+  });
+
+  it('expire archived jobs and files, and throughput records, by TTL on `expiresAt`', () => {
+    expect(TABLE_SPECS.jobs.timeToLiveAttribute).toBe('expiresAt');
+    expect(TABLE_SPECS.files.timeToLiveAttribute).toBe('expiresAt');
+    expect(TABLE_SPECS.control.timeToLiveAttribute).toBe('expiresAt');
   });
 
   it('build the Jobs table with its three indexes and a stream of old and new images', () => {

@@ -53,9 +53,19 @@ export const TASKS_TABLE = {
       sortKey: { name: 'createdAt', type: 'S' },
       projection: { type: 'ALL' },
     },
+    {
+      // Sparse: `archivePending` exists from a task's final state until its archival is over.
+      indexName: 'toArchive',
+      partitionKey: { name: 'archivePending', type: 'S' },
+      sortKey: { name: 'endedAt', type: 'S' },
+      projection: { type: 'ALL' },
+    },
   ],
   stream: 'NEW_AND_OLD_IMAGES',
 } as const satisfies TableSpec;
+
+/** The attribute after which DynamoDB deletes an archived task's job and file items (epoch seconds). */
+export const ARCHIVE_EXPIRY_ATTRIBUTE = 'expiresAt';
 
 export const JOBS_TABLE = {
   logicalName: 'Jobs',
@@ -85,6 +95,8 @@ export const JOBS_TABLE = {
     },
   ],
   stream: 'NEW_AND_OLD_IMAGES',
+  // Set only on the jobs of an archived task, once its export is complete.
+  timeToLiveAttribute: ARCHIVE_EXPIRY_ATTRIBUTE,
 } as const satisfies TableSpec;
 
 export const FILES_TABLE = {
@@ -92,6 +104,8 @@ export const FILES_TABLE = {
   partitionKey: { name: 'datasetUid', type: 'S' },
   sortKey: { name: 'name', type: 'S' },
   globalIndexes: [],
+  // Set only on the log files of an archived task, once its export is complete.
+  timeToLiveAttribute: ARCHIVE_EXPIRY_ATTRIBUTE,
 } as const satisfies TableSpec;
 
 export const DATASETS_TABLE = {

@@ -16,6 +16,7 @@ import {
   ValidationError,
 } from '../errors/index.js';
 import {
+  ARCHIVE_PENDING,
   JOB_STATES,
   type JobRecord,
   Rank,
@@ -286,6 +287,8 @@ export class TasksRepo {
               state: change.to,
               updatedAt: now,
               endedAt: isTerminal('task', change.to) ? now : undefined,
+              // A finished task awaits its archival (shared/services/archival.ts) in `toArchive`.
+              archivePending: isTerminal('task', change.to) ? ARCHIVE_PENDING : undefined,
             },
             add: { version: 1 },
           }),

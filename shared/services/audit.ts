@@ -26,6 +26,7 @@ import {
 } from '../model/index.js';
 import { listAllPages, type Repositories } from '../repositories/index.js';
 import { LIVE_PILOT_STATES } from '../states/index.js';
+import { archivedFiles, archivedJobs } from './archived-reads.js';
 
 /** Pages of the task, job and file listings. */
 const LIST_PAGE_SIZE = 1000;
@@ -38,6 +39,8 @@ export interface AuditDeps {
   logger: Logger;
   /** When given, each file a repair registers gets its `file.registered` event in the report. */
   eventBusName?: string;
+  /** The data bucket, where archived tasks' exports are: their jobs and files are audited from them. */
+  dataBucket?: string;
   clock?: () => Date;
   /** A source of numbers in [0, 1) to draw samples. */
   random?: () => number;
@@ -101,6 +104,14 @@ function sameCounters(a: TaskRecord, b: TaskRecord): boolean {
   return a.jobsTotal === b.jobsTotal && JOB_STATES.every((state) => a.counts[state] === b.counts[state]);
 }
 
+/** Where the export of an archived task is read, or undefined for a task that is not archived. */
+function archiveStoreOf(deps: AuditDeps, task: TaskRecord) {
+  if (task.archive === undefined) return undefined;
+  if (deps.dataBucket === undefined)
+    throw new Error(`task ${task.taskId} is archived and the audit has no data bucket`);
+  return { s3: deps.s3, bucket: deps.dataBucket, ...(deps.signal ? { signal: deps.signal } : {}) };
+}
+
 /**
  * A task and its jobs. The jobs are found through the task index and read consistently; the
  * task is read (consistently) before and after, so a job change in between, which moves the
@@ -108,6 +119,11 @@ function sameCounters(a: TaskRecord, b: TaskRecord): boolean {
  */
 async function snapshotTask(deps: AuditDeps, taskId: string): Promise<TaskSnapshot> {
   const before = await deps.repos.tasks.get(taskId);
+  const store = archiveStoreOf(deps, before);
+  if (store !== undefined) {
+    // Archived: its jobs are the export's, checked against its sha256; its counters no longer move.
+    return { task: before, jobs: (await archivedJobs(store, before)).jobs, countersStable: true };
+  }
   const listed = await listAllPages((cursor) =>
     deps.repos.jobs.listByTask(taskId, { limit: LIST_PAGE_SIZE, cursor }),
   );
@@ -124,9 +140,12 @@ async function snapshotDatasets(deps: AuditDeps, tasks: readonly TaskRecord[]): 
   for (const uid of uids) {
     const dataset = await deps.repos.datasets.find(uid);
     if (!dataset) continue;
-    const files = await listAllPages((cursor) =>
-      deps.repos.files.list(uid, { limit: LIST_PAGE_SIZE, cursor }),
-    );
+    const producer = tasks.find((task) => task.taskId === dataset.producerTaskId);
+    const store = producer === undefined ? undefined : archiveStoreOf(deps, producer);
+    const files =
+      producer !== undefined && store !== undefined
+        ? await archivedFiles(store, producer, uid)
+        : await listAllPages((cursor) => deps.repos.files.list(uid, { limit: LIST_PAGE_SIZE, cursor }));
     snapshots.push({ dataset, files });
   }
   return snapshots;

@@ -5,12 +5,16 @@ import { analyzeTask, explainWaiting, type TaskAnalysis } from '../explain/index
 import type { Device, JobRecord, PilotRecord, TaskRecord } from '../model/index.js';
 import type { Page, PageRequest, Repositories } from '../repositories/index.js';
 import { isOneOf, LIVE_PILOT_STATES, WAITING_JOB_STATES } from '../states/index.js';
+import type { ArchiveStore } from './archive-store.js';
+import { archivedJobs } from './archived-reads.js';
 
 export interface ExplainServiceDeps {
   repos: Pick<Repositories, 'tasks' | 'pilots'> & Partial<Pick<Repositories, 'jobs'>>;
   sqs: SQSClient;
   /** The device queues the dispatcher fills. */
   deviceQueueUrls: Readonly<Record<Device, string>>;
+  /** Where an archived task's export is read; its jobs are analysed from it. */
+  archive?: ArchiveStore;
   clock?: () => Date;
 }
 
@@ -104,12 +108,20 @@ export async function explainTask(
 ): Promise<TaskAnalysisResult> {
   const task = await deps.repos.tasks.get(taskId);
   const jobs: JobRecord[] = [];
-  let cursor: string | undefined;
-  do {
-    const page = await deps.repos.jobs.listByTask(taskId, { limit: LIST_PAGE_SIZE, cursor });
-    jobs.push(...page.items);
-    cursor = page.cursor;
-  } while (cursor !== undefined && jobs.length < ANALYSIS_MAX_JOBS);
+  let more = false;
+  if (task.archive !== undefined && deps.archive !== undefined) {
+    const archived = await archivedJobs(deps.archive, task, ANALYSIS_MAX_JOBS);
+    jobs.push(...archived.jobs);
+    more = archived.truncated;
+  } else {
+    let cursor: string | undefined;
+    do {
+      const page = await deps.repos.jobs.listByTask(taskId, { limit: LIST_PAGE_SIZE, cursor });
+      jobs.push(...page.items);
+      cursor = page.cursor;
+    } while (cursor !== undefined && jobs.length < ANALYSIS_MAX_JOBS);
+    more = cursor !== undefined;
+  }
   const analysed = jobs.slice(0, ANALYSIS_MAX_JOBS);
   const [activePilotsForDevice, depth, competing] = await Promise.all([
     activePilotsFor(deps, task.device),
@@ -136,7 +148,7 @@ export async function explainTask(
   return {
     taskId,
     state: task.state,
-    truncated: cursor !== undefined || jobs.length > ANALYSIS_MAX_JOBS,
+    truncated: more || jobs.length > ANALYSIS_MAX_JOBS,
     ...analysis,
   };
 }

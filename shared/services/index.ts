@@ -3,6 +3,21 @@
  * plain function of its dependencies (repositories, clients, logger, clock).
  */
 
+export {
+  type ArchivalDeps,
+  type ArchivalReport,
+  type ArchivalSettings,
+  exportTask,
+  runArchival,
+} from './archival.js';
+export { ARCHIVE_PART_BYTES, type ArchiveStore, ArchiveWriter, scanTaskArchive } from './archive-store.js';
+export {
+  archivedFiles,
+  archivedFilesPage,
+  archivedJob,
+  archivedJobs,
+  archivedJobsPage,
+} from './archived-reads.js';
 export * from './audit.js';
 export * from './checklist-objects.js';
 export * from './completion.js';

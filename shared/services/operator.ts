@@ -6,9 +6,10 @@
 import { GetObjectCommand, NoSuchKey, type S3Client } from '@aws-sdk/client-s3';
 import { QueueDoesNotExist, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { PilotControlCommand } from '../../events/index.js';
+import { TaskArchivedError } from '../archive/index.js';
 import { NotFoundError, StateConflictError } from '../errors/index.js';
 import { datasetUidFor } from '../ids/index.js';
-import type { JobRecord, PilotRecord, TaskRecord } from '../model/index.js';
+import type { FileRecord, JobRecord, PilotRecord, TaskRecord } from '../model/index.js';
 import type { JobBatchResult, Repositories } from '../repositories/index.js';
 import {
   isOneOf,
@@ -16,6 +17,8 @@ import {
   OPERATOR_RETRYABLE_JOB_STATES,
   STARTED_TASK_STATES,
 } from '../states/index.js';
+import type { ArchiveStore } from './archive-store.js';
+import { archivedJob } from './archived-reads.js';
 
 /** Failed jobs of a task retried by one command, at most (a bounded request; repeat it for more). */
 export const RETRY_MAX_JOBS = 1000;
@@ -27,7 +30,14 @@ export interface OperatorDeps {
   repos: Pick<Repositories, 'tasks' | 'jobs' | 'pilots' | 'files'>;
   sqs: SQSClient;
   s3: S3Client;
+  /** Where archived tasks' exports are read (an archived job's log record). */
+  archive?: ArchiveStore;
   clock?: () => Date;
+}
+
+/** An archived task's jobs are read-only: its export is their record. */
+function refuseArchived(task: TaskRecord): void {
+  if (task.archive !== undefined) throw new TaskArchivedError(task.taskId, task.archive.archivedAt);
 }
 
 export interface TaskHoldResult {
@@ -98,6 +108,7 @@ function reportOf(result: JobBatchResult): Omit<RetryReport, 'more'> {
 /** FAILED → READY with the next attempt, for one job. Its task must be RUNNING or HELD. */
 export async function retryJob(deps: OperatorDeps, jobId: string): Promise<RetryReport> {
   const job = await deps.repos.jobs.get(jobId);
+  refuseArchived(await deps.repos.tasks.get(job.taskId));
   if (!isOneOf(OPERATOR_RETRYABLE_JOB_STATES, job.state)) {
     throw new StateConflictError('job', jobId, OPERATOR_RETRYABLE_JOB_STATES);
   }
@@ -107,6 +118,7 @@ export async function retryJob(deps: OperatorDeps, jobId: string): Promise<Retry
 /** FAILED → READY for up to RETRY_MAX_JOBS failed jobs of a task (RUNNING or HELD). */
 export async function retryFailedJobs(deps: OperatorDeps, taskId: string): Promise<RetryReport> {
   const task = await deps.repos.tasks.get(taskId);
+  refuseArchived(task);
   if (!isOneOf(STARTED_TASK_STATES, task.state)) {
     throw new StateConflictError('task', taskId, STARTED_TASK_STATES);
   }
@@ -183,12 +195,30 @@ export function logFileName(jobId: string, attempt: number): string {
  * The log of one attempt of a job (its latest when `attempt` is absent), read from the store
  * where the log dataset registered it: its end when it is longer than LOG_MAX_BYTES.
  */
-export async function readJobLog(deps: OperatorDeps, jobId: string, attempt?: number): Promise<JobLog> {
-  const job = await deps.repos.jobs.get(jobId);
-  const task = await deps.repos.tasks.get(job.taskId);
+export async function readJobLog(
+  deps: OperatorDeps,
+  jobId: string,
+  attempt?: number,
+  taskIdOfJob?: string,
+): Promise<JobLog> {
+  const found = await deps.repos.jobs.find(jobId);
+  const taskId = found?.taskId ?? taskIdOfJob;
+  if (taskId === undefined || (taskIdOfJob !== undefined && taskId !== taskIdOfJob))
+    throw new NotFoundError('job', jobId);
+  const task = await deps.repos.tasks.get(taskId);
+  const logDataset = datasetUidFor(task.logDataset);
+  let job: Pick<JobRecord, 'attempt'> | undefined = found;
+  let logs: FileRecord[] | undefined;
+  if (task.archive !== undefined && deps.archive !== undefined) {
+    // The export is the record of an archived task's jobs and logs, whether or not their items expired.
+    const archived = await archivedJob(deps.archive, task, jobId, logDataset);
+    job = archived.job;
+    logs = archived.files;
+  }
+  if (job === undefined) throw new NotFoundError('job', jobId);
   const wanted = attempt ?? job.attempt;
   const name = logFileName(jobId, wanted);
-  const file = await deps.repos.files.find(datasetUidFor(task.logDataset), name);
+  const file = logs ? logs.find((log) => log.name === name) : await deps.repos.files.find(logDataset, name);
   if (!file) throw new NotFoundError('log', name);
   const { bucket, key } = file.location;
   const truncated = file.size > LOG_MAX_BYTES;
@@ -214,8 +244,22 @@ export async function attemptLogs(
   job: Pick<JobRecord, 'jobId' | 'taskId' | 'attempt'>,
 ): Promise<{ attempt: number; name: string; location: { bucket: string; key: string }; size: number }[]> {
   const task = await deps.repos.tasks.get(job.taskId);
-  const names = Array.from({ length: job.attempt + 1 }, (_, attempt) => logFileName(job.jobId, attempt));
-  const files = await deps.repos.files.getMany(datasetUidFor(task.logDataset), names);
+  return attemptLogsOf(
+    job,
+    await deps.repos.files.getMany(datasetUidFor(task.logDataset), attemptLogNames(job)),
+  );
+}
+
+function attemptLogNames(job: Pick<JobRecord, 'jobId' | 'attempt'>): string[] {
+  return Array.from({ length: job.attempt + 1 }, (_, attempt) => logFileName(job.jobId, attempt));
+}
+
+/** The logs among `files` of the job's attempts, first attempt first. */
+export function attemptLogsOf(
+  job: Pick<JobRecord, 'jobId' | 'attempt'>,
+  files: readonly FileRecord[],
+): { attempt: number; name: string; location: { bucket: string; key: string }; size: number }[] {
+  const names = attemptLogNames(job);
   return files
     .map((file) => ({
       attempt: names.indexOf(file.name),

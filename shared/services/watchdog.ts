@@ -21,6 +21,7 @@ import { nextRank, type RankParamsInput } from '../rank/index.js';
 import { type JobRef, type JobSummary, listAllPages, type Repositories } from '../repositories/index.js';
 import { planRetry, type RetryPolicyInput } from '../retry/index.js';
 import { isOneOf, LIVE_PILOT_STATES, TERMINAL_TASK_STATES } from '../states/index.js';
+import { type ArchivalReport, type ArchivalSettings, runArchival } from './archival.js';
 import { type AuditReport, runAudit } from './audit.js';
 
 /** Pages of the listings; a run settles at most one page of LOST and stuck jobs. */
@@ -81,6 +82,8 @@ export interface WatchdogSettings {
   auditTasks: number;
   auditObjects: number;
   eventBusName: string;
+  /** Archival of finished tasks (shared/services/archival.ts); none when absent. */
+  archive?: ArchivalSettings;
 }
 
 export interface WatchdogDeps {
@@ -108,6 +111,7 @@ export interface WatchdogReport {
   requeued: number;
   ranksChanged: number;
   controlQueuesDeleted: number;
+  archival?: ArchivalReport;
   audit?: AuditReport;
   /** The deadline came before every step ran. */
   stoppedEarly: boolean;
@@ -565,6 +569,21 @@ export async function runWatchdog(deps: WatchdogDeps): Promise<WatchdogReport> {
   await ageRanks(deps, now, running, report);
   if (stop()) return report;
   await deleteOrphanControlQueues(deps, now, report);
+  if (stop()) return report;
+  if (deps.settings.archive !== undefined) {
+    report.archival = await runArchival({
+      repos: deps.repos,
+      store: {
+        s3: deps.s3,
+        bucket: deps.settings.archive.dataBucket,
+        ...(deps.signal ? { signal: deps.signal } : {}),
+      },
+      settings: deps.settings.archive,
+      logger: deps.logger,
+      ...(deps.clock ? { clock: deps.clock } : {}),
+      ...(deps.signal ? { signal: deps.signal } : {}),
+    });
+  }
   if (stop() || deps.settings.auditTasks === 0) return report;
   report.audit = await runAudit(
     {
@@ -572,6 +591,7 @@ export async function runWatchdog(deps: WatchdogDeps): Promise<WatchdogReport> {
       s3: deps.s3,
       logger: deps.logger,
       eventBusName: deps.settings.eventBusName,
+      ...(deps.settings.archive ? { dataBucket: deps.settings.archive.dataBucket } : {}),
       ...(deps.clock ? { clock: deps.clock } : {}),
       ...(deps.random ? { random: deps.random } : {}),
       ...(deps.signal ? { signal: deps.signal } : {}),
