@@ -9,7 +9,7 @@ import json
 import random
 import sys
 
-import sitecustomize as patch
+import speed_patches as patch
 from moto.dynamodb.models.dynamo_type import DynamoType
 from random_values import text, value
 
