@@ -10,7 +10,7 @@ import {
 import type { Context, SQSEvent } from 'aws-lambda';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { DetailInputOf, DetailType } from '../../events/index.js';
-import { toSqsEventRecord } from '../../infra/local/sqs-source.js';
+import { toSqsEventRecord } from '../../infra/local/index.js';
 import { JobGenerationMessage } from '../../shared/services/job-generation-message.js';
 import {
   fileRef,

@@ -18,7 +18,9 @@ function motoPython(): string {
   return interpreter;
 }
 
-const PINNED = /^moto\[server\]==(\S+)$/m.exec(readFileSync(`${PATCH_DIRECTORY}requirements.txt`, 'utf8'))?.[1];
+const PINNED = /^moto\[server\]==(\S+)$/m.exec(
+  readFileSync(`${PATCH_DIRECTORY}requirements.txt`, 'utf8'),
+)?.[1];
 const CORRECTNESS = 'correctness: dynamodb-request-lock, eventbridge-account, sqs-queue-policy-deny';
 const REFUSED_STATUS = 3;
 
@@ -73,11 +75,15 @@ describe("the emulator patch's version guard", () => {
     const unknown = startPatched({ SPD_WMS_MOTO_SPEED_PATCHES: 'partition-queries,faster' });
 
     // Assess
-    expect(all.stderr).toContain(`spd-wms: moto patched: moto ${PINNED}; ${CORRECTNESS}; speed: transaction-undo-log,`);
+    expect(all.stderr).toContain(
+      `spd-wms: moto patched: moto ${PINNED}; ${CORRECTNESS}; speed: transaction-undo-log,`,
+    );
     expect(all.status).toBe(0);
     expect(none.stderr).toContain(`${CORRECTNESS}; speed: none\n`);
     expect(two.stderr).toContain(`${CORRECTNESS}; speed: partition-queries, item-sizes\n`);
-    expect(unknown.stderr).toContain('spd-wms: moto not started: SPD_WMS_MOTO_SPEED_PATCHES names no speed patch faster');
+    expect(unknown.stderr).toContain(
+      'spd-wms: moto not started: SPD_WMS_MOTO_SPEED_PATCHES names no speed patch faster',
+    );
     expect(unknown.status).toBe(REFUSED_STATUS);
   });
 
@@ -93,7 +99,9 @@ describe("the emulator patch's version guard", () => {
     expect(unchosen.stderr).toContain(`moto 5.3.0 is not the pinned ${PINNED}: speed patches off`);
     expect(unchosen.stderr).toContain(`spd-wms: moto patched: moto 5.3.0; ${CORRECTNESS}; speed: none\n`);
     expect(unchosen.status).toBe(0);
-    expect(asked.stderr).toContain(`moto not started: moto 5.3.0 is not the pinned ${PINNED}, and the speed patches`);
+    expect(asked.stderr).toContain(
+      `moto not started: moto 5.3.0 is not the pinned ${PINNED}, and the speed patches`,
+    );
     expect(asked.stderr).not.toContain('moto patched');
     expect(asked.status).toBe(REFUSED_STATUS);
   });
