@@ -62,6 +62,8 @@ const SUPERVISOR_SCRIPT = [
 
 /** The start of the line infra/local/moto/sitecustomize.py prints once its patches are applied. */
 const PATCHED_MARKER = 'spd-wms: moto patched:';
+/** The start of the patch's warnings (another moto than the pinned one), passed on to this process's stderr. */
+const PATCH_WARNING = 'spd-wms: warning:';
 /** On moto's PYTHONPATH, so Python loads the patch at start-up. */
 const PATCH_DIRECTORY = fileURLToPath(new URL('./moto/', import.meta.url));
 
@@ -223,6 +225,9 @@ async function launch(
     throw new Error(
       `moto server (${binary}) did not load the patch in infra/local/moto (is it a moto server on Python?):\n${tail.text()}`,
     );
+  }
+  for (const line of tail.text().split('\n')) {
+    if (line.startsWith(PATCH_WARNING)) process.stderr.write(`${line}\n`);
   }
   return { endpoint, host, port, pid, output: () => tail.text(), stop };
 }

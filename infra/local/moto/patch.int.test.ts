@@ -3,7 +3,7 @@ import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { motoServerBinary, startEmulator } from '../emulator.js';
 
 const PATCH_DIRECTORY = fileURLToPath(new URL('./', import.meta.url));
@@ -53,6 +53,17 @@ function otherMoto(version: string, change = ''): string {
     ].join('\n'),
   );
   return root;
+}
+
+/** A moto_server whose Python finds the moto in `directory` (from otherMoto) first. */
+function motoServerOn(directory: string): string {
+  const server = join(directory, 'moto_server');
+  writeFileSync(
+    server,
+    `#!/bin/sh\nPYTHONPATH="$PYTHONPATH:${directory}" exec "${motoServerBinary()}" "$@"\n`,
+  );
+  chmodSync(server, 0o755);
+  return server;
 }
 
 /** Starts moto's Python with the patch (and `before`, ahead of it on PYTHONPATH) and lets it end at once. */
@@ -131,14 +142,13 @@ describe("the emulator patch's version guard", () => {
   });
 
   it('makes the emulator fail to start, with the reason, on such a moto', async () => {
-    // Prepare: a moto server whose Python finds the changed moto first
-    const other = otherMoto(
-      '5.3.0',
-      'import moto.events.utils as u\nu.EventTemplateParser.DEFAULT_EVENT_INPUT_PATHS_MAP = {}',
+    // Prepare
+    const server = motoServerOn(
+      otherMoto(
+        '5.3.0',
+        'import moto.events.utils as u\nu.EventTemplateParser.DEFAULT_EVENT_INPUT_PATHS_MAP = {}',
+      ),
     );
-    const server = join(other, 'moto_server');
-    writeFileSync(server, `#!/bin/sh\nPYTHONPATH="$PYTHONPATH:${other}" exec "${motoServerBinary()}" "$@"\n`);
-    chmodSync(server, 0o755);
 
     // Act
     const started = startEmulator({ env: { MOTO_SERVER_BIN: server } });
@@ -146,6 +156,28 @@ describe("the emulator patch's version guard", () => {
     // Assess
     await expect(started).rejects.toThrow(
       /exited before it was healthy[\s\S]*correctness patches do not apply to moto 5\.3\.0: eventbridge-account/,
+    );
+  }, 90_000);
+
+  it("starts the emulator on another moto with the speed patches off, and passes moto's warning on", async () => {
+    // Prepare
+    const server = motoServerOn(otherMoto('5.3.0'));
+    const written: string[] = [];
+    const stderr = vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => {
+      written.push(String(chunk));
+      return true;
+    });
+
+    // Act
+    const emulator = await startEmulator({ env: { MOTO_SERVER_BIN: server } }).finally(() =>
+      stderr.mockRestore(),
+    );
+    await emulator.stop();
+
+    // Assess
+    expect(emulator.output()).toContain(`spd-wms: moto patched: moto 5.3.0; ${CORRECTNESS}; speed: none`);
+    expect(written.join('')).toContain(
+      `spd-wms: warning: moto 5.3.0 is not the pinned ${PINNED}: speed patches off`,
     );
   }, 90_000);
 });
