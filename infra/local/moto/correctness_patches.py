@@ -43,7 +43,7 @@ def _serialized_dispatch(self, environ, start_response):
     return _dispatch(self, environ, start_response)
 
 
-
+# moto's default input template for rule targets, with the event's `account`.
 _EVENT_INPUT_TEMPLATE = (
     '{"version": "0", "id": "<id>", "detail-type": "<detail-type>", "source": "<source>", '
     '"account": "<account>", "time": <time>, "region": "<region>", "resources": <resources>, '
@@ -142,8 +142,6 @@ def _authorize_with_queue_policy(self, resource="*"):
                 self.response_headers.update(_JsonAccessDenied.HEADERS)
                 raise _JsonAccessDenied(user_arn, f"sqs:{policy_action}", resource)
             raise AccessDeniedError(user_arn=user_arn, action=f"sqs:{policy_action}")
-
-
 
 
 def _parameters(function):

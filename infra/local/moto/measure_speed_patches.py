@@ -1,12 +1,13 @@
 """
 Measures what each speed patch saves: moto's CPU time per job of a workload shaped like the
-WMS's calls for one job (conditional transaction and update, a GSI query page, a stream read,
-an SQS message sent, received and deleted, an event routed by a rule to a queue), on tables
+WMS's calls for one job (four conditional transactions, each moving the job and its task's
+counters, a GSI query page, a stream read, an SQS message sent, received and deleted, an event
+routed by a rule to a queue), on tables
 already holding `--items` items, with every speed patch, with none, and with all but one, in
 `--rounds` interleaved rounds. moto runs as the emulator runs it (moto_server, this directory
 on PYTHONPATH, SPD_WMS_MOTO_SPEED_PATCHES chosen per run); its CPU is read from /proc.
 
-Run with moto's Python: python measure_speed_patches.py [--jobs 200] [--items 2000] [--rounds 2]
+Run with moto's Python: python measure_speed_patches.py [--jobs 200] [--items 2000] [--rounds 2] [--patches a,b]
 Prints one line per configuration and a JSON summary (ms of moto CPU per job).
 """
 import argparse
@@ -97,6 +98,8 @@ def prepare(aws, items):
         BillingMode="PAY_PER_REQUEST",
         StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
     )
+    for n in range(20):
+        aws["dynamodb"].put_item(TableName="jobs", Item=task_item(f"task-{n}"))
     for n in range(items):
         aws["dynamodb"].put_item(TableName="jobs", Item=job_item(f"old-{n}", f"task-{n % 20}"))
     queue = aws["sqs"].create_queue(QueueName="jobs")["QueueUrl"]
@@ -115,6 +118,9 @@ def prepare(aws, items):
     return queue, events, iterator
 
 
+STATES = ("READY", "QUEUED", "RUNNING", "DONE", "FAILED", "CANCELLED", "LOST", "HELD")
+
+
 def job_item(job, task):
     return {
         "pk": {"S": f"JOB#{job}"},
@@ -122,50 +128,74 @@ def job_item(job, task):
         "task": {"S": task},
         "state": {"S": "READY"},
         "attempt": {"N": "1"},
-        "files": {"L": [{"M": {"name": {"S": f"{job}.raw"}, "size": {"N": "1073741824"}}}]},
-        "spec": {"M": {"executable": {"S": "reco"}, "args": {"L": [{"S": "--fast"}]}}},
+        "device": {"S": "CPU"},
+        "createdAt": {"S": "2026-12-06T00:00:00.000Z"},
+        "updatedAt": {"S": "2026-12-06T00:00:00.000Z"},
+        "files": {"L": [{"M": {"name": {"S": f"{job}.raw"}, "size": {"N": "1073741824"},
+                               "checksum": {"S": "sha256:" + "0" * 64},
+                               "location": {"S": f"s3://data/inputs/{job}.raw"}}}]},
+        "spec": {"M": {"executable": {"S": "reco"}, "args": {"L": [{"S": "--fast"}, {"S": "-n"}, {"S": "4"}]},
+                       "output": {"S": "reco-out"}, "log": {"S": "reco-log"}, "maxRetries": {"N": "3"}}},
+        "phases": {"M": {}},
     }
+
+
+def task_item(task):
+    return {
+        "pk": {"S": f"TASK#{task}"},
+        "sk": {"S": "TASK"},
+        "state": {"S": "RUNNING"},
+        "rank": {"N": "3"},
+        "counts": {"M": {state: {"N": "0"} for state in STATES}},
+    }
+
+
+def transition(job, task, before, after, n, put=False):
+    """One job's state change with its task's counters, in one transaction, as the WMS writes it."""
+    key = {"pk": {"S": f"JOB#{job}"}, "sk": {"S": "JOB"}}
+    change = (
+        {"Put": {"TableName": "jobs", "Item": job_item(job, task), "ConditionExpression": "attribute_not_exists(pk)"}}
+        if put
+        else {
+            "Update": {
+                "TableName": "jobs",
+                "Key": key,
+                "UpdateExpression": "SET #state = :after, #updated = :now, #phases.#phase = :now, "
+                "#pilot = :pilot, #token = :token",
+                "ConditionExpression": "#state = :before AND #attempt = :attempt",
+                "ExpressionAttributeNames": {
+                    "#state": "state", "#updated": "updatedAt", "#phases": "phases", "#phase": after,
+                    "#pilot": "pilotId", "#token": "claimToken", "#attempt": "attempt",
+                },
+                "ExpressionAttributeValues": {
+                    ":before": {"S": before}, ":after": {"S": after}, ":now": {"S": str(n)},
+                    ":pilot": {"S": "pilot-1"}, ":token": {"S": f"token-{n}"}, ":attempt": {"N": "1"},
+                },
+            }
+        }
+    )
+    counters = {
+        "Update": {
+            "TableName": "jobs",
+            "Key": {"pk": {"S": f"TASK#{task}"}, "sk": {"S": "TASK"}},
+            "UpdateExpression": "SET #counts.#to = #counts.#to + :one"
+            + ("" if put else ", #counts.#from = #counts.#from - :one"),
+            "ConditionExpression": "#state = :running",
+            "ExpressionAttributeNames": {"#counts": "counts", "#to": after, "#state": "state",
+                                         **({} if put else {"#from": before})},
+            "ExpressionAttributeValues": {":one": {"N": "1"}, ":running": {"S": "RUNNING"}},
+        }
+    }
+    return [change, counters]
 
 
 def one_job(aws, n, queue, events, iterator):
     db = aws["dynamodb"]
     job = f"job-{n}"
     task = f"task-{n % 20}"
-    db.transact_write_items(
-        TransactItems=[
-            {
-                "Put": {
-                    "TableName": "jobs",
-                    "Item": job_item(job, task),
-                    "ConditionExpression": "attribute_not_exists(pk)",
-                }
-            },
-            {
-                "Update": {
-                    "TableName": "jobs",
-                    "Key": {"pk": {"S": f"TASK#{task}"}, "sk": {"S": "TASK"}},
-                    "UpdateExpression": "ADD #ready :one SET #updated = :now",
-                    "ExpressionAttributeNames": {"#ready": "ready", "#updated": "updated"},
-                    "ExpressionAttributeValues": {":one": {"N": "1"}, ":now": {"S": str(n)}},
-                }
-            },
-        ]
-    )
+    db.transact_write_items(TransactItems=transition(job, task, None, "READY", n, put=True))
     for before, after in (("READY", "QUEUED"), ("QUEUED", "RUNNING"), ("RUNNING", "DONE")):
-        db.update_item(
-            TableName="jobs",
-            Key={"pk": {"S": f"JOB#{job}"}, "sk": {"S": "JOB"}},
-            UpdateExpression="SET #state = :after, attempt = attempt + :zero, #at = :now",
-            ConditionExpression="#state = :before AND attempt = :attempt",
-            ExpressionAttributeNames={"#state": "state", "#at": f"{after.lower()}At"},
-            ExpressionAttributeValues={
-                ":before": {"S": before},
-                ":after": {"S": after},
-                ":zero": {"N": "0"},
-                ":attempt": {"N": "1"},
-                ":now": {"S": str(n)},
-            },
-        )
+        db.transact_write_items(TransactItems=transition(job, task, before, after, n))
     db.query(
         TableName="jobs",
         IndexName="byTask",
@@ -212,10 +242,17 @@ def main():
     parser.add_argument("--jobs", type=int, default=200)
     parser.add_argument("--items", type=int, default=2000)
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument(
+        "--patches", help="comma-separated: measure only these (all but each, against all; no run without any)"
+    )
     options = parser.parse_args()
     names = speed_patch_names()
-    settings = {"all": "1", "none": "0"}
-    for name in names:
+    measured = options.patches.split(",") if options.patches else names
+    unknown = [name for name in measured if name not in names]
+    if unknown:
+        parser.error(f"no speed patch {', '.join(unknown)} (known: {', '.join(names)})")
+    settings = {"all": "1"} if options.patches else {"all": "1", "none": "0"}
+    for name in measured:
         settings[f"all but {name}"] = ",".join(other for other in names if other != name)
     results = {label: [] for label in settings}
     for _ in range(options.rounds):
@@ -230,7 +267,7 @@ def main():
         "ms_per_job": {label: round(statistics.mean(values), 2) for label, values in results.items()},
         "gain_of_each_percent": {
             name: round(100 * (statistics.mean(results[f"all but {name}"]) - all_ms) / statistics.mean(results[f"all but {name}"]), 1)
-            for name in names
+            for name in measured
         },
     }
     print(json.dumps(summary))
