@@ -1,8 +1,8 @@
 """
 Measures what each speed patch saves: moto's CPU time per job of a workload shaped like the
 WMS's calls for one job (four conditional transactions, each moving the job and its task's
-counters, a GSI query page, a stream read, an SQS message sent, received and deleted, an event
-routed by a rule to a queue), on tables
+counters, a GSI query page, a stream read, an SQS message sent, received and deleted, one taken
+from and one added to a queue with a backlog, an event routed by a rule to a queue), on tables
 already holding `--items` items, with every speed patch, with none, and with all but one, in
 `--rounds` interleaved rounds. moto runs as the emulator runs it (moto_server, this directory
 on PYTHONPATH, SPD_WMS_MOTO_SPEED_PATCHES chosen per run); its CPU is read from /proc.
@@ -103,6 +103,13 @@ def prepare(aws, items):
     for n in range(items):
         aws["dynamodb"].put_item(TableName="jobs", Item=job_item(f"old-{n}", f"task-{n % 20}"))
     queue = aws["sqs"].create_queue(QueueName="jobs")["QueueUrl"]
+    # A queue with a backlog (an inbound burst), of which each job takes one message and adds one.
+    backlog = aws["sqs"].create_queue(QueueName="backlog")["QueueUrl"]
+    for first in range(0, items, 10):
+        aws["sqs"].send_message_batch(
+            QueueUrl=backlog,
+            Entries=[{"Id": str(n), "MessageBody": f"file-{n}"} for n in range(first, min(first + 10, items))],
+        )
     events = aws["sqs"].create_queue(QueueName="events")["QueueUrl"]
     events_arn = aws["sqs"].get_queue_attributes(QueueUrl=events, AttributeNames=["QueueArn"])[
         "Attributes"
@@ -115,7 +122,7 @@ def prepare(aws, items):
     iterator = aws["dynamodbstreams"].get_shard_iterator(
         StreamArn=stream_arn, ShardId=shard["ShardId"], ShardIteratorType="LATEST"
     )["ShardIterator"]
-    return queue, events, iterator
+    return queue, backlog, events, iterator
 
 
 STATES = ("READY", "QUEUED", "RUNNING", "DONE", "FAILED", "CANCELLED", "LOST", "HELD")
@@ -189,7 +196,7 @@ def transition(job, task, before, after, n, put=False):
     return [change, counters]
 
 
-def one_job(aws, n, queue, events, iterator):
+def one_job(aws, n, queue, backlog, events, iterator):
     db = aws["dynamodb"]
     job = f"job-{n}"
     task = f"task-{n % 20}"
@@ -208,6 +215,9 @@ def one_job(aws, n, queue, events, iterator):
     aws["sqs"].send_message(QueueUrl=queue, MessageBody=json.dumps({"job": job, "attempt": 1}))
     for received in aws["sqs"].receive_message(QueueUrl=queue, MaxNumberOfMessages=10).get("Messages", []):
         aws["sqs"].delete_message(QueueUrl=queue, ReceiptHandle=received["ReceiptHandle"])
+    for received in aws["sqs"].receive_message(QueueUrl=backlog, MaxNumberOfMessages=1).get("Messages", []):
+        aws["sqs"].delete_message(QueueUrl=backlog, ReceiptHandle=received["ReceiptHandle"])
+    aws["sqs"].send_message(QueueUrl=backlog, MessageBody=f"file-{job}")
     aws["events"].put_events(
         Entries=[
             {
@@ -227,10 +237,10 @@ def measure(setting, jobs, items):
     server, endpoint = start_moto(setting)
     try:
         aws = clients(endpoint)
-        queue, events, iterator = prepare(aws, items)
+        queue, backlog, events, iterator = prepare(aws, items)
         start = cpu_seconds(server.pid)
         for n in range(jobs):
-            iterator = one_job(aws, n, queue, events, iterator)
+            iterator = one_job(aws, n, queue, backlog, events, iterator)
         return (cpu_seconds(server.pid) - start) * 1000 / jobs
     finally:
         server.terminate()

@@ -82,7 +82,7 @@ describe("the emulator patch's version guard", () => {
     // Act
     const all = startPatched();
     const none = startPatched({ SPD_WMS_MOTO_SPEED_PATCHES: '0' });
-    const two = startPatched({ SPD_WMS_MOTO_SPEED_PATCHES: 'partition-queries,item-sizes' });
+    const two = startPatched({ SPD_WMS_MOTO_SPEED_PATCHES: 'partition-queries,sqs-retention' });
     const unknown = startPatched({ SPD_WMS_MOTO_SPEED_PATCHES: 'partition-queries,faster' });
 
     // Assess
@@ -91,7 +91,7 @@ describe("the emulator patch's version guard", () => {
     );
     expect(all.status).toBe(0);
     expect(none.stderr).toContain(`${CORRECTNESS}; speed: none\n`);
-    expect(two.stderr).toContain(`${CORRECTNESS}; speed: partition-queries, item-sizes\n`);
+    expect(two.stderr).toContain(`${CORRECTNESS}; speed: partition-queries, sqs-retention\n`);
     expect(unknown.stderr).toContain(
       'spd-wms: moto not started: SPD_WMS_MOTO_SPEED_PATCHES names no speed patch faster',
     );
@@ -216,28 +216,6 @@ describe("the emulator patch's partition queries", () => {
     },
     90_000,
   );
-});
-
-describe("the emulator patch's attribute-value sizes", () => {
-  it("equal moto's own for random values of every type, nested ones included", () => {
-    // Act
-    const counts = runCheck('./check_sizes.py', 1);
-
-    // Assess
-    expect(counts.values).toBe(3000);
-    expect(Object.keys(counts.kinds).sort()).toEqual([
-      'B',
-      'BOOL',
-      'BS',
-      'L',
-      'M',
-      'N',
-      'NS',
-      'NULL',
-      'S',
-      'SS',
-    ]);
-  }, 90_000);
 });
 
 describe("the emulator patch's attribute-value parse", () => {
