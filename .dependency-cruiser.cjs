@@ -4,13 +4,18 @@
  *   2. repositories, AWS adapters and services (`shared/`), which may use the layer below;
  *   3. functions, the pilot and `infra/`, which may use everything below them but not each
  *      other, except that `infra/` (the CLI, the stack, the embedded runtime) may use the pilot
- *      and the functions' entries.
+ *      and the functions' entries;
+ * and the embedded runtime (`infra/local/`) is used only by its demo, its bench and tests, and
+ * by them only through its entry, `infra/local/index.ts`.
  * `npm run lint` fails on an import against these rules; `scripts/layers.test.ts` shows it does.
  */
 const CORE =
   '^(events|shared/(model|states|errors|scheduler|retry|rank|ids|checklist|counters|audit|explain|async|jobgen|identity|config))/';
 const ADAPTERS = '^shared/(repositories|services|aws|throughput)/';
 const TOP = '^(functions|pilot|infra|test|scripts)/';
+/** The embedded runtime's own code, its tests and fixtures: infra/local but for its users there. */
+const EMBEDDED_RUNTIME = '^infra/local/(?!demo/|bench/)';
+const EMBEDDED_RUNTIME_USERS = 'infra/local/(demo|bench)/';
 /** Tests and their support code may reach across layers to set a scene up. */
 const TEST_CODE = '(\\.test\\.ts$|/test-support(/|\\.ts$)|^test/)';
 /**
@@ -51,7 +56,7 @@ module.exports = {
       to: { path: '^(functions|infra)/' },
     },
     {
-      name: 'embedded-runtime-stays-behind-its-entry',
+      name: 'only-its-users-know-the-embedded-runtime',
       comment:
         'Only the embedded runtime itself, its demo and bench, and tests use infra/local: the rest of the system does not know it exists.',
       severity: 'error',
@@ -74,6 +79,14 @@ module.exports = {
       severity: 'error',
       from: { pathNot: [`^${UNIT}/`, TEST_CODE] },
       to: { path: `^${UNIT}/`, pathNot: `^${UNIT}/index\\.ts$` },
+    },
+    {
+      name: 'embedded-runtime-only-through-its-entry',
+      comment:
+        'Outside the embedded runtime (its demo, its bench and tests elsewhere included) it is used only through infra/local/index.ts; its own files and tests use its internals.',
+      severity: 'error',
+      from: { pathNot: EMBEDDED_RUNTIME },
+      to: { path: '^infra/local/', pathNot: `^infra/local/index\\.ts$|^(${EMBEDDED_RUNTIME_USERS})` },
     },
   ],
   options: {

@@ -73,7 +73,7 @@ describe('the layer rules of .dependency-cruiser.cjs', () => {
       'functions-import-no-pilot-or-infra: functions/api/index.ts → infra/local/runtime.ts',
     );
     expect(output).toContain(
-      'embedded-runtime-stays-behind-its-entry: functions/api/index.ts → infra/local/runtime.ts',
+      'only-its-users-know-the-embedded-runtime: functions/api/index.ts → infra/local/runtime.ts',
     );
     expect(output).toContain('adapters-import-no-top: shared/services/index.ts → functions/api/index.ts');
     expect(status).not.toBe(0);
@@ -106,6 +106,32 @@ describe('the layer rules of .dependency-cruiser.cjs', () => {
     );
     expect(output).toContain(
       'import-units-through-their-index: functions/status/index.ts → shared/model/states.ts',
+    );
+    expect(status).not.toBe(0);
+  });
+
+  it("fail a test elsewhere, or the bench, that imports past the embedded runtime's entry, and only those", () => {
+    const { status, output } = cruise({
+      'infra/local/runtime.ts': 'export const R = 1;\n',
+      'infra/local/index.ts': "export { R } from './runtime.js';\n",
+      'infra/local/runtime.test.ts': "import { R } from './runtime.js';\nexport const T = R;\n",
+      'infra/local/bench/run.ts': "import { R } from '../runtime.js';\nexport const B = R;\n",
+      'infra/local/bench/report.ts': "import { R } from '../index.js';\nexport const B = R;\n",
+      'functions/status/handler.int.test.ts':
+        "import { R } from '../../infra/local/runtime.js';\nexport const T = R;\n",
+      'functions/status/other.int.test.ts':
+        "import { R } from '../../infra/local/index.js';\nexport const T = R;\n",
+    });
+
+    const violations = output
+      .split('\n')
+      .filter((line) => line.includes('embedded-runtime-only-through-its-entry'));
+    expect(violations).toHaveLength(2);
+    expect(output).toContain(
+      'embedded-runtime-only-through-its-entry: functions/status/handler.int.test.ts → infra/local/runtime.ts',
+    );
+    expect(output).toContain(
+      'embedded-runtime-only-through-its-entry: infra/local/bench/run.ts → infra/local/runtime.ts',
     );
     expect(status).not.toBe(0);
   });

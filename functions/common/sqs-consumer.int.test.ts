@@ -11,7 +11,7 @@ import {
 import type { Context, SQSEvent } from 'aws-lambda';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { toSqsEventRecord } from '../../infra/local/sqs-source.js';
+import { toSqsEventRecord } from '../../infra/local/index.js';
 import { awsClients } from '../../shared/aws/index.js';
 import { uniquePrefix } from '../../test/support/index.js';
 import { DEAD_LETTER_ATTRIBUTES } from './dead-letter.js';

@@ -11,7 +11,7 @@ import {
 import type { Context, SQSEvent } from 'aws-lambda';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { DetailInputOf, DetailType } from '../../events/index.js';
-import { toSqsEventRecord } from '../../infra/local/sqs-source.js';
+import { toSqsEventRecord } from '../../infra/local/index.js';
 import { compareCodePoints } from '../../shared/ids/index.js';
 import {
   checklistObjectOpener,

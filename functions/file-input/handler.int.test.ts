@@ -11,7 +11,7 @@ import type { Context, SQSEvent } from 'aws-lambda';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { z } from 'zod';
 import type { FileInputDetail } from '../../events/index.js';
-import { toSqsEventRecord } from '../../infra/local/sqs-source.js';
+import { toSqsEventRecord } from '../../infra/local/index.js';
 import {
   fileRef,
   type RepositoryFixture,

@@ -11,7 +11,7 @@ import {
 import type { Context, SQSEvent } from 'aws-lambda';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { JobResultMessage } from '../../events/index.js';
-import { toSqsEventRecord } from '../../infra/local/sqs-source.js';
+import { toSqsEventRecord } from '../../infra/local/index.js';
 import { ERRORS } from '../../shared/errors/index.js';
 import { datasetUidFor } from '../../shared/ids/index.js';
 import { planJobs } from '../../shared/jobgen/index.js';

@@ -15,7 +15,7 @@ import {
 } from '@aws-sdk/client-sqs';
 import type { Context, DynamoDBStreamEvent } from 'aws-lambda';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { toStreamEventRecord } from '../../infra/local/stream-source.js';
+import { toStreamEventRecord } from '../../infra/local/index.js';
 import { DEFAULT_COUNTER_SHARDS } from '../../shared/counters/index.js';
 import { datasetUidFor } from '../../shared/ids/index.js';
 import { planJobs } from '../../shared/jobgen/index.js';

@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RegisterTaskResponse } from '../../events/index.js';
 import { type ControlPlane, eventually, startControlPlane } from '../../test/support/index.js';
 import { announceDataset } from '../local/demo/dsm.js';
-import { type PilotProcess, startPilot } from '../local/demo/environment.js';
+import { type PilotProcess, startPilot } from '../local/index.js';
 import { EXIT_CODES } from './exit-codes.js';
 import { type RunningDashboard, runWms, startWmsDashboard } from './test-support.js';
 

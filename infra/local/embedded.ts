@@ -3,10 +3,10 @@
  * runtime imports the TypeScript handlers), runs it against an emulator, and names what the
  * stack declares by its physical names there.
  */
-import { App, type CfnElement } from 'aws-cdk-lib';
+import type { CfnElement } from 'aws-cdk-lib';
 import type { IConstruct } from 'constructs';
 import type { TableKey, TableNames } from '../../shared/repositories/index.js';
-import { WmsStack } from '../stack/wms-stack.js';
+import type { WmsStack } from '../stack/wms-stack.js';
 import type { RuntimeLog } from './log.js';
 import { type LocalResource, type LocalRuntime, startLocalRuntime } from './runtime.js';
 
@@ -71,6 +71,9 @@ export function stackResourceNames(
 export async function startEmbeddedControlPlane(
   options: EmbeddedControlPlaneOptions,
 ): Promise<EmbeddedControlPlane> {
+  // Loaded here, not with the module: users of the runtime's other exports (handler tests
+  // building Lambda's event records) do not pay for loading the CDK and the stack.
+  const [{ App }, { WmsStack }] = await Promise.all([import('aws-cdk-lib'), import('../stack/wms-stack.js')]);
   const app = new App({ context: SKIP_BUNDLING_CONTEXT });
   const stack = new WmsStack(app, 'SpdWms', { tunables: options.tunables, retainData: false });
   const template = app.synth().getStackByName(stack.stackName).template as Record<string, unknown>;

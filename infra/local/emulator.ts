@@ -60,8 +60,10 @@ const SUPERVISOR_SCRIPT = [
   'exit "$status"',
 ].join('\n');
 
-/** The line infra/local/moto/sitecustomize.py prints when its patch is active. */
-const PATCHED_MARKER = 'spd-wms: moto dynamodb patched';
+/** The start of the line infra/local/moto/sitecustomize.py prints once its patches are applied. */
+const PATCHED_MARKER = 'spd-wms: moto patched:';
+/** The start of the patch's warnings (another moto than the pinned one), passed on to this process's stderr. */
+const PATCH_WARNING = 'spd-wms: warning:';
 /** On moto's PYTHONPATH, so Python loads the patch at start-up. */
 const PATCH_DIRECTORY = fileURLToPath(new URL('./moto/', import.meta.url));
 
@@ -216,12 +218,16 @@ async function launch(
     }
     await delay(HEALTH_POLL_INTERVAL_MS);
   }
-  // The patch's marker is written at interpreter start, before moto listens.
+  // The patch's marker is written at interpreter start, before moto listens; a moto the patch
+  // refuses exits with the reason, which the error above carries.
   if (!seen.patched) {
     await stop();
     throw new Error(
-      `moto server (${binary}) did not load the DynamoDB patch (moto 5.2 expected):\n${tail.text()}`,
+      `moto server (${binary}) did not load the patch in infra/local/moto (is it a moto server on Python?):\n${tail.text()}`,
     );
+  }
+  for (const line of tail.text().split('\n')) {
+    if (line.startsWith(PATCH_WARNING)) process.stderr.write(`${line}\n`);
   }
   return { endpoint, host, port, pid, output: () => tail.text(), stop };
 }

@@ -3,7 +3,7 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ROUTES } from '../../events/routes.js';
 import { TABLE_SPECS } from '../../shared/repositories/tables.js';
-import { compileFilterCriteria } from '../local/filter-pattern.js';
+import { compileFilterCriteria } from '../local/index.js';
 import { FUNCTION_METADATA_KEY } from './wms-function.js';
 import { WmsStack } from './wms-stack.js';
 

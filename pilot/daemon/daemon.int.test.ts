@@ -5,7 +5,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { credentialsFileEnv } from '../../infra/local/pilot-credentials.js';
+import { credentialsFileEnv } from '../../infra/local/index.js';
 import { createAwsClients } from '../../shared/aws/index.js';
 import { type LoggingProcess, LoggingProcess as Process } from '../test-support/pilot-process.js';
 import { liveGroupMembers } from '../test-support/processes.js';

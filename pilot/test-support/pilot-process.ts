@@ -3,7 +3,7 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
-import { credentialsFileEnv } from '../../infra/local/pilot-credentials.js';
+import { credentialsFileEnv } from '../../infra/local/index.js';
 import { bundleEntry } from '../release/bundle.js';
 
 const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));

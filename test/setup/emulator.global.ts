@@ -6,7 +6,7 @@
  * external endpoint instead, and no moto is started.
  */
 import type { TestProject } from 'vitest/node';
-import { type Emulator, startEmulator } from '../../infra/local/emulator.js';
+import { type Emulator, startEmulator } from '../../infra/local/index.js';
 import { externalTestEndpoint, MOTO_ONLY_TESTS } from './external-endpoint.js';
 
 declare module 'vitest' {

@@ -4,7 +4,7 @@
  * see it too.
  */
 import { inject } from 'vitest';
-import { useEmulatorEndpoint } from '../../infra/local/emulator.js';
+import { useEmulatorEndpoint } from '../../infra/local/index.js';
 
 const endpoints = inject('emulatorEndpoints');
 const poolId = Number(process.env.VITEST_POOL_ID);

@@ -13,11 +13,11 @@ import {
   type EmbeddedControlPlane,
   type EmbeddedControlPlaneOptions,
   startEmbeddedControlPlane,
-} from '../../infra/local/embedded.js';
+} from '../../infra/local/index.js';
 import { awsClients, createSignedHttp, type SignedHttp } from '../../shared/aws/index.js';
 import { uniquePrefix } from './tables.js';
 
-export type { QueueName } from '../../infra/local/embedded.js';
+export type { QueueName } from '../../infra/local/index.js';
 
 export interface ControlPlane extends EmbeddedControlPlane {
   /** A client signed with this process's (emulator) credentials. */

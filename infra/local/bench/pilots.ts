@@ -1,7 +1,7 @@
 /** The bench's pilots: CPU pilots as separate processes, started together and stopped together. */
 import { join } from 'node:path';
 import type { CallCount } from '../../../shared/aws/index.js';
-import type { PilotProcess } from '../demo/environment.js';
+import type { PilotProcess } from '../index.js';
 import { sumCalls } from './calls.js';
 import { pilotCallCounts } from './pilot-logs.js';
 import type { BenchSystem } from './system.js';

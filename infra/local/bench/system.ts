@@ -12,13 +12,15 @@ import {
 } from '../../../shared/aws/index.js';
 import { createRepositories, type Repositories } from '../../../shared/repositories/index.js';
 import {
+  type Emulator,
   type LoggedControlPlane,
   type PilotOptions,
   type PilotProcess,
+  startEmulator,
   startLoggedControlPlane,
   startPilot,
-} from '../demo/environment.js';
-import { type Emulator, startEmulator, useEmulatorEndpoint } from '../emulator.js';
+  useEmulatorEndpoint,
+} from '../index.js';
 
 export interface BenchSystemOptions {
   workDir: string;

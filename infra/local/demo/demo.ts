@@ -27,9 +27,8 @@ import type { FileRecord } from '../../../shared/model/index.js';
 import { createRepositories } from '../../../shared/repositories/index.js';
 import { runAudit } from '../../../shared/services/index.js';
 import { isTerminal } from '../../../shared/states/index.js';
-import { configuredEndpoint } from '../attach.js';
+import { configuredEndpoint, type PilotProcess, startEmbeddedSystem, startPilot } from '../index.js';
 import { announceDataset, DSM_INLINE_CHECKLIST_MAX_FILES } from './dsm.js';
-import { type PilotProcess, startEmbeddedSystem, startPilot } from './environment.js';
 import { renderProgress } from './progress.js';
 import { generateTimeSlice } from './time-slices.js';
 

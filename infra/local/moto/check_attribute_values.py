@@ -12,7 +12,7 @@ import json
 import random
 import sys
 
-import sitecustomize as patch
+import speed_patches as patch
 from moto.core.parse import BaseJSONParser, JSONParser
 from moto.core.utils import get_service_model
 from random_values import number, text, value

@@ -14,7 +14,7 @@ import random
 import sys
 
 import boto3
-import sitecustomize as patch
+import speed_patches as patch
 from moto import mock_aws
 from moto.dynamodb.models.table import Table
 

@@ -1,850 +1,79 @@
 """
-Loaded by moto's Python at start-up (as `sitecustomize`, via PYTHONPATH) to make the emulator
-behave like AWS where the WMS depends on it:
-- Atomicity: moto's server is threaded and its DynamoDB backend takes no locks, so two
-  conditional writes on one item could both pass their condition. DynamoDB and DynamoDB
-  Streams requests now run one at a time (other services, SQS long polls included, stay
-  concurrent).
-- Transaction cost: moto backs up every table a transaction touches, once per item, with a
-  deep copy, so a transaction costs O(items x table size). The backup is replaced by an undo
-  log of just the touched items and the stream length, restored when the transaction is
-  cancelled; the outcome is the same.
-- Queries read only their partition: moto tests and sorts every item of the table for each
-  Query, so queries slowed as tables grew; each table now keeps its items by partition, for
-  the table and each index queried, in moto's order, and moto's own query is given just the
-  items that can be on the page (check_partition_queries.py compares the two).
-- EventBridge rule targets receive the event's `account`, as on AWS.
-- SQS queue policies deny: moto evaluates no resource policy, so a pilot could read another
-  pilot's control queue. A queue policy's Deny statements are now applied to receiving,
-  deleting and changing the visibility of messages, with the request's access key as
-  `aws:userid` (the principal the local API records for the key), the key's other access
-  untouched and moto's IAM enforcement still off.
-- Cost per request, with the same answers (moto's CPU bounds the benchmark): DynamoDB
-  attribute values in requests are parsed, and in responses serialized, directly instead of by
-  moto's model walk (check_attribute_values.py compares the parse with moto's);
-  update and condition expressions are parsed once per distinct input, and update validation
-  skips the checks already passed for an expression and its names, copies its tree directly
-  and tests node classes once; a few per-request recomputations (routing's directory
-  listing, handler lookup, SQS retention, EventBridge's JSONPath parsing) are done once; an
-  item's size is summed once when it is built, not once per attribute, and without rebuilding
-  its nested values; and request ids and receipt handles are drawn in one call, not one per
-  character.
+Loaded by moto's Python at start-up (as `sitecustomize`, via PYTHONPATH) to patch the emulator:
+- correctness_patches.py make moto behave like AWS where the WMS depends on it (atomic
+  conditional writes, events' `account`, SQS queue policies' Deny). Always applied; a patch whose
+  target in this moto is missing or changed stops the interpreter with the reason.
+- speed_patches.py make it cheaper per request with the same answers. They replace private
+  internals of the moto pinned in requirements.txt and apply to that version only.
+  SPD_WMS_MOTO_SPEED_PATCHES: unset or `1` applies all, `0` none, a comma-separated list of
+  names only those. On another moto they are off and this says so; asking for them there is
+  refused.
 - With SPD_WMS_MOTO_PROFILE=<file>, request handling runs under cProfile (thread CPU time) and
   the merged stats are written to <file> (pstats format) every 10 s, to find where moto's CPU
   goes.
-Written for moto 5.2 (scripts/ensure-moto.sh pins it); the marker line proves it is active.
+The marker line (`spd-wms: moto patched`, with the version and the patches applied) proves it
+is active; emulator.ts waits for it.
 """
-import bisect
-import copy
 import cProfile
-import functools
-import json
 import os
 import pstats
 import queue
-import string
+import re
 import sys
 import threading
 import time
 
-import jsonpath_ng.ext
-import moto.backends as backends
-import moto.core.responses as core_responses
-import moto.dynamodb.models as dynamodb_models
-import moto.dynamodb.parsing.validators as validators
-import moto.events.utils as events_utils
-import moto.sqs.models as sqs_models
-from moto.core.parse import BaseJSONParser
-from moto.core.exceptions import AccessDeniedError
-from moto.core.serialize import JSONSerializer
-from moto.core.utils import (
-    camelcase_to_underscores,
-    get_service_model,
-    method_names_from_class,
-    unix_time,
-)
-from moto.dynamodb.comparisons import ConditionExpressionParser
-from moto.dynamodb.exceptions import ItemSizeTooLarge
-from moto.dynamodb.models import DynamoDBBackend
-from moto.dynamodb.models.dynamo_type import DynamoType, Item, LimitedSizeDict
-from moto.dynamodb.models.table import RESULT_SIZE_LIMIT, GlobalSecondaryIndex, Table
-from moto.dynamodb.models.utilities import bytesize
-from moto.dynamodb.parsing.ast_nodes import DepthFirstTraverser, Node
-from moto.dynamodb.parsing.expressions import UpdateExpressionParser
-from moto.dynamodb.parsing.validators import (
-    ActionCountValidator,
-    OverlappingPathsValidator,
-    UpdateExpressionValidator,
-)
-from moto.moto_api._internal import mock_random
-from moto.moto_api._internal.moto_random import MotoRandom
-from moto.moto_server.werkzeug_app import DomainDispatcherApplication
-from moto.sqs.exceptions import QueueDoesNotExist
-from moto.sqs.models import SQSBackend
-from moto.sqs.responses import SQSResponse
-from werkzeug.exceptions import HTTPException
-from werkzeug.serving import WSGIRequestHandler
-
-_dynamodb_lock = threading.Lock()
-_dispatch = DomainDispatcherApplication.__call__
-
-
-def _serialized_dispatch(self, environ, start_response):
-    if environ.get("HTTP_X_AMZ_TARGET", "").startswith("DynamoDB"):
-        with _dynamodb_lock:
-            return _dispatch(self, environ, start_response)
-    return _dispatch(self, environ, start_response)
-
-
-class _CopyWithoutTableBackups:
-    """The module's copy, except that tables are not deep-copied (the undo log covers them)."""
-
-    def __getattr__(self, name):
-        return getattr(copy, name)
-
-    @staticmethod
-    def deepcopy(value, memo=None):
-        return value if isinstance(value, Table) else copy.deepcopy(value, memo)
-
-
-_transact_write_items = DynamoDBBackend.transact_write_items
-
-
-def _item_key(table, operation):
-    attributes = operation["Item"] if "Item" in operation else operation["Key"]
-    hash_key = DynamoType(attributes[table.hash_key_attr])
-    range_key = DynamoType(attributes[table.range_key_attr]) if table.range_key_attr else None
-    return hash_key, range_key
-
-
-def _restore(table, hash_key, range_key, previous):
-    if range_key is None:
-        if previous is None:
-            table.items.pop(hash_key, None)
-        else:
-            table.items[hash_key] = previous
-    elif previous is None:
-        table.items.get(hash_key, {}).pop(range_key, None)
-    else:
-        table.items[hash_key][range_key] = previous
-    _item_changed(table, hash_key, range_key)
-
-
-def _transact_with_undo_log(self, transact_items):
-    undo = []
-    stream_lengths = []
-    for entry in transact_items:
-        for operation in entry.values():
-            table = self.tables.get(operation.get("TableName"))
-            if table is None:
-                continue
-            try:
-                hash_key, range_key = _item_key(table, operation)
-            except (KeyError, TypeError):
-                continue
-            undo.append((table, hash_key, range_key, copy.deepcopy(table.get_item(hash_key, range_key))))
-            if table.stream_shard is not None:
-                stream_lengths.append((table.stream_shard, len(table.stream_shard.items)))
-    try:
-        return _transact_write_items(self, transact_items)
-    except BaseException:
-        for table, hash_key, range_key, previous in reversed(undo):
-            _restore(table, hash_key, range_key, previous)
-        for shard, length in stream_lengths:
-            del shard.items[length:]
-        raise
-
-
-# EventBridge: moto's default input template for rule targets drops the event's `account`,
-# which every real event carries (and our consumers validate).
-events_utils.EventTemplateParser.DEFAULT_EVENT_INPUT_TEMPLATE = (
-    '{"version": "0", "id": "<id>", "detail-type": "<detail-type>", "source": "<source>", '
-    '"account": "<account>", "time": <time>, "region": "<region>", "resources": <resources>, '
-    '"detail": <detail>}'
-)
-
-
-# Responses: moto serializes every AttributeValue by walking the service model, trying up to
-# six name aliases for each of its ten members; that walk was half of moto's CPU (stream
-# records and items are mostly attribute values). For the values it can state exactly what the
-# walk yields (one type tag whose value has the type the model names), a direct translation
-# builds the same output; anything else still takes the walk.
-_ATTRIBUTE_VALUE_SERVICES = ("dynamodb", "dynamodbstreams")
-_ATTRIBUTE_VALUE_MEMBERS = [
-    ("S", "string"), ("N", "string"), ("B", "blob"), ("SS", "list"), ("NS", "list"),
-    ("BS", "list"), ("M", "map"), ("L", "list"), ("NULL", "boolean"), ("BOOL", "boolean"),
-]
-
-
-class _NotPlain(Exception):
-    """An attribute value outside what the direct translation covers."""
-
-
-# Both ways: `base64` encodes blobs for a response, or decodes them from a request.
-def _plain_attribute_value(value, base64):
-    if type(value) is not dict or len(value) != 1:
-        raise _NotPlain
-    ((tag, inner),) = value.items()
-    kind = type(inner)
-    if tag in ("S", "N") and kind is str or tag in ("BOOL", "NULL") and kind is bool:
-        return {tag: inner}
-    if tag == "B" and (kind is str or kind is bytes):
-        return {tag: base64(inner)}
-    if kind is list:
-        if tag in ("SS", "NS") and all(type(v) is str for v in inner):
-            return {tag: list(inner)}
-        if tag == "BS" and all(type(v) is str or type(v) is bytes for v in inner):
-            return {tag: [base64(v) for v in inner]}
-        if tag == "L":
-            return {tag: [_plain_attribute_value(v, base64) for v in inner]}
-    # An empty name would make the walk merge the value into the map itself.
-    if tag == "M" and kind is dict and all(type(name) is str and name for name in inner):
-        return {tag: {name: _plain_attribute_value(v, base64) for name, v in inner.items()}}
-    raise _NotPlain
-
-
-def _attribute_value_shape_is_expected(service_name):
-    shape = get_service_model(service_name).shape_for("AttributeValue")
-    members = shape.members
-    return (
-        [(name, member.type_name) for name, member in members.items()] == _ATTRIBUTE_VALUE_MEMBERS
-        and all(not member.serialization for member in members.values())
-        and [members[name].member.type_name for name in ("SS", "NS", "BS")]
-        == ["string", "string", "blob"]
-        and members["M"].value.name == members["L"].member.name == "AttributeValue"
-        and not members["M"].value.serialization
-        and not members["L"].member.serialization
-    )
-
-
-_serialize_structure = JSONSerializer._serialize_type_structure
-
-
-def _serialize_structure_directly(self, serialized, value, shape, key):
-    if (
-        key
-        and shape.name == "AttributeValue"
-        and self.service_model.service_name in _ATTRIBUTE_VALUE_SERVICES
-        and not getattr(self._value_picker, "response_transformers", None)
-    ):
-        try:
-            plain = _plain_attribute_value(value, self._base64)
-        except _NotPlain:
-            pass
-        else:
-            serialized[self.get_serialized_name(shape, key)] = plain
-            return
-    _serialize_structure(self, serialized, value, shape, key)
-
-
-_parse_structure = BaseJSONParser._parse_structure
-
-
-def _parse_structure_directly(self, shape, value):
-    if (
-        shape.name == "AttributeValue"
-        and self.MAP_TYPE is dict
-        and self.operation_model.service_model.service_name in _ATTRIBUTE_VALUE_SERVICES
-    ):
-        try:
-            return _plain_attribute_value(value, self._blob_parser)
-        except _NotPlain:
-            pass
-    return _parse_structure(self, shape, value)
-
-
-# Update expressions: parsed up to twice per update (the response layer validates, the backend
-# parses again), and the tree depends only on the string. Every user either reads the tree or
-# deep-copies it before changing it (moto's validator), so a shared tree is safe.
-_parse_update_expression = functools.lru_cache(maxsize=4096)(UpdateExpressionParser.make)
-
-# Update validation: ten passes over a fresh copy of the tree. The first two (each kind of
-# clause at most once; no two paths overlap) depend only on the tree and the names, and they
-# rescan the subtree at every clause node, so they cost more than the rest. Once a validation
-# has succeeded for a tree (shared per expression string, above) and names, they would pass
-# again and are skipped; everything else runs as before.
-_STATIC_CHECKS = (ActionCountValidator, OverlappingPathsValidator)
-_STATIC_CHECKS_PASSED_LIMIT = 4096
-_static_checks_passed = set()
-
-
-class _UpdateExpressionValidator(UpdateExpressionValidator):
-    def __init__(
-        self, expression, expression_attribute_names, expression_attribute_values, item, table
-    ):
-        try:
-            names = json.dumps(expression_attribute_names, sort_keys=True)
-        except (TypeError, ValueError):
-            self._static_key = None
-        else:
-            self._static_key = (expression, names)
-        super().__init__(
-            expression, expression_attribute_names, expression_attribute_values, item, table
-        )
-
-    def get_ast_processors(self):
-        processors = super().get_ast_processors()
-        if self._static_key in _static_checks_passed:
-            return [p for p in processors if not isinstance(p, _STATIC_CHECKS)]
-        return processors
-
-    def validate(self):
-        validated = super().validate()
-        if self._static_key is not None:
-            if len(_static_checks_passed) >= _STATIC_CHECKS_PASSED_LIMIT:
-                _static_checks_passed.clear()
-            _static_checks_passed.add(self._static_key)
-        return validated
-
-
-# The validator's copy of the tree: copy.deepcopy rebuilds every node through the pickle
-# protocol. Tree nodes are plain objects (attributes only, no copy or pickle hooks), for which
-# deepcopy makes an instance of the same class holding deep copies of the attributes; that is
-# done here directly. Anything else goes to deepcopy, with the same memo.
-_ATOMIC = (str, int, float, bool, type(None))
-_COPY_HOOKS = (
-    "__new__", "__deepcopy__", "__reduce__", "__reduce_ex__", "__getstate__", "__setstate__",
-    "__slots__",
-)
-
-
-def _subclasses(cls):
-    for subclass in cls.__subclasses__():
-        yield subclass
-        yield from _subclasses(subclass)
-
-
-_PLAIN_NODE_TYPES = frozenset(
-    cls
-    for cls in _subclasses(Node)
-    if not any(hook in vars(klass) for klass in cls.__mro__[:-1] for hook in _COPY_HOOKS)
-)
-
-
-def _copy_tree(value, memo):
-    kind = type(value)
-    if kind in _ATOMIC:
-        return value
-    copied = memo.get(id(value))
-    if copied is not None:
-        return copied
-    if kind is list:
-        copied = memo[id(value)] = []
-        copied.extend(_copy_tree(element, memo) for element in value)
-        return copied
-    if kind in _PLAIN_NODE_TYPES:
-        copied = memo[id(value)] = object.__new__(kind)
-        copied.__dict__.update(
-            (name, _copy_tree(attribute, memo)) for name, attribute in value.__dict__.items()
-        )
-        return copied
-    return copy.deepcopy(value, memo)
-
-
-def _deepcopy(value, memo=None):
-    return _copy_tree(value, {} if memo is None else memo)
-
-
-# The passes themselves: moto's "cached accessor" for the node types a pass handles rebuilds
-# them at every node, and the node classes are ABCs, so each isinstance test of a node goes
-# through ABCMeta. The traversal below is moto's, with the accessor computed once per pass and
-# the tests answered once per node class (no class is ever registered with these ABCs, so the
-# answer depends on the class alone).
-_nodes_to_be_processed = DepthFirstTraverser.nodes_to_be_processed
-_class_tests = {}
-
-
-def _nodes_to_be_processed_once(self):
-    try:
-        return self._node_types
-    except AttributeError:
-        self._node_types = _nodes_to_be_processed(self)
-        return self._node_types
-
-
-def _is_instance(value, classes):
-    key = (type(value), classes)
-    try:
-        return _class_tests[key]
-    except KeyError:
-        answer = _class_tests[key] = isinstance(value, classes)
-        return answer
-
-
-def _traverse_node_recursively(self, node, child_id=-1):
-    if _is_instance(node, Node):
-        parent_node = node.parent
-        if node.children is not None:
-            for i, child_node in enumerate(node.children):
-                self.pre_processing_of_child(node, i)
-                self.traverse_node_recursively(child_node, i)
-        if _is_instance(node, self.nodes_to_be_processed()):
-            node = self.process(node)
-            node.parent = parent_node
-            if parent_node:
-                parent_node.children[child_id] = node
-    return node
-
-
-# Condition expressions: parsed up to three times per transaction item (response layer,
-# transaction, write), and the result depends only on the expression, names and values. The
-# key is their JSON; the cached result is parsed from that JSON's own copy, so it shares
-# nothing with a request. Inputs JSON cannot state exactly are parsed as before.
-_parse_condition = ConditionExpressionParser.parse
-
-
-@functools.lru_cache(maxsize=4096)
-def _parse_condition_of(key):
-    expression, names, values = json.loads(key)
-    parser = ConditionExpressionParser(expression, names, values)
-    return _parse_condition(parser), parser.expr_attr_names_found, parser.expr_attr_values_found
-
-
-def _parse_condition_once(self):
-    if not self.condition_expression:
-        return _parse_condition(self)
-    try:
-        key = json.dumps(
-            [
-                self.condition_expression,
-                self.expression_attribute_names,
-                self.expression_attribute_values,
-            ],
-            sort_keys=True,
-        )
-    except (TypeError, ValueError):
-        return _parse_condition(self)
-    op, names_found, values_found = _parse_condition_of(key)
-    self.expr_attr_names_found.extend(names_found)
-    self.expr_attr_values_found.extend(values_found)
-    return op
-
-
-# Routing: every request listed moto's package directory (a listdir and ~200 stats), under a
-# lock all services share, to recognise service names; the directory does not change.
-_list_of_moto_modules = backends.list_of_moto_modules
-
-
-@functools.cache
-def _moto_modules():
-    return tuple(_list_of_moto_modules())
-
-
-# Per request, moto lists its response class's methods (inspect.getmembers) to find the
-# action's handler, and SQS rebuilds each queue's attribute names for every message received;
-# both are pure functions of names and classes that do not change once loaded.
-_method_names_of_class = functools.cache(method_names_from_class)
-_attribute_name_of = functools.lru_cache(maxsize=1024)(camelcase_to_underscores)
-
-
-# SQS: to check one message's retention, moto computes every attribute of its queue three times,
-# counting the queue's messages each time, for each message it receives. The period is one of
-# those attributes (the queue's message_retention_period, an int); it is read directly.
-def _is_message_valid_based_on_retention_period(self, queue_name, message):
-    retention_period = self.get_queue(queue_name).message_retention_period
-    return retention_period + message.sent_timestamp / 1000 > unix_time()
-
-
-# EventBridge: each delivery to a target parses the same eight JSONPath expressions of the event
-# template; a parsed path is only read (find) afterwards, so one per string is kept.
-_parse_json_path = functools.lru_cache(maxsize=1024)(jsonpath_ng.ext.parse)
-
-
-# Queries: moto answers a Query by testing every item of the table against the key condition,
-# then sorting the matches with Python-level comparisons and skipping the pages before the
-# start key one item at a time, all under the lock every DynamoDB request shares; with tens of
-# thousands of jobs, each query stalls the whole emulator. Each table keeps, per partition of
-# the table and of each index queried, its items in moto's query order, kept current by the
-# places moto changes items. A query is given just the items of its partition that can be on
-# its page (within the sort key condition's bounds, after the start key, up to one past its
-# limit), and moto's own query does everything else as before.
-_ORDERABLE_KINDS = ("S", "N", "B")
-_BOUNDED_COMPARISONS = ("=", "<", "<=", ">", ">=", "BETWEEN", "BEGINS_WITH")
-# moto's item size limit (LimitedSizeDict), between DynamoDB's documented and observed ones.
-_ITEM_SIZE_LIMIT = 405000
-_all_items = Table.all_items
-_query = Table.query
-_narrowed = threading.local()
-
-
-class _Partition:
-    """One partition's items, in the order moto sorts them while their sort keys allow it."""
-
-    def __init__(self):
-        self.entries = {}  # item key -> (sort key, item)
-        self.kinds = None
-        self.ordered = True
-        self.sort_keys = []
-        self.items = []
-
-    def add(self, item_key, sort_key, kinds, item):
-        self.entries[item_key] = (sort_key, item)
-        if self.kinds is None:
-            self.kinds = kinds
-        if kinds != self.kinds or not all(kind in _ORDERABLE_KINDS for kind in kinds):
-            self.ordered = False
-        if self.ordered:
-            at = bisect.bisect_left(self.sort_keys, sort_key)
-            self.sort_keys.insert(at, sort_key)
-            self.items.insert(at, item)
-
-    def remove(self, item_key):
-        sort_key, _ = self.entries.pop(item_key)
-        if self.ordered:
-            at = bisect.bisect_left(self.sort_keys, sort_key)
-            del self.sort_keys[at]
-            del self.items[at]
-
-    def all(self):
-        return self.items if self.ordered else [item for _, item in self.entries.values()]
-
-
-def _key_names(index):
-    """The names of an index's hash keys and of its range keys."""
-    names = {"HASH": [], "RANGE": []}
-    for key in index.schema:
-        names[key["KeyType"]].append(key["AttributeName"])
-    return names["HASH"], names["RANGE"]
-
-
-class _View:
-    """A table's items by partition: of the table itself (index None) or of one index."""
-
-    def __init__(self, table, index):
-        self.index = index
-        if index is None:
-            self.schema = None
-            self.partition_attrs = [table.hash_key_attr]
-            self.hash_attrs = [table.hash_key_attr]
-            self.range_attrs = [table.range_key_attr]
-            self.range_attr = table.range_key_attr
-        else:
-            # As moto's query derives them for an index with one hash and at most one range key.
-            self.schema = copy.deepcopy(index.schema)
-            hash_names, range_names = _key_names(index)
-            if range_names:
-                index_range = self.range_attr = range_names[0]
-            else:
-                self.range_attr = None
-                global_with_table_range = isinstance(index, GlobalSecondaryIndex) and table.range_key_attr
-                index_range = table.range_key_attr if global_with_table_range else table.hash_key_attr
-            self.partition_attrs = hash_names
-            self.hash_attrs = hash_names + [table.hash_key_attr]
-            self.range_attrs = [index_range, table.range_key_attr]
-        self.sort_attrs = table._generate_attr_to_sort_by(self.hash_attrs, self.range_attrs)
-        self.items_of = table.items
-        self.partitions = {}
-        self.placed = {}  # item key -> partition key
-        for item in _all_items(table):
-            self.place(item)
-
-    def is_current(self, table, index):
-        return self.items_of is table.items and self.index is index and (
-            index is None or self.schema == index.schema
-        )
-
-    def place(self, item):
-        attrs = item.attrs
-        if not all(name in attrs for name in self.partition_attrs):
-            return
-        if not all(name in attrs for name in self.sort_attrs):
-            return
-        partition_key = tuple(attrs[name] for name in self.partition_attrs)
-        sort_key = tuple(attrs[name].cast_value for name in self.sort_attrs)
-        kinds = tuple(attrs[name].type for name in self.sort_attrs)
-        item_key = (item.hash_key, item.range_key)
-        self.partitions.setdefault(partition_key, _Partition()).add(item_key, sort_key, kinds, item)
-        self.placed[item_key] = partition_key
-
-    def refresh(self, table, hash_key, range_key):
-        item_key = (hash_key, range_key)
-        partition_key = self.placed.pop(item_key, None)
-        if partition_key is not None:
-            partition = self.partitions[partition_key]
-            partition.remove(item_key)
-            if not partition.entries:
-                del self.partitions[partition_key]
-        stored = table.items.get(hash_key)
-        item = stored.get(range_key) if table.range_key_attr and stored is not None else stored
-        if isinstance(item, Item):
-            self.place(item)
-
-
-def _view_of(table, index):
-    views = table.__dict__.setdefault("_spd_wms_views", {})
-    name = None if index is None else index.name
-    view = views.get(name)
-    if view is None or not view.is_current(table, index):
-        view = views[name] = _View(table, index)
-    return view
-
-
-def _item_changed(table, hash_key, range_key):
-    for view in table.__dict__.get("_spd_wms_views", {}).values():
-        if view.items_of is table.items:
-            view.refresh(table, hash_key, range_key)
-
-
-def _bounds(partition, comparison, values, lo, hi):
-    """The slice of an ordered partition whose first sort key after the partition's satisfies
-    the comparison; None when it cannot be told from the order."""
-    kind = partition.kinds[1]
-    if any(value.type != kind for value in values):
-        return None
-    targets = [value.cast_value for value in values]
-
-    def second(sort_key):
-        return sort_key[1]
-
-    keys = partition.sort_keys
-    if comparison == "=":
-        return bisect.bisect_left(keys, targets[0], lo, hi, key=second), bisect.bisect_right(
-            keys, targets[0], lo, hi, key=second
-        )
-    if comparison == "<":
-        return lo, bisect.bisect_left(keys, targets[0], lo, hi, key=second)
-    if comparison == "<=":
-        return lo, bisect.bisect_right(keys, targets[0], lo, hi, key=second)
-    if comparison == ">":
-        return bisect.bisect_right(keys, targets[0], lo, hi, key=second), hi
-    if comparison == ">=":
-        return bisect.bisect_left(keys, targets[0], lo, hi, key=second), hi
-    if comparison == "BETWEEN" and len(targets) == 2:
-        start = bisect.bisect_left(keys, targets[0], lo, hi, key=second)
-        return start, max(start, bisect.bisect_right(keys, targets[1], lo, hi, key=second))
-    if comparison == "BEGINS_WITH" and kind == "S":
-        prefix = targets[0]
-        start = bisect.bisect_left(keys, prefix, lo, hi, key=second)
-        # From the prefix on, the keys that start with it come first.
-        return start, bisect.bisect_left(
-            keys, True, start, hi, key=lambda sort_key: not sort_key[1].startswith(prefix)
-        )
-    return None
-
-
-def _candidates(table, hash_key, range_comparison, range_values, limit, exclusive_start_key,
-                scan_index_forward, index_name, consistent_read, hash_key_conditions,
-                range_key_conditions):
-    """The items moto's query needs to see to answer as it would over the whole table, or None
-    when that cannot be told (moto then reads the whole table, as before)."""
-    if index_name is None:
-        if hash_key is None:
-            return None
-        view = _view_of(table, None)
-        partition_key = (hash_key,)
-    else:
-        index = {index.name: index for index in table.all_indexes()}.get(index_name)
-        if index is None or consistent_read and index in (table.global_indexes or []):
-            return None  # moto's query reports the error
-        hash_names, range_names = _key_names(index)
-        conditions = hash_key_conditions or []
-        if len(hash_names) != 1 or len(range_names) > 1 or len(conditions) != 1:
-            return None
-        (condition_name, condition_value), = conditions
-        if condition_name != hash_names[0]:
-            return None
-        view = _view_of(table, index)
-        partition_key = (condition_value,)
-    partition = view.partitions.get(partition_key)
-    if partition is None:
-        return []
-    if not partition.ordered:
-        return partition.all()
-    lo, hi = 0, len(partition.items)
-    on_page_in_order = not range_comparison
-    if range_comparison:
-        compared = range_key_conditions[-1][0] if range_key_conditions else view.range_attr
-        if (
-            len(range_key_conditions or []) <= 1
-            and compared is not None
-            and compared == view.range_attr
-            and len(view.sort_attrs) > 1
-            and view.sort_attrs[1] == compared
-            and range_comparison in _BOUNDED_COMPARISONS
-        ):
-            bounds = _bounds(partition, range_comparison, range_values, lo, hi)
-            if bounds is not None:
-                lo, hi = bounds
-                on_page_in_order = True
-    items = partition.items
-    forward = scan_index_forward is not False
-    if exclusive_start_key is not None:
-        # moto's own test, true for the items up to the start key in the scan's direction.
-        def up_to_start(index):
-            return table._item_comes_before_dct(
-                items[index], exclusive_start_key, view.hash_attrs, view.range_attrs, forward
+_PIN_FILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "requirements.txt")
+_SPEED_SETTING = "SPD_WMS_MOTO_SPEED_PATCHES"
+
+
+# The exit status of a moto this patch refuses to start.
+REFUSED_STATUS = 3
+
+
+def _refuse(reason):
+    # Python's site module reports an exception here and carries on without the patch; an exit
+    # is the only way to stop moto from starting unpatched.
+    sys.stderr.write(f"spd-wms: moto not started: {reason}\n")
+    sys.stderr.flush()
+    os._exit(REFUSED_STATUS)
+
+
+def _pinned_version():
+    with open(_PIN_FILE, encoding="utf-8") as pins:
+        for line in pins:
+            found = re.fullmatch(r"moto\[server\]==(\S+)", line.strip())
+            if found:
+                return found.group(1)
+    _refuse(f"{_PIN_FILE} pins no moto[server]==<version>")
+
+
+def _speed_setting(version, pinned):
+    """`all`, `none` or the names of the speed patches asked for; `none` on another moto."""
+    setting = os.environ.get(_SPEED_SETTING, "").strip()
+    if version != pinned:
+        if setting not in ("", "0"):
+            _refuse(
+                f"moto {version} is not the pinned {pinned}, and the speed patches ({_SPEED_SETTING}={setting})"
+                f" replace {pinned}'s private internals; install moto[server]=={pinned}"
+                f" (npm run setup:moto) or set {_SPEED_SETTING}=0"
             )
-
-        if forward:
-            lo = bisect.bisect_left(range(hi), True, lo, hi, key=lambda i: not up_to_start(i))
-        else:
-            hi = bisect.bisect_left(range(hi), True, lo, hi, key=up_to_start)
-    # With more items on the page than its limit, moto stops within them.
-    stops_at_limit = on_page_in_order and type(limit) is int and 0 < limit < hi - lo
-    if stops_at_limit:
-        if forward:
-            hi = lo + limit + 1
-        else:
-            lo = hi - limit - 1
-        return items[lo:hi]
-    # Otherwise moto tests the limits on every item after the page too, inside the key
-    # condition or not. It stops at the count limit on the first of them, so it is given that
-    # one; and it stops before one that would take the page past its size limit, which none
-    # could while the page is that far from it.
-    if forward:
-        hi = min(len(items), hi + 1)
-    else:
-        lo = max(0, lo - 1)
-    window = items[lo:hi]
-    if sum(item.size() for item in window) > RESULT_SIZE_LIMIT - _ITEM_SIZE_LIMIT:
-        return None
-    return window
-
-
-def _query_within_partition(self, hash_key, range_comparison, range_objs, limit,
-                            exclusive_start_key, scan_index_forward, projection_expressions,
-                            index_name=None, consistent_read=False, filter_expression=None,
-                            hash_key_conditions=None, range_key_conditions=None, **filter_kwargs):
-    candidates = None
-    if not filter_kwargs:
-        try:
-            candidates = _candidates(
-                self, hash_key, range_comparison, range_objs, limit, exclusive_start_key,
-                scan_index_forward, index_name, consistent_read, hash_key_conditions,
-                range_key_conditions,
-            )
-        except Exception:  # an input moto's query rejects in its own way
-            candidates = None
-    _narrowed.items = None if candidates is None else (self, candidates)
-    try:
-        return _query(
-            self, hash_key, range_comparison, range_objs, limit, exclusive_start_key,
-            scan_index_forward, projection_expressions, index_name, consistent_read,
-            filter_expression, hash_key_conditions=hash_key_conditions,
-            range_key_conditions=range_key_conditions, **filter_kwargs,
+        sys.stderr.write(
+            f"spd-wms: warning: moto {version} is not the pinned {pinned}: speed patches off"
+            " (correctness patches checked and applied); the emulator is slower\n"
         )
-    finally:
-        _narrowed.items = None
-
-
-def _all_items_or_narrowed(self):
-    narrowed = getattr(_narrowed, "items", None)
-    if narrowed is not None and narrowed[0] is self:
-        _narrowed.items = None
-        return list(narrowed[1])
-    return _all_items(self)
-
-
-_table_put_item = Table.put_item
-_table_delete_item = Table.delete_item
-_backend_update_item = DynamoDBBackend.update_item
-
-
-def _put_item_indexed(self, *args, **kwargs):
-    item = _table_put_item(self, *args, **kwargs)
-    _item_changed(self, item.hash_key, item.range_key)
-    return item
-
-
-def _delete_item_indexed(self, hash_key, range_key):
-    try:
-        return _table_delete_item(self, hash_key, range_key)
-    finally:
-        _item_changed(self, hash_key, range_key)
-
-
-def _update_item_indexed(self, table_name, key, *args, **kwargs):
-    # The item is changed in place; its key is read as moto's update_item reads it.
-    table = self.tables.get(table_name)
-    try:
-        return _backend_update_item(self, table_name, key, *args, **kwargs)
-    finally:
-        if table is not None:
-            if isinstance(key, dict) and table.hash_key_attr in key:
-                range_key = key.get(table.range_key_attr) if table.range_key_attr else None
-                _item_changed(
-                    table,
-                    DynamoType(key[table.hash_key_attr]),
-                    None if range_key is None else DynamoType(range_key),
-                )
-            else:
-                table.__dict__.pop("_spd_wms_views", None)
-
-
-# Random strings: request ids (52 characters, every response) and SQS receipt handles (185,
-# every message received) are drawn one character per call; one call draws them all, from the
-# same generator and alphabet.
-def _random_string(self, length=20, include_digits=True, lower_case=False):
-    pool = string.ascii_letters + (string.digits if include_digits else "")
-    drawn = "".join(self.choices(pool, k=length))
-    return drawn.lower() if lower_case else drawn
-
-
-def _receipt_handle():
-    return "".join(mock_random.choices(string.ascii_lowercase, k=_RECEIPT_HANDLE_LENGTH))
-
-
-_RECEIPT_HANDLE_LENGTH = 185
-
-
-# Sizes: an item's size is summed on every attribute an update sets (to enforce the size limit),
-# for every query result and every BatchGetItem item. moto's DynamoType.size rebuilds each
-# nested map value as a new DynamoType (its whole subtree) to size it; the same sum is taken
-# here over the values as they are. Elements that are not DynamoType are sized as moto does.
-_SET_TYPES = ("SS", "NS", "BS")
-_size = DynamoType.size
-
-
-def _value_size(kind, value):
-    if kind == "N":
-        return len(str(value))
-    if kind in _SET_TYPES:
-        member_kind = kind[0]
-        return sum(_value_size(member_kind, member) for member in value)
-    if kind == "L":
-        return sum(_element_size(member) for member in value)
-    if kind == "M":
-        return sum(bytesize(name) + _element_size(member) for name, member in value.items())
-    if isinstance(value, bool):
-        return 1
-    return bytesize(value)
-
-
-def _element_size(element):
-    if type(element) is DynamoType:
-        return _value_size(element.type, element.value)
-    return _size(DynamoType(element))
-
-
-def _dynamo_type_size(self):
-    return _value_size(self.type, self.value)
-
-
-# Items: each attribute stored while an item is built sums the size of all those before it, so
-# building an item costs O(attributes²). Its size is summed once instead; an item over the
-# limit is refused as before (some step would have been over it exactly when the total is).
-def _item_init(self, hash_key, range_key, attrs):
-    self.hash_key = hash_key
-    self.range_key = range_key
-    values = [(key, DynamoType(value)) for key, value in attrs.items()]
-    if sum(bytesize(key) + value.size() for key, value in values) > _ITEM_SIZE_LIMIT:
-        raise ItemSizeTooLarge
-    self.attrs = LimitedSizeDict()
-    dict.update(self.attrs, values)
-
-
-# A line per request cost about 3 % of moto's CPU in a benchmark run (formatting, the logging
-# module's locks, the write), and the process that started moto reads every one of them.
-_log_request = WSGIRequestHandler.log_request
-
-
-def _log_failed_request(self, code="-", size="-"):
-    if str(getattr(code, "value", code)).startswith(("4", "5")):
-        _log_request(self, code, size)
+        return "none"
+    if setting in ("", "1"):
+        return "all"
+    if setting == "0":
+        return "none"
+    return [name.strip() for name in setting.split(",") if name.strip()]
 
 
 _PROFILE_FILE = os.environ.get("SPD_WMS_MOTO_PROFILE")
 _PROFILE_INTERVAL_S = 10
+# The request handling the profiler wraps, set when profiling starts.
+_dispatch = None
 # Idle profilers: cProfile profiles only the thread that enabled it, and the server runs each
 # request on a thread of its own, so a request borrows one (one per concurrent request).
 _profilers: "queue.SimpleQueue[cProfile.Profile]" = queue.SimpleQueue()
@@ -858,7 +87,7 @@ def _profiled_dispatch(self, environ, start_response):
         profiler = cProfile.Profile(time.thread_time)
     profiler.enable()
     try:
-        return _serialized_dispatch(self, environ, start_response)
+        return _dispatch(self, environ, start_response)
     finally:
         profiler.disable()
         _profilers.put(profiler)
@@ -887,132 +116,42 @@ def _dump_profiles():
                 _profilers.put(profiler)
 
 
-# The SQS actions a control queue's policy keeps to the pilot that registered it.
-_QUEUE_POLICY_ACTIONS = {
-    "ReceiveMessage",
-    "DeleteMessage",
-    "DeleteMessageBatch",
-    "ChangeMessageVisibility",
-    "ChangeMessageVisibilityBatch",
-}
-# Batch actions are authorized as their single-message action, as on AWS.
-_POLICY_ACTION_OF = {"DeleteMessageBatch": "DeleteMessage", "ChangeMessageVisibilityBatch": "ChangeMessageVisibility"}
-_authorize_sqs_action = SQSResponse._authenticate_and_authorize_normal_action
-
-
-class _JsonAccessDenied(HTTPException):
-    """SQS's refusal in its JSON protocol (what the AWS SDK for JavaScript speaks): 403, AccessDenied."""
-
-    code = 403
-
-    def __init__(self, user_arn, action, resource):
-        super().__init__(
-            description=json.dumps(
-                {
-                    "__type": "com.amazon.coral.service#AccessDeniedException",
-                    "message": f"User: {user_arn} is not authorized to perform: {action} on resource: {resource}"
-                    " with an explicit deny in a resource-based policy",
-                }
-            )
-        )
-
-    HEADERS = {"Content-Type": "application/x-amz-json-1.0", "x-amzn-query-error": "AccessDenied;Sender"}
-
-
-def _listed(value):
-    return value if isinstance(value, list) else [value]
-
-
-def _statement_names_action(statement, action):
-    names = {name.lower() for name in _listed(statement.get("Action", []))}
-    return bool(names & {"*", "sqs:*", f"sqs:{action}".lower()})
-
-
-def _statement_names_everyone(statement):
-    principal = statement.get("Principal")
-    return principal == "*" or (isinstance(principal, dict) and _listed(principal.get("AWS")) == ["*"])
-
-
-def _conditions_hold(conditions, user_id):
-    """StringEquals/StringNotEquals on aws:userid; any other condition holds (a Deny fails closed)."""
-    for operator, tests in (conditions or {}).items():
-        for key, expected in tests.items():
-            if key.lower() != "aws:userid" or operator not in ("StringEquals", "StringNotEquals"):
-                continue
-            matches = user_id in _listed(expected)
-            if matches != (operator == "StringEquals"):
-                return False
-    return True
-
-
-def _access_key_of(headers):
-    authorization = headers.get("Authorization") or ""
-    start = authorization.find("Credential=")
-    if start < 0:
-        return ""
-    return authorization[start + len("Credential="):].split("/", 1)[0]
-
-
-def _authorize_with_queue_policy(self, resource="*"):
-    _authorize_sqs_action(self, resource)
-    action = self._get_action()
-    if action not in _QUEUE_POLICY_ACTIONS or resource == "*":
-        return
+def _main():
     try:
-        queue = self.sqs_backend.get_queue(resource.rsplit(":", 1)[-1])
-    except QueueDoesNotExist:
-        return
-    statements = _listed(queue._policy_json.get("Statement") or [])
-    policy_action = _POLICY_ACTION_OF.get(action, action)
-    access_key = _access_key_of(self.headers)
-    for statement in statements:
-        if (
-            statement.get("Effect") == "Deny"
-            and _statement_names_action(statement, policy_action)
-            and _statement_names_everyone(statement)
-            and _conditions_hold(statement.get("Condition"), access_key)
-        ):
-            user_arn = f"arn:aws:iam::{self.current_account}:user/{access_key}"
-            if self.headers.get("X-Amz-Target"):
-                # moto answers an authorization failure with its response headers and the description.
-                self.response_headers.update(_JsonAccessDenied.HEADERS)
-                raise _JsonAccessDenied(user_arn, f"sqs:{policy_action}", resource)
-            raise AccessDeniedError(user_arn=user_arn, action=f"sqs:{policy_action}")
+        import moto
+    except Exception as error:
+        _refuse(f"moto cannot be imported: {error!r}")
+
+    version = moto.__version__
+    pinned = _pinned_version()
+    setting = _speed_setting(version, pinned)
+    try:
+        import correctness_patches
+
+        correctness = correctness_patches.apply()
+    except Exception as error:  # an import or a target check: either way this moto differs
+        _refuse(f"the correctness patches do not apply to moto {version}: {error}")
+    speed = []
+    if setting != "none":
+        import speed_patches
+
+        known = list(speed_patches.SPEED_PATCHES)
+        speed = known if setting == "all" else setting
+        unknown = [name for name in speed if name not in known]
+        if unknown:
+            _refuse(f"{_SPEED_SETTING} names no speed patch {', '.join(unknown)} (known: {', '.join(known)})")
+        speed_patches.apply(speed)
+    if _PROFILE_FILE:
+        global _dispatch
+        from moto.moto_server.werkzeug_app import DomainDispatcherApplication
+
+        _dispatch = DomainDispatcherApplication.__call__
+        DomainDispatcherApplication.__call__ = _profiled_dispatch
+        threading.Thread(target=_dump_profiles, name="spd-wms-profile", daemon=True).start()
+    sys.stderr.write(
+        f"spd-wms: moto patched: moto {version}; correctness: {', '.join(correctness)};"
+        f" speed: {', '.join(speed) or 'none'}\n"
+    )
 
 
-if _PROFILE_FILE:
-    DomainDispatcherApplication.__call__ = _profiled_dispatch
-    threading.Thread(target=_dump_profiles, name="spd-wms-profile", daemon=True).start()
-else:
-    DomainDispatcherApplication.__call__ = _serialized_dispatch
-dynamodb_models.copy = _CopyWithoutTableBackups()
-DynamoDBBackend.transact_write_items = _transact_with_undo_log
-if all(_attribute_value_shape_is_expected(service) for service in _ATTRIBUTE_VALUE_SERVICES):
-    JSONSerializer._serialize_type_structure = _serialize_structure_directly
-    BaseJSONParser._parse_structure = _parse_structure_directly
-UpdateExpressionParser.make = staticmethod(_parse_update_expression)
-dynamodb_models.UpdateExpressionValidator = _UpdateExpressionValidator
-DepthFirstTraverser.nodes_to_be_processed = _nodes_to_be_processed_once
-DepthFirstTraverser.traverse_node_recursively = _traverse_node_recursively
-validators.deepcopy = _deepcopy
-ConditionExpressionParser.parse = _parse_condition_once
-backends.list_of_moto_modules = _moto_modules
-core_responses.method_names_from_class = _method_names_of_class
-core_responses.camelcase_to_underscores = _attribute_name_of
-sqs_models.camelcase_to_underscores = _attribute_name_of
-SQSBackend.is_message_valid_based_on_retention_period = (
-    _is_message_valid_based_on_retention_period
-)
-jsonpath_ng.ext.parse = _parse_json_path
-Table.query = _query_within_partition
-Table.all_items = _all_items_or_narrowed
-Table.put_item = _put_item_indexed
-Table.delete_item = _delete_item_indexed
-DynamoDBBackend.update_item = _update_item_indexed
-MotoRandom.get_random_string = _random_string
-sqs_models.generate_receipt_handle = _receipt_handle
-Item.__init__ = _item_init
-WSGIRequestHandler.log_request = _log_failed_request
-SQSResponse._authenticate_and_authorize_normal_action = _authorize_with_queue_policy
-DynamoType.size = _dynamo_type_size
-sys.stderr.write("spd-wms: moto dynamodb patched\n")
+_main()

@@ -10,8 +10,7 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { App } from 'aws-cdk-lib';
-import { stackResourceNames } from '../../../infra/local/embedded.js';
-import type { LocalResource } from '../../../infra/local/runtime.js';
+import { type LocalResource, stackResourceNames } from '../../../infra/local/index.js';
 import { WmsStack } from '../../../infra/stack/wms-stack.js';
 import { uniquePrefix } from '../../support/index.js';
 import {

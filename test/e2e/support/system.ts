@@ -7,12 +7,12 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
+  type EmbeddedControlPlane,
   type PilotOptions,
   type PilotProcess,
   startLoggedControlPlane,
   startPilot,
-} from '../../../infra/local/demo/environment.js';
-import type { EmbeddedControlPlane } from '../../../infra/local/embedded.js';
+} from '../../../infra/local/index.js';
 import { type AwsClients, awsClients, createSignedHttp, type SignedHttp } from '../../../shared/aws/index.js';
 import { createRepositories, type Repositories } from '../../../shared/repositories/index.js';
 import { uniquePrefix } from '../../support/index.js';

@@ -7,13 +7,13 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { chmodSync, createWriteStream, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type ServiceEndpoint, startOrAttach } from '../attach.js';
-import { type EmbeddedControlPlane, startEmbeddedControlPlane } from '../embedded.js';
-import { useEmulatorEndpoint } from '../emulator.js';
-import { credentialsFileEnv } from '../pilot-credentials.js';
-import type { MintedCredentials } from '../runtime.js';
+import { type ServiceEndpoint, startOrAttach } from './attach.js';
+import { type EmbeddedControlPlane, startEmbeddedControlPlane } from './embedded.js';
+import { useEmulatorEndpoint } from './emulator.js';
+import { credentialsFileEnv } from './pilot-credentials.js';
+import type { MintedCredentials } from './runtime.js';
 
-const PROJECT_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const PILOT_MAIN = join(PROJECT_ROOT, 'pilot/agent/main.ts');
 /** How long a pilot told to stop may take before it is killed. */
 const PILOT_STOP_TIMEOUT_MS = 30_000;
