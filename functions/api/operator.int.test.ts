@@ -17,7 +17,7 @@ import {
   RegisterTaskResponse,
 } from '../../events/api.js';
 import { type AwsClients, CallCounter, createAwsClients } from '../../shared/aws/index.js';
-import { counterShardKey } from '../../shared/repositories/counterShards.js';
+import { counterShardKey } from '../../shared/repositories/counter-shards.js';
 import { createRepositories, type Repositories } from '../../shared/repositories/index.js';
 import { ControlTableHistory, ControlTableRecorder } from '../../shared/throughput/index.js';
 import { fileRef, newFile, pilotRegistration, taskSpec } from '../../test/support/index.js';

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { JobMessage } from '../../events/index.js';
 import { awsClients } from '../../shared/aws/index.js';
 import { planJobs } from '../../shared/jobgen/index.js';
-import { counterShardKey } from '../../shared/repositories/counterShards.js';
+import { counterShardKey } from '../../shared/repositories/counter-shards.js';
 import { createRepositories, type Repositories } from '../../shared/repositories/index.js';
 import {
   type ControlPlane,

@@ -6,7 +6,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { AwsClientConfig, loadConfig } from '../config/index.js';
-import { type CallCounter, processCallCounter } from './callCounter.js';
+import { type CallCounter, processCallCounter } from './call-counter.js';
 import type { AwsClients, AwsClientsOptions } from './types.js';
 
 const CALL_COUNTER_MIDDLEWARE = 'wmsCallCounter';

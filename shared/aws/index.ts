@@ -1,5 +1,5 @@
 /** The one place AWS clients are built, plus the API-call counter used to measure calls per job. */
-export { CallCounter, countProcessCalls } from './callCounter.js';
+export { CallCounter, countProcessCalls } from './call-counter.js';
 export { addCallCounter, awsClients, createAwsClients } from './clients.js';
 export {
   createSignedHttp,

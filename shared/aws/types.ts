@@ -5,7 +5,7 @@ import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { CallCounter } from './callCounter.js';
+import type { CallCounter } from './call-counter.js';
 import type { SigningCredentials } from './signed-http.js';
 
 /** The AWS clients of one process; `doc` wraps `dynamo` and shares its middleware. */

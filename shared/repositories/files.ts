@@ -19,7 +19,7 @@ import {
   type NewFile,
   type RegisterFilesResult,
   takenNameOutcome,
-} from './fileWrites.js';
+} from './file-writes.js';
 import type { Page, PageRequest, RepositoryDeps, StoredItem } from './types.js';
 
 /**

@@ -16,12 +16,12 @@ export { TRANSACTION_ITEM_LIMIT } from './constants.js';
 export { ControlRepo, type Versioned } from './control.js';
 export { type CreateDatasetResult, type DatasetChange, DatasetsRepo, type NewDataset } from './datasets.js';
 export { listAllPages } from './dynamo.js';
+export type { FileRefusal, NewFile, RegisterFilesResult } from './file-writes.js';
 export { FilesRepo } from './files.js';
-export type { FileRefusal, NewFile, RegisterFilesResult } from './fileWrites.js';
-export type { AttemptEnd, FailureDetails } from './jobAttemptEnds.js';
-export type { JobClaim } from './jobDispatch.js';
-export type { FailureRequest, RetryRequest } from './jobEnds.js';
-export type { CreateJobsResult, JobTaskContext, NewJob } from './jobGeneration.js';
+export type { AttemptEnd, FailureDetails } from './job-attempt-ends.js';
+export type { JobClaim } from './job-dispatch.js';
+export type { FailureRequest, RetryRequest } from './job-ends.js';
+export type { CreateJobsResult, JobTaskContext, NewJob } from './job-generation.js';
 export type {
   CompleteRequest,
   CompleteWithOutputsRequest,
@@ -30,9 +30,9 @@ export type {
   EndAttemptResult,
   PhaseUpdate,
   PilotReportRef,
-} from './jobResults.js';
+} from './job-results.js';
+export type { LostJobRef } from './job-watchdog.js';
 export { JobsRepo } from './jobs.js';
-export type { LostJobRef } from './jobWatchdog.js';
 export { type ItemAction, REPOSITORY_OPERATIONS, type TableOperation } from './operations.js';
 export {
   type PilotChange,

@@ -5,10 +5,10 @@
  *
  * JobsRepo is the one surface services use; each concern lives in its own part, and each table
  * it writes has one owner:
- * - the jobs table: every part, through the guarded update of jobTransitions.ts;
- * - the tasks table's counters: jobCounters.ts only (each job change carries its update);
- * - the pilots table (a claim's liveness check): jobDispatch.ts;
- * - the files and datasets tables (an attempt's outputs and logs): jobResults.ts, through fileWrites.ts.
+ * - the jobs table: every part, through the guarded update of job-transitions.ts;
+ * - the tasks table's counters: job-counters.ts only (each job change carries its update);
+ * - the pilots table (a claim's liveness check): job-dispatch.ts;
+ * - the files and datasets tables (an attempt's outputs and logs): job-results.ts, through file-writes.ts.
  */
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { NotFoundError } from '../errors/index.js';
@@ -16,9 +16,9 @@ import { type FileRecord, JobRecord, type JobState } from '../model/index.js';
 import type { InFlightJobState } from '../states/index.js';
 import { batchGet, parseStored, queryPage } from './dynamo.js';
 import { Expression } from './expressions.js';
-import { type JobClaim, JobDispatch } from './jobDispatch.js';
-import { type FailureRequest, JobEnds, type RetryRequest } from './jobEnds.js';
-import { type CreateJobsResult, JobGeneration, type JobTaskContext, type NewJob } from './jobGeneration.js';
+import { type JobClaim, JobDispatch } from './job-dispatch.js';
+import { type FailureRequest, JobEnds, type RetryRequest } from './job-ends.js';
+import { type CreateJobsResult, JobGeneration, type JobTaskContext, type NewJob } from './job-generation.js';
 import {
   type CompleteRequest,
   type CompleteWithOutputsRequest,
@@ -27,9 +27,9 @@ import {
   type EndAttemptResult,
   JobResults,
   type PhaseUpdate,
-} from './jobResults.js';
-import { JobTransitions } from './jobTransitions.js';
-import { JobWatchdog, type LostJobRef } from './jobWatchdog.js';
+} from './job-results.js';
+import { JobTransitions } from './job-transitions.js';
+import { JobWatchdog, type LostJobRef } from './job-watchdog.js';
 import { JOBS_TABLE } from './tables.js';
 import type {
   JobBatchResult,

@@ -14,7 +14,7 @@ import {
   StateConflictError,
   ValidationError,
 } from '../errors/index.js';
-import { counterShardKey } from './counterShards.js';
+import { counterShardKey } from './counter-shards.js';
 import { createRepositories } from './index.js';
 
 let fixture: RepositoryFixture;

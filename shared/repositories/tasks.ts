@@ -33,7 +33,7 @@ import {
   readCounterShards,
   rememberShardCount,
   shardCountsOf,
-} from './counterShards.js';
+} from './counter-shards.js';
 import {
   conditionalWrite,
   type ItemRefusal,
@@ -99,7 +99,7 @@ function checkedRank(value: number, path: string): number {
 
 /**
  * Tasks. State changes are guarded by the expected state (and version when given) and bump
- * `version`. A task's job counters live in its counter shards (counterShards.ts), moved only by
+ * `version`. A task's job counters live in its counter shards (counter-shards.ts), moved only by
  * JobsRepo in its transactions; every read here returns the task with its shards summed,
  * read consistently.
  */

@@ -15,7 +15,7 @@ import { DEFAULT_COUNTER_SHARDS, shardOf } from '../counters/index.js';
 import { datasetUidFor } from '../ids/index.js';
 import { planJobs } from '../jobgen/index.js';
 import type { JobRecord, OutputFile, TaskRecord } from '../model/index.js';
-import { counterShardKey } from '../repositories/counterShards.js';
+import { counterShardKey } from '../repositories/counter-shards.js';
 import { type AuditDeps, headObject, runAudit } from './audit.js';
 
 let fixture: RepositoryFixture;

@@ -20,7 +20,7 @@ import {
 import { ERRORS } from '../errors/index.js';
 import { planJobs } from '../jobgen/index.js';
 import type { JobRecord, TaskRecord } from '../model/index.js';
-import { counterShardKey } from '../repositories/counterShards.js';
+import { counterShardKey } from '../repositories/counter-shards.js';
 import { type PilotChange, PilotsRepo, type PilotTransition } from '../repositories/index.js';
 import { runWatchdog, type WatchdogDeps } from './watchdog.js';
 

@@ -5,7 +5,7 @@ import { fileRef, jobsFixture, type RepositoryFixture, taskSpec } from '../../te
 import { countersByShard, sumCounters } from '../counters/index.js';
 import { planJobs } from '../jobgen/index.js';
 import { type JobRecord, TaskCounterShard } from '../model/index.js';
-import { counterShardKey } from './counterShards.js';
+import { counterShardKey } from './counter-shards.js';
 
 let fixture: RepositoryFixture;
 let taskCounter = 0;

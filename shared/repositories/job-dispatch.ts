@@ -26,7 +26,7 @@ import {
   refusalError,
   refused,
   type TransitionSpec,
-} from './jobTransitions.js';
+} from './job-transitions.js';
 import { JOBS_TABLE } from './tables.js';
 import type { JobBatchResult, JobRef, RepositoryDeps, StoredItem } from './types.js';
 

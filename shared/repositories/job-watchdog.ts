@@ -7,7 +7,7 @@ import { JobRecord } from '../model/index.js';
 import type { InFlightJobState } from '../states/index.js';
 import { parseStored, queryPage } from './dynamo.js';
 import { Expression } from './expressions.js';
-import { entryOf, type JobTransitions } from './jobTransitions.js';
+import { entryOf, type JobTransitions } from './job-transitions.js';
 import { JOBS_TABLE } from './tables.js';
 import type {
   JobBatchResult,

@@ -1,7 +1,7 @@
 /**
  * The one write path of job state changes, shared by the parts of the jobs repository: a job
  * update guarded by the expected state, task and attempt (and claim token or pilot), made in
- * the same transaction as the update of its task's counter shard (jobCounters.ts), and the
+ * the same transaction as the update of its task's counter shard (job-counters.ts), and the
  * reading of a refusal back into a domain error.
  */
 import type { TransactWriteItem } from '@aws-sdk/lib-dynamodb';
@@ -24,14 +24,14 @@ import {
   writeBatch,
 } from './dynamo.js';
 import { Expression } from './expressions.js';
-import { fileKey, fileRecordOf, type NewFile } from './fileWrites.js';
+import { fileKey, fileRecordOf, type NewFile } from './file-writes.js';
 import {
   counterShardsOf,
   countersUpdates,
   type JobMove,
   shardCounterKey,
   shardCountersUpdate,
-} from './jobCounters.js';
+} from './job-counters.js';
 import type { JobBatchResult, JobRef, JobRefusal, JobStateRef, RepositoryDeps, StoredItem } from './types.js';
 
 /** One job change: the expected state and attempt, plus the claim token or pilot it must still hold. */

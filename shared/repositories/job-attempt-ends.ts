@@ -1,10 +1,10 @@
 /**
  * What each end of an attempt changes on its job — DONE, FAILED, READY (retried) or
- * CANCELLED — as transition specs for jobTransitions.ts.
+ * CANCELLED — as transition specs for job-transitions.ts.
  */
 import { z } from 'zod';
 import { LIMITS, OutputFile, PhaseTimes, Timestamp } from '../model/index.js';
-import { checked, type TransitionSpec } from './jobTransitions.js';
+import { checked, type TransitionSpec } from './job-transitions.js';
 
 /** How a RUNNING attempt ends, as its pilot's result decides. */
 export type AttemptEnd =

@@ -26,7 +26,6 @@ import {
   transactWrite,
 } from './dynamo.js';
 import { Expression } from './expressions.js';
-import { FilesRepo } from './files.js';
 import {
   closedDatasetRefusal,
   datasetCounterUpdate,
@@ -36,9 +35,10 @@ import {
   type NewFile,
   type RegisterFilesResult,
   takenNameOutcome,
-} from './fileWrites.js';
-import { type AttemptEnd, completionSpec, endSpec, OutputFiles } from './jobAttemptEnds.js';
-import type { JobMove } from './jobCounters.js';
+} from './file-writes.js';
+import { FilesRepo } from './files.js';
+import { type AttemptEnd, completionSpec, endSpec, OutputFiles } from './job-attempt-ends.js';
+import type { JobMove } from './job-counters.js';
 import {
   checked,
   checkOf,
@@ -48,7 +48,7 @@ import {
   refused,
   type TransitionEntry,
   type TransitionSpec,
-} from './jobTransitions.js';
+} from './job-transitions.js';
 import type { JobRef, RepositoryDeps } from './types.js';
 
 /** A report from the pilot holding the job's claim. */

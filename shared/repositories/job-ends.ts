@@ -7,8 +7,8 @@ import type { z } from 'zod';
 import { ValidationError } from '../errors/index.js';
 import type { PhaseTimes } from '../model/index.js';
 import { STARTED_TASK_STATES } from '../states/index.js';
-import { ATTEMPT_ATTRIBUTES, CANCEL_SPEC, failureSpec, retrySpec } from './jobAttemptEnds.js';
-import { entryOf, type JobTransitions } from './jobTransitions.js';
+import { ATTEMPT_ATTRIBUTES, CANCEL_SPEC, failureSpec, retrySpec } from './job-attempt-ends.js';
+import { entryOf, type JobTransitions } from './job-transitions.js';
 import type { JobBatchResult, JobRef, JobStateRef } from './types.js';
 
 /** A failure: reported by the pilot (RUNNING, with its claim token) or decided for a LOST job. */

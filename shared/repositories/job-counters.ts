@@ -1,13 +1,13 @@
 /**
  * The task counters that jobs move: the only writes of the jobs repository to the tasks table.
- * A task's counters are its counter shards (counterShards.ts); every job change carries the
+ * A task's counters are its counter shards (counter-shards.ts); every job change carries the
  * update of its job's shard in its transaction, so the sum of a task's shards (`counts`,
  * `jobsTotal`) always equals its jobs.
  */
 import type { TransactWriteItem } from '@aws-sdk/lib-dynamodb';
 import { type JobMove, shardDeltas, shardOf } from '../counters/index.js';
 import type { TaskState } from '../model/index.js';
-import { counterShardKey, counterShardUpdate, shardCountsOf } from './counterShards.js';
+import { counterShardKey, counterShardUpdate, shardCountsOf } from './counter-shards.js';
 import type { RepositoryDeps } from './types.js';
 
 export type { JobMove } from '../counters/index.js';

@@ -4,8 +4,8 @@ import { type Device, JobRecord } from '../model/index.js';
 import { GENERATING_TASK_STATES } from '../states/index.js';
 import { type BatchEntry, rejectDuplicates, writeBatch } from './dynamo.js';
 import { Expression } from './expressions.js';
-import { counterShardsOf, shardCounterKey, shardCountersUpdate } from './jobCounters.js';
-import { checked, type JobTransitions, storedJob } from './jobTransitions.js';
+import { counterShardsOf, shardCounterKey, shardCountersUpdate } from './job-counters.js';
+import { checked, type JobTransitions, storedJob } from './job-transitions.js';
 import type { RepositoryDeps } from './types.js';
 
 /** The task fields a new job copies. */
