@@ -7,14 +7,22 @@ import { DASHBOARD_LIMITS, type DashboardHistory, type DashboardSummary } from '
 import type { ThroughputHistoryKind } from '../../shared/config/index.js';
 import type { TaskState } from '../../shared/model/index.js';
 import type { Repositories } from '../../shared/repositories/index.js';
-import { LIVE_PILOT_STATES } from '../../shared/states/index.js';
+import {
+  isOneOf,
+  LIVE_PILOT_STATES,
+  STARTED_TASK_STATES,
+  UNFINISHED_TASK_STATES,
+} from '../../shared/states/index.js';
 import type { ThroughputHistory } from '../../shared/throughput/index.js';
 import { type DeadLetterQueues, deadLetterDepths } from './dead-letters.js';
 import { type PageSource, pageAcross } from './paging.js';
 import { pilotViewOf, taskSummaryOf } from './views.js';
 
-/** Running tasks first: they are what an operator watches. */
-const ACTIVE_TASK_STATES: readonly TaskState[] = ['RUNNING', 'HELD', 'REGISTERED'];
+/** The unfinished tasks, the started ones first: they are what an operator watches. */
+const WATCHED_TASK_STATES: readonly TaskState[] = [
+  ...STARTED_TASK_STATES,
+  ...UNFINISHED_TASK_STATES.filter((state) => !isOneOf(STARTED_TASK_STATES, state)),
+];
 
 export interface DashboardDeps {
   repos: Repositories;
@@ -33,7 +41,7 @@ export async function dashboardSummary(deps: DashboardDeps): Promise<DashboardSu
   const { repos } = deps;
   const [tasks, pilots, deadLetters] = await Promise.all([
     firstOf(
-      ACTIVE_TASK_STATES.map((state) => (page) => repos.tasks.listByState(state, page)),
+      WATCHED_TASK_STATES.map((state) => (page) => repos.tasks.listByState(state, page)),
       DASHBOARD_LIMITS.tasks,
     ),
     firstOf(

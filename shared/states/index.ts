@@ -25,6 +25,7 @@ export {
   SLOT_TAKING_JOB_STATES,
   STARTED_TASK_STATES,
   UNFINISHED_JOB_STATES,
+  UNFINISHED_TASK_STATES,
   WAITING_JOB_STATES,
 } from './sets.js';
 export type { Machine, MachineStates, TaskOutcome, TaskProgress, TransitionTable } from './types.js';

@@ -21,6 +21,7 @@ import {
   SLOT_TAKING_JOB_STATES,
   STARTED_TASK_STATES,
   UNFINISHED_JOB_STATES,
+  UNFINISHED_TASK_STATES,
   WAITING_JOB_STATES,
 } from './sets.js';
 
@@ -105,6 +106,12 @@ describe('named job-state sets', () => {
 });
 
 describe('named task and pilot state sets', () => {
+  it('split the task states into unfinished and final ones', () => {
+    expect([...UNFINISHED_TASK_STATES, ...TERMINAL_TASK_STATES].sort()).toEqual([...TASK_STATES].sort());
+    expect(UNFINISHED_TASK_STATES).toEqual(['REGISTERED', 'RUNNING', 'HELD']);
+    for (const state of STARTED_TASK_STATES) expect(UNFINISHED_TASK_STATES).toContain(state);
+  });
+
   it('hold only states that are not final', () => {
     for (const set of [STARTED_TASK_STATES, GENERATING_TASK_STATES, DISPATCHING_TASK_STATES]) {
       for (const state of set) {

@@ -3,8 +3,8 @@
  * claimable / in flight / unfinished …" uses one of these instead of a list of its own; sets
  * the state machine decides are derived from it, and the tests check the others against it.
  */
-import { JOB_STATES, type JobState, type PilotState, type TaskState } from '../model/index.js';
-import { TERMINAL_JOB_STATES } from './constants.js';
+import { JOB_STATES, type JobState, type PilotState, TASK_STATES, type TaskState } from '../model/index.js';
+import { TERMINAL_JOB_STATES, TERMINAL_TASK_STATES } from './constants.js';
 
 /** Whether `state` is one of `states` (a type guard over the set's own states). */
 export function isOneOf<S extends string>(states: readonly S[], state: string): state is S {
@@ -55,6 +55,11 @@ export const CANCELLABLE_JOB_STATES = [
 
 /** Jobs an operator may retry (wms retry), with attempt + 1: FAILED. */
 export const OPERATOR_RETRYABLE_JOB_STATES = ['FAILED'] as const satisfies readonly JobState[];
+
+/** Tasks not yet final (REGISTERED, RUNNING, HELD): what an operator still watches. */
+export const UNFINISHED_TASK_STATES: readonly TaskState[] = Object.freeze(
+  TASK_STATES.filter((state) => !isOneOf(TERMINAL_TASK_STATES, state)),
+);
 
 /** Task states whose running jobs still report and may be retried: started and not final. */
 export const STARTED_TASK_STATES = ['RUNNING', 'HELD'] as const satisfies readonly TaskState[];
