@@ -5,7 +5,7 @@
  */
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { NotFoundError } from '../errors/index.js';
-import { ARCHIVE_PENDING, type TaskArchive, TaskRecord } from '../model/index.js';
+import { ARCHIVE_PENDING, type TaskArchive, TaskItem } from '../model/index.js';
 import { TERMINAL_TASK_STATES } from '../states/index.js';
 import { conditionalWrite, parseStored, queryPage } from './dynamo.js';
 import { Expression } from './expressions.js';
@@ -25,9 +25,10 @@ export class ArchiveRepo {
   /**
    * Finished tasks whose archival is not over, ended before `endedBefore`, oldest first. Only
    * these carry the sparse index's key (set with the final state, removed by `finish`), so
-   * the query never reads the tasks archived before.
+   * the query never reads the tasks archived before. The items come without their counters:
+   * the caller reads those (tasks.get) for the few it works on.
    */
-  async listDue(endedBefore: string, page: PageRequest = {}): Promise<Page<TaskRecord>> {
+  async listDue(endedBefore: string, page: PageRequest = {}): Promise<Page<TaskItem>> {
     const expression = new Expression();
     return queryPage(
       this.#deps.doc,
@@ -38,7 +39,7 @@ export class ArchiveRepo {
         ...expression.attributes(),
       },
       page,
-      (item) => parseStored(TaskRecord, item, 'task'),
+      (item) => parseStored(TaskItem, item, 'task'),
     );
   }
 
@@ -46,7 +47,7 @@ export class ArchiveRepo {
    * Records the complete export on its finished task, once: `applied: false` with the task as
    * it is when another run recorded one first (the caller goes on with that one).
    */
-  async markArchived(taskId: string, archive: TaskArchive): Promise<{ task: TaskRecord; applied: boolean }> {
+  async markArchived(taskId: string, archive: TaskArchive): Promise<{ task: TaskItem; applied: boolean }> {
     const expression = new Expression();
     const result = await conditionalWrite(() =>
       this.#deps.doc.send(
@@ -61,9 +62,9 @@ export class ArchiveRepo {
         }),
       ),
     );
-    if (result.ok) return { task: parseStored(TaskRecord, result.value.Attributes, 'task'), applied: true };
+    if (result.ok) return { task: parseStored(TaskItem, result.value.Attributes, 'task'), applied: true };
     if (!result.current) throw new NotFoundError('task', taskId);
-    return { task: parseStored(TaskRecord, result.current, 'task'), applied: false };
+    return { task: parseStored(TaskItem, result.current, 'task'), applied: false };
   }
 
   /** Ends a task's archival: every exported item has its TTL; the task leaves the due index. */

@@ -30,7 +30,13 @@ import {
   jobLine,
 } from '../archive/index.js';
 import { datasetUidFor } from '../ids/index.js';
-import { JOB_STATES, type JobState, type TaskArchive, type TaskRecord } from '../model/index.js';
+import {
+  JOB_STATES,
+  type JobState,
+  type TaskArchive,
+  type TaskItem,
+  type TaskRecord,
+} from '../model/index.js';
 import type { Page, Repositories } from '../repositories/index.js';
 import { type ArchiveStore, ArchiveWriter } from './archive-store.js';
 
@@ -73,7 +79,7 @@ export interface ArchivalReport {
 /** The uids of the task's output and log datasets that it produced (and that exist). */
 async function producedDatasets(
   deps: ArchivalDeps,
-  task: TaskRecord,
+  task: Pick<TaskItem, 'taskId' | 'outputDataset' | 'logDataset'>,
 ): Promise<{ output: string | undefined; log: string | undefined }> {
   const produced = async (name: string) => {
     const dataset = await deps.repos.datasets.find(datasetUidFor(name));
@@ -177,7 +183,7 @@ async function eachLimited<T>(items: readonly T[], work: (item: T) => Promise<bo
  */
 async function expireArchived(
   deps: ArchivalDeps,
-  task: TaskRecord & { archive: TaskArchive },
+  task: TaskItem & { archive: TaskArchive },
   report: ArchivalReport,
 ): Promise<boolean> {
   const { archive } = deps.repos;
@@ -236,17 +242,18 @@ export async function runArchival(deps: ArchivalDeps): Promise<ArchivalReport> {
 /** Archives one listed task as far as it can; false when it is left for a later run. */
 async function archiveOne(
   deps: ArchivalDeps,
-  listed: TaskRecord,
+  listed: TaskItem,
   now: Date,
   report: ArchivalReport,
 ): Promise<boolean> {
-  let task = listed;
+  let task: TaskItem = listed;
   if (task.archive === undefined) {
-    if (!isDueForArchive(task, now, deps.settings.afterSeconds)) {
+    const counted = await deps.repos.tasks.get(task.taskId);
+    if (!isDueForArchive(counted, now, deps.settings.afterSeconds)) {
       report.deferred.push({ taskId: task.taskId, reason: 'jobs of the task can still change' });
       return false;
     }
-    const exported = await exportTask(deps, task, now.toISOString());
+    const exported = await exportTask(deps, counted, now.toISOString());
     if ('refused' in exported) {
       report.deferred.push({ taskId: task.taskId, reason: exported.refused });
       deps.logger.warn('task not archived: its jobs are not what it counts', {
