@@ -70,14 +70,17 @@ async function storedFile(system: BenchSystem, dataset: { uid: string; name: str
 }
 
 /**
- * `count` files of a few bytes, stored and announced with `file.input`, then — once all are
- * registered, as a DSM that waits for its acknowledgements would — closed with `dataset.close`.
+ * Stores `fileNames` as files of a few bytes of `dataset` and announces each with `file.input`,
+ * `UPLOAD_CONCURRENCY` at a time, as a DSM would while it writes them: nothing but the current
+ * batch is held. `onBatch` sees how many were announced so far.
  */
-export async function closedInputDataset(system: BenchSystem, count: number): Promise<InputDataset> {
-  const id = randomUUID();
-  const dataset = { uid: `bench-${id}`, name: `bench.input.${id}` };
-  const fileNames = Array.from({ length: count }, (_, index) => `f-${String(index).padStart(6, '0')}.dat`);
-  for (let start = 0; start < count; start += UPLOAD_CONCURRENCY) {
+export async function announceFiles(
+  system: BenchSystem,
+  dataset: { uid: string; name: string },
+  fileNames: readonly string[],
+  onBatch?: (announced: number) => void,
+): Promise<void> {
+  for (let start = 0; start < fileNames.length; start += UPLOAD_CONCURRENCY) {
     const events = await Promise.all(
       fileNames
         .slice(start, start + UPLOAD_CONCURRENCY)
@@ -86,7 +89,25 @@ export async function closedInputDataset(system: BenchSystem, count: number): Pr
     for (let first = 0; first < events.length; first += EVENTS_PER_CALL) {
       await publishEvents(system.clients.eventBridge, events.slice(first, first + EVENTS_PER_CALL));
     }
+    onBatch?.(start + events.length);
   }
+}
+
+/** `count` names in code-point order (zero-padded), as the bench's input files are named. */
+export function benchFileNames(count: number): string[] {
+  const width = Math.max(6, String(count - 1).length);
+  return Array.from({ length: count }, (_, index) => `f-${String(index).padStart(width, '0')}.dat`);
+}
+
+/**
+ * `count` files of a few bytes, stored and announced with `file.input`, then — once all are
+ * registered, as a DSM that waits for its acknowledgements would — closed with `dataset.close`.
+ */
+export async function closedInputDataset(system: BenchSystem, count: number): Promise<InputDataset> {
+  const id = randomUUID();
+  const dataset = { uid: `bench-${id}`, name: `bench.input.${id}` };
+  const fileNames = benchFileNames(count);
+  await announceFiles(system, dataset, fileNames);
   const timeoutMs = 120_000 + count * 100;
   await waitUntil(async () => (await system.repos.datasets.find(dataset.uid))?.fileCount === count, {
     timeoutMs,
@@ -208,10 +229,14 @@ export async function waitForTaskDone(
 }
 
 /** Waits until the task's output and log datasets are closed: the last work the task causes. */
-export async function waitForOutputsClosed(system: BenchSystem, task: TaskRecord): Promise<void> {
+export async function waitForOutputsClosed(
+  system: BenchSystem,
+  task: TaskRecord,
+  timeoutMs = 60_000,
+): Promise<void> {
   for (const name of [task.outputDataset, task.logDataset]) {
     await waitUntil(async () => (await system.repos.datasets.find(datasetUidFor(name)))?.state === 'CLOSED', {
-      timeoutMs: 60_000,
+      timeoutMs,
       what: `dataset ${name} closed`,
     });
   }
