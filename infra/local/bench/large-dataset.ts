@@ -13,18 +13,17 @@
 import { randomUUID } from 'node:crypto';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
-import { buildPutEventsEntry, EVENT_SOURCES } from '../../../events/index.js';
-import { publishEvents } from '../../../functions/common/index.js';
 import { datasetUidFor } from '../../../shared/ids/index.js';
 import { STORAGE_KEY_PREFIXES } from '../../../shared/model/index.js';
 import { runAudit } from '../../../shared/services/index.js';
-import { datasetCloseChecklist } from '../demo/dsm.js';
 import { type DatasetFigures, datasetFigures, JobTally, processMemory } from './dataset-figures.js';
 import { type PilotSettings, startPilots } from './pilots.js';
 import type { BenchSystem } from './system.js';
 import {
   announceFiles,
   benchFileNames,
+  closeDataset,
+  forEachJobPage,
   registerTask,
   TRIVIAL_PAYLOAD,
   waitForOutputsClosed,
@@ -44,8 +43,16 @@ export interface LargeDatasetResult extends DatasetFigures {
   files: number;
   /** How the DSM's close carried the checklist. */
   input_checklist: 'inline' | 'object';
-  /** The emulator's resident memory at the end and its peak over its life (VmHWM); null without /proc. */
-  emulator_memory: { rss_mib: number; peak_rss_mib: number } | null;
+  /**
+   * The emulator's resident memory (VmRSS) with every file registered, with the task DONE and
+   * at the end, and its peak over its life (VmHWM, at the end); null without /proc.
+   */
+  emulator_memory: {
+    registered_rss_mib: number;
+    done_rss_mib: number;
+    rss_mib: number;
+    peak_rss_mib: number;
+  } | null;
   /** This process's (the embedded control plane's and the bench's) peak resident memory. */
   bench_peak_rss_mib: number;
   checks: {
@@ -61,8 +68,6 @@ export interface LargeDatasetResult extends DatasetFigures {
   };
 }
 
-/** Job records read a page at a time for the checks. */
-const JOB_PAGE = 1000;
 /** Objects the audit looks up in storage: enough to judge, without a HeadObject per job. */
 const AUDIT_OBJECTS = 200;
 /** How often progress is logged. */
@@ -100,26 +105,15 @@ export async function runLargeDataset(
       intervalMs: 500,
     });
     const allRegistered = Date.now();
+    const memoryRegistered = processMemory(system.emulator.pid);
     log(
       `large dataset: ${files} files registered in ${((allRegistered - announceStarted) / 1000).toFixed(1)} s`,
     );
 
     // By reference at every size, as the WMS closes the outputs (CHECKLIST_INLINE_MAX_FILES=0).
-    const checklist = await datasetCloseChecklist(
-      { bucket: system.plane.bucket, inlineChecklistMaxFiles: 0 },
-      dataset.name,
-      fileNames,
-    );
     const closePublished = Date.now();
-    await publishEvents(system.clients.eventBridge, [
-      buildPutEventsEntry({
-        detailType: 'dataset.close',
-        source: EVENT_SOURCES.dsm,
-        eventBusName: system.plane.busName,
-        detail: { datasetUid: dataset.uid, datasetName: dataset.name, ...checklist },
-      }),
-    ]);
-    log(`large dataset: closed (${'files' in checklist ? 'inline' : 'by reference'}); running…`);
+    const inputChecklist = await closeDataset(system, dataset, fileNames, 0);
+    log(`large dataset: closed (checklist ${inputChecklist}); running…`);
     let lastProgress = Date.now();
     const task = await waitForTaskDone(system, taskId, timeoutMs + files * 1000, (current) => {
       if (Date.now() - lastProgress < PROGRESS_MS) return;
@@ -130,18 +124,14 @@ export async function runLargeDataset(
       );
     });
     const taskDone = Date.now();
+    const memoryDone = processMemory(system.emulator.pid);
     await waitForOutputsClosed(system, task, timeoutMs);
     const outputsClosed = Date.now();
     await pilots.stop();
 
     log('large dataset: checking the jobs, the output dataset and the audit…');
     const tally = new JobTally();
-    let cursor: string | undefined;
-    do {
-      const page = await system.repos.jobs.listByTask(taskId, { limit: JOB_PAGE, cursor });
-      tally.add(page.items);
-      cursor = page.cursor;
-    } while (cursor !== undefined);
+    await forEachJobPage(system, taskId, (jobs) => tally.add(jobs));
     const output = await system.repos.datasets.get(datasetUidFor(task.outputDataset));
     const checklistObjects = await system.clients.s3.send(
       new ListObjectsV2Command({
@@ -160,7 +150,7 @@ export async function runLargeDataset(
     );
     return {
       files,
-      input_checklist: 'files' in checklist ? 'inline' : 'object',
+      input_checklist: inputChecklist,
       ...datasetFigures({
         files,
         announceStarted,
@@ -170,7 +160,7 @@ export async function runLargeDataset(
         taskDone,
         outputsClosed,
       }),
-      emulator_memory: processMemory(system.emulator.pid),
+      emulator_memory: emulatorMemory(memoryRegistered, memoryDone, processMemory(system.emulator.pid)),
       bench_peak_rss_mib: Math.round(process.resourceUsage().maxRSS / 102.4) / 10,
       checks: {
         jobs: tally.jobs,
@@ -187,6 +177,22 @@ export async function runLargeDataset(
   } finally {
     await pilots.stop();
   }
+}
+
+type Memory = ReturnType<typeof processMemory>;
+
+function emulatorMemory(
+  registered: Memory,
+  done: Memory,
+  end: Memory,
+): LargeDatasetResult['emulator_memory'] {
+  if (registered === null || done === null || end === null) return null;
+  return {
+    registered_rss_mib: registered.rss_mib,
+    done_rss_mib: done.rss_mib,
+    rss_mib: end.rss_mib,
+    peak_rss_mib: end.peak_rss_mib,
+  };
 }
 
 /** The checks that failed, as sentences; empty when the scenario did what it should. */

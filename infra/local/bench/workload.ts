@@ -8,6 +8,7 @@ import type { SignedHttp } from '../../../shared/aws/index.js';
 import { datasetUidFor } from '../../../shared/ids/index.js';
 import type { JobRecord, TaskRecord, TaskSpec } from '../../../shared/model/index.js';
 import { listAllPages } from '../../../shared/repositories/index.js';
+import { datasetCloseChecklist } from '../demo/dsm.js';
 import type { BenchSystem } from './system.js';
 
 /**
@@ -37,6 +38,8 @@ export interface InputDataset {
 }
 
 const UPLOAD_CONCURRENCY = 16;
+/** Jobs read per query. */
+const JOB_PAGE = 1000;
 const EVENTS_PER_CALL = 10;
 
 /** The `file.input` event of one stored file of a few bytes. */
@@ -130,20 +133,34 @@ export async function announceFile(
   await publishEvents(system.clients.eventBridge, [await storedFile(system, dataset, fileName)]);
 }
 
-/** Closes an input dataset with its checklist. */
+/**
+ * Closes an input dataset with its checklist, as the DSM does: inline up to
+ * DSM_INLINE_CHECKLIST_MAX_FILES names, by a checklist object above (`inlineChecklistMaxFiles`
+ * chooses another limit). Says how the checklist went.
+ */
 export async function closeDataset(
   system: BenchSystem,
   dataset: { uid: string; name: string },
   fileNames: readonly string[],
-): Promise<void> {
+  inlineChecklistMaxFiles?: number,
+): Promise<'inline' | 'object'> {
+  const checklist = await datasetCloseChecklist(
+    {
+      bucket: system.plane.bucket,
+      ...(inlineChecklistMaxFiles === undefined ? {} : { inlineChecklistMaxFiles }),
+    },
+    dataset.name,
+    fileNames,
+  );
   await publishEvents(system.clients.eventBridge, [
     buildPutEventsEntry({
       detailType: 'dataset.close',
       source: EVENT_SOURCES.dsm,
       eventBusName: system.plane.busName,
-      detail: { datasetUid: dataset.uid, datasetName: dataset.name, files: [...fileNames] },
+      detail: { datasetUid: dataset.uid, datasetName: dataset.name, ...checklist },
     }),
   ]);
+  return 'files' in checklist ? 'inline' : 'object';
 }
 
 export type TaskRequest = Pick<TaskSpec, 'name' | 'executable' | 'inputDatasetUid'> &
@@ -179,7 +196,21 @@ export async function cancelTask(api: SignedHttp, taskId: string): Promise<void>
 }
 
 export async function allJobs(system: BenchSystem, taskId: string): Promise<JobRecord[]> {
-  return listAllPages((cursor) => system.repos.jobs.listByTask(taskId, { limit: 1000, cursor }));
+  return listAllPages((cursor) => system.repos.jobs.listByTask(taskId, { limit: JOB_PAGE, cursor }));
+}
+
+/** Reads a task's jobs a page at a time, for a task too large to hold (see allJobs). */
+export async function forEachJobPage(
+  system: BenchSystem,
+  taskId: string,
+  onPage: (jobs: readonly JobRecord[]) => void,
+): Promise<void> {
+  let cursor: string | undefined;
+  do {
+    const page = await system.repos.jobs.listByTask(taskId, { limit: JOB_PAGE, cursor });
+    onPage(page.items);
+    cursor = page.cursor;
+  } while (cursor !== undefined);
 }
 
 /**
