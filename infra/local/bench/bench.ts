@@ -6,8 +6,8 @@
  *   npm run bench -- --help
  *
  * Writes each result as JSON (under bench-results/ by default) and prints it. Exits 0 when the
- * runs completed, whether or not every target was met, and 1 when the large-dataset scenario's
- * checks failed.
+ * runs completed, whether or not every target was met, 1 when a run failed or the large-dataset
+ * scenario's checks did, and 2 on a bad argument.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
@@ -29,7 +29,13 @@ function write(file: string, result: unknown): void {
 }
 
 async function main(): Promise<number> {
-  const args = parseBenchArguments(process.argv.slice(2));
+  let args: ReturnType<typeof parseBenchArguments>;
+  try {
+    args = parseBenchArguments(process.argv.slice(2));
+  } catch (error) {
+    console.error(error instanceof Error ? error.message : String(error));
+    return 2;
+  }
   if (args === 'help') {
     console.log(USAGE);
     return 0;
