@@ -89,7 +89,8 @@ export async function runThroughput(
   });
   const cpuAfter = readCpu(system.emulator.pid, pilotPids);
   const pilotCalls = await pilots.stop();
-  await waitForOutputsClosed(system, task);
+  // Closing them reads every output and log file: time that grows with the task.
+  await waitForOutputsClosed(system, task, 60_000 + options.jobs * 10);
   const after = readCounters(system);
 
   const controlPlaneCalls = subtractCalls(after.functions, before.functions);
