@@ -122,6 +122,22 @@ describe('FilesRepo.registerMany', () => {
     expect(some.map((file) => file.name).sort()).toEqual(['b.raw', 'e.raw']);
     expect(fixture.calls.snapshot()).toEqual([{ service: 'DynamoDB', operation: 'BatchGetItem', calls: 1 }]);
   });
+
+  it('lists only the names of a dataset, page by page in name order', async () => {
+    const uid = await openDataset();
+    const names = ['c.raw', 'a.raw', 'caf\u00e9.raw', 'b.raw', 'd.raw'];
+    await fixture.repos.files.registerMany(names.map((name) => newFile(uid, name)));
+
+    const pages: string[][] = [];
+    let page = await fixture.repos.files.listNames(uid, { limit: 2 });
+    pages.push(page.items);
+    while (page.cursor) {
+      page = await fixture.repos.files.listNames(uid, { limit: 2, cursor: page.cursor });
+      pages.push(page.items);
+    }
+
+    expect(pages).toEqual([['a.raw', 'b.raw'], ['c.raw', 'caf\u00e9.raw'], ['d.raw']]);
+  });
 });
 
 describe('DatasetsRepo', () => {

@@ -1,5 +1,5 @@
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
-import { FileRecord } from '../model/index.js';
+import { FileName, FileRecord } from '../model/index.js';
 import {
   type BatchEntry,
   batchGet,
@@ -66,6 +66,25 @@ export class FilesRepo {
       },
       page,
       (item) => this.#parse(item),
+    );
+  }
+
+  /**
+   * A dataset's file names in name order: `list` with only the name read back, for the walks
+   * over a whole dataset (its checklist), where the rest of each item is a cost and no use.
+   */
+  async listNames(datasetUid: string, page: PageRequest = {}): Promise<Page<string>> {
+    const expression = new Expression();
+    return queryPage(
+      this.#deps.doc,
+      {
+        TableName: this.#table,
+        KeyConditionExpression: `${expression.name('datasetUid')} = ${expression.value(datasetUid)}`,
+        ProjectionExpression: expression.name('name'),
+        ...expression.attributes(),
+      },
+      page,
+      (item) => parseStored(FileName, item.name, 'file name'),
     );
   }
 

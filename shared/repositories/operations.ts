@@ -77,6 +77,7 @@ export const REPOSITORY_OPERATIONS = {
     find: ['files:GetItem'],
     getMany: ['files:BatchGetItem'],
     list: ['files:Query'],
+    listNames: ['files:Query'],
     register: ['files:PutItem', 'datasets:UpdateItem'],
     registerMany: ['files:PutItem', 'datasets:UpdateItem'],
   },

@@ -43,30 +43,57 @@ export function checklistObjectOpener(s3: S3Client, places: readonly ObjectPlace
 }
 
 /**
+ * Checklist bytes held to upload them after the one read that digests them: 100,000 names of
+ * 80 bytes. A larger checklist is read a second time for the upload instead.
+ */
+export const CHECKLIST_HELD_MAX_BYTES = 8 * 1024 * 1024;
+
+/**
  * Stores a checklist object in `bucket` at `keyOf(its sha256)` (for a WMS dataset,
- * checklistObjectKey) and returns its reference. `names` gives the dataset's names in code-point order each time it is
- * called; it is read twice (once for the digest the key and the upload's checksum need, once
- * for the upload), so memory is a page of names and a chunk of bytes, whatever the size. S3
- * checks the upload against its sha256. Writing it again writes the same bytes at the same key.
- * The caller chooses a key under checklistReadPlaces, where dataset-close reads it.
+ * checklistObjectKey) and returns its reference. `names` gives the dataset's names in
+ * code-point order each time it is called. The key and the upload's checksum need the digest
+ * first, so the names are read once for it and held, as names, up to `heldMaxBytes`, then
+ * uploaded from there; a larger checklist is read again for the upload (memory stays a page of
+ * names and a chunk of bytes, whatever the size). S3 checks the upload against its sha256.
+ * Writing it again writes the same bytes at the same key. The caller chooses a key under
+ * checklistReadPlaces, where dataset-close reads it.
  */
 export async function writeChecklistObject(
   s3: S3Client,
   bucket: string,
   keyOf: (sha256: string) => string,
   names: () => AsyncIterable<string>,
+  heldMaxBytes: number = CHECKLIST_HELD_MAX_BYTES,
 ): Promise<ChecklistObjectRef> {
-  const digest = await checklistObjectDigest(names());
+  let held: string[] | undefined = [];
+  let heldBytes = 0;
+  async function* holding(source: AsyncIterable<string>): AsyncGenerator<string> {
+    for await (const name of source) {
+      if (held) {
+        heldBytes += Buffer.byteLength(name, 'utf8') + 1;
+        if (heldBytes <= heldMaxBytes) held.push(name);
+        else held = undefined;
+      }
+      yield name;
+    }
+  }
+  const digest = await checklistObjectDigest(holding(names()));
+  const kept = held;
+  const again = kept ? inOrder(kept) : names();
   const key = keyOf(digest.sha256);
   await s3.send(
     new PutObjectCommand({
       Bucket: bucket,
       Key: key,
-      Body: Readable.from(checklistObjectBytes(names())),
+      Body: Readable.from(checklistObjectBytes(again)),
       ContentLength: digest.bytes,
       ContentType: 'text/plain; charset=utf-8',
       ChecksumSHA256: Buffer.from(digest.sha256, 'hex').toString('base64'),
     }),
   );
   return { location: { bucket, key }, count: digest.count, sha256: digest.sha256 };
+}
+
+async function* inOrder(names: readonly string[]): AsyncGenerator<string> {
+  yield* names;
 }

@@ -88,8 +88,7 @@ export function describeFileConflict(registered: FileRecord, announced: FileRef)
 
 /** Every file name of a dataset, reading pages of LIST_PAGE_SIZE. */
 export async function listFileNames(files: FilesRepo, datasetUid: string): Promise<string[]> {
-  const listed = await listAllPages((cursor) => files.list(datasetUid, { limit: LIST_PAGE_SIZE, cursor }));
-  return listed.map((file) => file.name);
+  return listAllPages((cursor) => files.listNames(datasetUid, { limit: LIST_PAGE_SIZE, cursor }));
 }
 
 /**
@@ -99,7 +98,7 @@ export async function listFileNames(files: FilesRepo, datasetUid: string): Promi
  */
 export async function* registeredNames(files: FilesRepo, datasetUid: string): AsyncGenerator<string> {
   const read = (cursor: string | undefined) => {
-    const page = files.list(datasetUid, { limit: LIST_PAGE_SIZE, cursor });
+    const page = files.listNames(datasetUid, { limit: LIST_PAGE_SIZE, cursor });
     // Awaited below unless the walk stops first; then its failure concerns no one.
     page.catch(() => undefined);
     return page;
@@ -109,7 +108,7 @@ export async function* registeredNames(files: FilesRepo, datasetUid: string): As
     const page = await next;
     // The next page is read while this one is compared: two pages at most, less waiting.
     if (page.cursor !== undefined) next = read(page.cursor);
-    for (const file of page.items) yield file.name;
+    yield* page.items;
     if (page.cursor === undefined) return;
   }
 }

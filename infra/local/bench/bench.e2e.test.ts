@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { BenchResult, renderTable } from './result.js';
-import { type BenchProfile, runBench } from './run.js';
+import { type BenchProfile, runBench, runLargeDatasetBench } from './run.js';
 
 const TINY_PROFILE: BenchProfile = {
   tunables: { HEARTBEAT_INTERVAL_SECONDS: '1', PILOT_LOST_AFTER_SECONDS: '4', POWERTOOLS_LOG_LEVEL: 'WARN' },
@@ -88,5 +88,38 @@ describe('npm run bench', () => {
     expect(result.scaling).toBeNull();
     expect(result.targets_met.scaling).toBeNull();
     expect(renderTable(result)).toContain('jobs_per_s');
+  }, 300_000);
+
+  it('runs the large-dataset scenario on a tiny dataset, closed by reference both ways, every check passing', async () => {
+    // Act
+    const result = await runLargeDatasetBench({
+      files: 30,
+      slots: 4,
+      pilots: 2,
+      profile: TINY_PROFILE,
+      workDir: mkdtempSync(join(workDir, 'dataset-')),
+      log: () => undefined,
+    });
+
+    // Assess
+    expect(result.failed_checks).toEqual([]);
+    const { dataset } = result;
+    expect(dataset).toMatchObject({ files: 30, input_checklist: 'object' });
+    expect(dataset.checks).toMatchObject({
+      jobs: 30,
+      duplicate_jobs: 0,
+      jobs_not_done: 0,
+      task_state: 'DONE',
+      output_dataset_state: 'CLOSED',
+      output_files: 30,
+      audit_findings: 0,
+      audit_jobs: 30,
+    });
+    expect(dataset.checks.output_checklist_objects).toBeGreaterThan(0);
+    expect(dataset.announce_files_per_s).toBeGreaterThan(0);
+    expect(dataset.close_to_output_closed_s).toBeGreaterThanOrEqual(dataset.close_to_task_done_s);
+    expect(dataset.close_to_task_done_s).toBeGreaterThanOrEqual(dataset.close_to_last_job_s);
+    expect(dataset.emulator_memory!.peak_rss_mib).toBeGreaterThanOrEqual(dataset.emulator_memory!.rss_mib);
+    expect(dataset.bench_peak_rss_mib).toBeGreaterThan(0);
   }, 300_000);
 });

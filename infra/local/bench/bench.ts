@@ -1,64 +1,80 @@
 /**
  * The benchmark: the whole WMS on the embedded default (its own emulator, the real stack on
  * the embedded runtime, real pilot processes, trivial payloads), measured against the issue's
- * targets.
+ * targets; and on request the large-dataset scenario (large-dataset.ts).
  *
- *   npm run bench [-- --jobs 1000 --slots 16 --pilots 1 --out file.json --skip-scaling --scaling-jobs 10000]
+ *   npm run bench -- --help
  *
- * Writes the result as JSON (bench-results/bench-<timestamp>.json by default) and prints it
- * as a table. Exits 0 when the run completed, whether or not every target was met.
+ * Writes each result as JSON (under bench-results/ by default) and prints it. Exits 0 when the
+ * runs completed, whether or not every target was met, 1 when a run failed or the large-dataset
+ * scenario's checks did, and 2 on a bad argument.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
+import { parseBenchArguments, USAGE } from './arguments.js';
 import { renderTable } from './result.js';
-import { FULL_PROFILE, runBench } from './run.js';
+import { FULL_PROFILE, runBench, runLargeDatasetBench } from './run.js';
 
 const PROJECT_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-const USAGE =
-  'usage: bench [--jobs N] [--slots N] [--pilots N] [--out file.json] [--skip-scaling] [--scaling-jobs N]';
 
-function positiveInteger(text: string, name: string): number {
-  const value = Number(text);
-  if (!Number.isInteger(value) || value < 1)
-    throw new Error(`--${name} must be a positive integer\n${USAGE}`);
-  return value;
+function resultFile(given: string | undefined, name: string): string {
+  const stamp = new Date().toISOString().replaceAll(':', '-');
+  return resolve(given ?? `${PROJECT_ROOT}bench-results/${name}-${stamp}.json`);
+}
+
+function write(file: string, result: unknown): void {
+  mkdirSync(dirname(file), { recursive: true });
+  writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
 }
 
 async function main(): Promise<number> {
-  const { values } = parseArgs({
-    options: {
-      jobs: { type: 'string', default: '1000' },
-      slots: { type: 'string', default: '16' },
-      pilots: { type: 'string', default: '1' },
-      out: { type: 'string' },
-      'skip-scaling': { type: 'boolean', default: false },
-      'scaling-jobs': { type: 'string', default: '10000' },
-    },
-  });
-  const jobs = positiveInteger(values.jobs, 'jobs');
-  const slots = positiveInteger(values.slots, 'slots');
-  const out = resolve(
-    values.out ?? `${PROJECT_ROOT}bench-results/bench-${new Date().toISOString().replaceAll(':', '-')}.json`,
-  );
-  const result = await runBench({
-    jobs,
-    slots,
-    pilots: positiveInteger(values.pilots, 'pilots'),
-    scalingJobs: values['skip-scaling'] ? null : positiveInteger(values['scaling-jobs'], 'scaling-jobs'),
-    fairnessJobsPerTask: 150,
-    latencySamples: 20,
-    cancels: Math.max(20, slots),
+  let args: ReturnType<typeof parseBenchArguments>;
+  try {
+    args = parseBenchArguments(process.argv.slice(2));
+  } catch (error) {
+    console.error(error instanceof Error ? error.message : String(error));
+    return 2;
+  }
+  if (args === 'help') {
+    console.log(USAGE);
+    return 0;
+  }
+  const log = (line: string) => console.log(line);
+  if (args.standard) {
+    const out = resultFile(args.out, 'bench');
+    const result = await runBench({
+      jobs: args.jobs,
+      slots: args.slots,
+      pilots: args.pilots,
+      scalingJobs: args.scalingJobs,
+      fairnessJobsPerTask: 150,
+      latencySamples: 20,
+      cancels: Math.max(20, args.slots),
+      profile: FULL_PROFILE,
+      log,
+    });
+    write(out, result);
+    console.log('');
+    console.log(renderTable(result));
+    console.log(`\nresult: ${out}`);
+  }
+  if (args.datasetFiles === null) return 0;
+  const out = resultFile(args.datasetOut, 'bench-dataset');
+  const result = await runLargeDatasetBench({
+    files: args.datasetFiles,
+    slots: args.slots,
+    pilots: args.pilots,
     profile: FULL_PROFILE,
-    log: (line) => console.log(line),
+    log,
   });
-  mkdirSync(dirname(out), { recursive: true });
-  writeFileSync(out, `${JSON.stringify(result, null, 2)}\n`);
+  write(out, result);
   console.log('');
-  console.log(renderTable(result));
+  console.log(JSON.stringify(result.dataset, null, 2));
   console.log(`\nresult: ${out}`);
-  return 0;
+  if (result.failed_checks.length === 0) return 0;
+  console.error(`large dataset: checks failed: ${result.failed_checks.join('; ')}`);
+  return 1;
 }
 
 main().then(

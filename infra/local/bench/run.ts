@@ -10,6 +10,7 @@ import { perJob } from './calls.js';
 import { measureCancelToKill } from './cancel.js';
 import { measureCapacity } from './capacity.js';
 import { measureFairness } from './fairness-run.js';
+import { failedChecks, type LargeDatasetResult, runLargeDataset } from './large-dataset.js';
 import { measureDispatchLatency } from './latency.js';
 import { type PilotGroup, type PilotSettings, startPilots } from './pilots.js';
 import { measureLostPilotRecovery } from './recovery.js';
@@ -232,6 +233,75 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
     return BenchResult.parse({ ...measured, targets_met: targetsMet(measured) });
   } finally {
     await servicePilots?.stop();
+    await system?.stop();
+    await emulator.stop();
+  }
+}
+
+export interface LargeDatasetBenchOptions {
+  files: number;
+  slots: number;
+  pilots: number;
+  profile: BenchProfile;
+  workDir?: string;
+  log(line: string): void;
+}
+
+export interface LargeDatasetBenchResult {
+  bench: 'spd-wms-dataset';
+  at: string;
+  host: { cpus: number; load_average_1m: number; node: string };
+  options: { files: number; slots: number; pilots: number };
+  tunables: Record<string, string>;
+  dataset: LargeDatasetResult;
+  /** The checks that failed; empty when the scenario did what it should. */
+  failed_checks: string[];
+}
+
+/**
+ * The large-dataset scenario (large-dataset.ts) on an emulator and control plane of its own,
+ * so that the emulator's peak memory is the scenario's: the profile's settings, with every
+ * output dataset closed by a checklist object whatever its size.
+ */
+export async function runLargeDatasetBench(
+  options: LargeDatasetBenchOptions,
+): Promise<LargeDatasetBenchResult> {
+  if (options.slots % options.pilots !== 0)
+    throw new Error(`${options.slots} slots do not divide among ${options.pilots} pilots`);
+  const { profile, log } = options;
+  const workDir = options.workDir ?? mkdtempSync(join(tmpdir(), 'spd-wms-bench-dataset-'));
+  const host = { cpus: cpus().length, load_average_1m: round(loadavg()[0] ?? 0, 2), node: process.version };
+  const tunables = { ...profile.tunables, CHECKLIST_INLINE_MAX_FILES: '0' };
+  log(`SPD WMS bench, large dataset of ${options.files} files — work directory ${workDir}`);
+  const emulator = await startBenchEmulator();
+  let system: BenchSystem | undefined;
+  try {
+    system = await startBenchSystem(emulator, { workDir, tunables, scheduleScale: profile.scheduleScale });
+    log('warming up the functions…');
+    await runThroughput(system, {
+      jobs: WARM_UP_JOBS,
+      pilots: 1,
+      slotsPerPilot: 2,
+      pilot: profile.pilot,
+      log,
+    });
+    const dataset = await runLargeDataset(system, {
+      files: options.files,
+      pilots: options.pilots,
+      slotsPerPilot: options.slots / options.pilots,
+      pilot: profile.pilot,
+      log,
+    });
+    return {
+      bench: 'spd-wms-dataset',
+      at: new Date().toISOString(),
+      host,
+      options: { files: options.files, slots: options.slots, pilots: options.pilots },
+      tunables,
+      dataset,
+      failed_checks: failedChecks(dataset),
+    };
+  } finally {
     await system?.stop();
     await emulator.stop();
   }

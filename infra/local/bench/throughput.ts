@@ -11,8 +11,8 @@ import { type CpuUse, cpuUse, readCpu } from './cpu.js';
 import { type PilotSettings, startPilots } from './pilots.js';
 import type { BenchSystem } from './system.js';
 import {
-  allJobs,
   closedInputDataset,
+  forEachJobPage,
   registerTask,
   TRIVIAL_PAYLOAD,
   waitForOutputsClosed,
@@ -89,14 +89,24 @@ export async function runThroughput(
   });
   const cpuAfter = readCpu(system.emulator.pid, pilotPids);
   const pilotCalls = await pilots.stop();
-  await waitForOutputsClosed(system, task);
+  // Closing them reads every output and log file: time that grows with the task.
+  await waitForOutputsClosed(system, task, 60_000 + options.jobs * 10);
   const after = readCounters(system);
 
   const controlPlaneCalls = subtractCalls(after.functions, before.functions);
 
-  const jobs = await allJobs(system, taskId);
-  const first = Math.min(...jobs.map((job) => Date.parse(job.createdAt)));
-  const last = Math.max(...jobs.map((job) => Date.parse(job.endedAt ?? job.updatedAt)));
+  // Read a page at a time: at the scaling size the jobs would not all be held, nor spread.
+  let first = Number.POSITIVE_INFINITY;
+  let last = Number.NEGATIVE_INFINITY;
+  const dispatchLatenciesMs: number[] = [];
+  await forEachJobPage(system, taskId, (jobs) => {
+    for (const job of jobs) {
+      first = Math.min(first, Date.parse(job.createdAt));
+      last = Math.max(last, Date.parse(job.endedAt ?? job.updatedAt));
+      if (job.attempt === 0 && job.startedAt !== undefined)
+        dispatchLatenciesMs.push(Date.parse(job.startedAt) - Date.parse(job.createdAt));
+    }
+  });
   const makespanSeconds = (last - first) / 1000;
   return {
     jobs: options.jobs,
@@ -107,9 +117,7 @@ export async function runThroughput(
     pilotCalls,
     apiRequests: after.apiRequests - before.apiRequests,
     runtimeCalls: subtractCalls(after.runtime, before.runtime),
-    dispatchLatenciesMs: jobs
-      .filter((job) => job.attempt === 0 && job.startedAt !== undefined)
-      .map((job) => Date.parse(job.startedAt!) - Date.parse(job.createdAt)),
+    dispatchLatenciesMs,
     cpu: cpuUse(cpuBefore, cpuAfter, options.jobs),
   };
 }

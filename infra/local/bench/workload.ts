@@ -8,6 +8,7 @@ import type { SignedHttp } from '../../../shared/aws/index.js';
 import { datasetUidFor } from '../../../shared/ids/index.js';
 import type { JobRecord, TaskRecord, TaskSpec } from '../../../shared/model/index.js';
 import { listAllPages } from '../../../shared/repositories/index.js';
+import { datasetCloseChecklist } from '../demo/dsm.js';
 import type { BenchSystem } from './system.js';
 
 /**
@@ -37,6 +38,8 @@ export interface InputDataset {
 }
 
 const UPLOAD_CONCURRENCY = 16;
+/** Jobs read per query. */
+const JOB_PAGE = 1000;
 const EVENTS_PER_CALL = 10;
 
 /** The `file.input` event of one stored file of a few bytes. */
@@ -70,14 +73,17 @@ async function storedFile(system: BenchSystem, dataset: { uid: string; name: str
 }
 
 /**
- * `count` files of a few bytes, stored and announced with `file.input`, then — once all are
- * registered, as a DSM that waits for its acknowledgements would — closed with `dataset.close`.
+ * Stores `fileNames` as files of a few bytes of `dataset` and announces each with `file.input`,
+ * `UPLOAD_CONCURRENCY` at a time, as a DSM would while it writes them: nothing but the current
+ * batch is held. `onBatch` sees how many were announced so far.
  */
-export async function closedInputDataset(system: BenchSystem, count: number): Promise<InputDataset> {
-  const id = randomUUID();
-  const dataset = { uid: `bench-${id}`, name: `bench.input.${id}` };
-  const fileNames = Array.from({ length: count }, (_, index) => `f-${String(index).padStart(6, '0')}.dat`);
-  for (let start = 0; start < count; start += UPLOAD_CONCURRENCY) {
+export async function announceFiles(
+  system: BenchSystem,
+  dataset: { uid: string; name: string },
+  fileNames: readonly string[],
+  onBatch?: (announced: number) => void,
+): Promise<void> {
+  for (let start = 0; start < fileNames.length; start += UPLOAD_CONCURRENCY) {
     const events = await Promise.all(
       fileNames
         .slice(start, start + UPLOAD_CONCURRENCY)
@@ -86,7 +92,25 @@ export async function closedInputDataset(system: BenchSystem, count: number): Pr
     for (let first = 0; first < events.length; first += EVENTS_PER_CALL) {
       await publishEvents(system.clients.eventBridge, events.slice(first, first + EVENTS_PER_CALL));
     }
+    onBatch?.(start + events.length);
   }
+}
+
+/** `count` names in code-point order (zero-padded), as the bench's input files are named. */
+export function benchFileNames(count: number): string[] {
+  const width = Math.max(6, String(count - 1).length);
+  return Array.from({ length: count }, (_, index) => `f-${String(index).padStart(width, '0')}.dat`);
+}
+
+/**
+ * `count` files of a few bytes, stored and announced with `file.input`, then — once all are
+ * registered, as a DSM that waits for its acknowledgements would — closed with `dataset.close`.
+ */
+export async function closedInputDataset(system: BenchSystem, count: number): Promise<InputDataset> {
+  const id = randomUUID();
+  const dataset = { uid: `bench-${id}`, name: `bench.input.${id}` };
+  const fileNames = benchFileNames(count);
+  await announceFiles(system, dataset, fileNames);
   const timeoutMs = 120_000 + count * 100;
   await waitUntil(async () => (await system.repos.datasets.find(dataset.uid))?.fileCount === count, {
     timeoutMs,
@@ -109,20 +133,34 @@ export async function announceFile(
   await publishEvents(system.clients.eventBridge, [await storedFile(system, dataset, fileName)]);
 }
 
-/** Closes an input dataset with its checklist. */
+/**
+ * Closes an input dataset with its checklist, as the DSM does: inline up to
+ * DSM_INLINE_CHECKLIST_MAX_FILES names, by a checklist object above (`inlineChecklistMaxFiles`
+ * chooses another limit). Says how the checklist went.
+ */
 export async function closeDataset(
   system: BenchSystem,
   dataset: { uid: string; name: string },
   fileNames: readonly string[],
-): Promise<void> {
+  inlineChecklistMaxFiles?: number,
+): Promise<'inline' | 'object'> {
+  const checklist = await datasetCloseChecklist(
+    {
+      bucket: system.plane.bucket,
+      ...(inlineChecklistMaxFiles === undefined ? {} : { inlineChecklistMaxFiles }),
+    },
+    dataset.name,
+    fileNames,
+  );
   await publishEvents(system.clients.eventBridge, [
     buildPutEventsEntry({
       detailType: 'dataset.close',
       source: EVENT_SOURCES.dsm,
       eventBusName: system.plane.busName,
-      detail: { datasetUid: dataset.uid, datasetName: dataset.name, files: [...fileNames] },
+      detail: { datasetUid: dataset.uid, datasetName: dataset.name, ...checklist },
     }),
   ]);
+  return 'files' in checklist ? 'inline' : 'object';
 }
 
 export type TaskRequest = Pick<TaskSpec, 'name' | 'executable' | 'inputDatasetUid'> &
@@ -158,7 +196,21 @@ export async function cancelTask(api: SignedHttp, taskId: string): Promise<void>
 }
 
 export async function allJobs(system: BenchSystem, taskId: string): Promise<JobRecord[]> {
-  return listAllPages((cursor) => system.repos.jobs.listByTask(taskId, { limit: 1000, cursor }));
+  return listAllPages((cursor) => system.repos.jobs.listByTask(taskId, { limit: JOB_PAGE, cursor }));
+}
+
+/** Reads a task's jobs a page at a time, for a task too large to hold (see allJobs). */
+export async function forEachJobPage(
+  system: BenchSystem,
+  taskId: string,
+  onPage: (jobs: readonly JobRecord[]) => void,
+): Promise<void> {
+  let cursor: string | undefined;
+  do {
+    const page = await system.repos.jobs.listByTask(taskId, { limit: JOB_PAGE, cursor });
+    onPage(page.items);
+    cursor = page.cursor;
+  } while (cursor !== undefined);
 }
 
 /**
@@ -208,10 +260,14 @@ export async function waitForTaskDone(
 }
 
 /** Waits until the task's output and log datasets are closed: the last work the task causes. */
-export async function waitForOutputsClosed(system: BenchSystem, task: TaskRecord): Promise<void> {
+export async function waitForOutputsClosed(
+  system: BenchSystem,
+  task: TaskRecord,
+  timeoutMs = 60_000,
+): Promise<void> {
   for (const name of [task.outputDataset, task.logDataset]) {
     await waitUntil(async () => (await system.repos.datasets.find(datasetUidFor(name)))?.state === 'CLOSED', {
-      timeoutMs: 60_000,
+      timeoutMs,
       what: `dataset ${name} closed`,
     });
   }

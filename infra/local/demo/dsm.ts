@@ -51,7 +51,11 @@ async function* inOrder(names: readonly string[]): AsyncGenerator<string> {
  * object the DSM writes beside the dataset's folder (`datasets/<name>.<sha256>.checklist`,
  * where dataset-close reads checklists from, outside the dataset's own files).
  */
-async function checklistOf(dataset: DatasetToAnnounce, name: string, names: readonly string[]) {
+export async function datasetCloseChecklist(
+  dataset: Pick<DatasetToAnnounce, 'bucket' | 'inlineChecklistMaxFiles'>,
+  name: string,
+  names: readonly string[],
+) {
   if (names.length <= (dataset.inlineChecklistMaxFiles ?? DSM_INLINE_CHECKLIST_MAX_FILES))
     return { files: [...names] };
   const { s3 } = awsClients();
@@ -108,7 +112,7 @@ export async function announceDataset(dataset: DatasetToAnnounce): Promise<Annou
       }),
     );
   }
-  const checklist = await checklistOf(
+  const checklist = await datasetCloseChecklist(
     dataset,
     name,
     entries.map(([fileName]) => fileName),

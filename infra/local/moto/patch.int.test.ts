@@ -21,7 +21,9 @@ function motoPython(): string {
 const PINNED = /^moto\[server\]==(\S+)$/m.exec(
   readFileSync(`${PATCH_DIRECTORY}requirements.txt`, 'utf8'),
 )?.[1];
-const CORRECTNESS = 'correctness: dynamodb-request-lock, eventbridge-account, sqs-queue-policy-deny';
+/** The patches applied to every moto, as the marker line names them. */
+const ALWAYS_APPLIED =
+  'correctness: dynamodb-request-lock, eventbridge-account, sqs-queue-policy-deny; memory: model-instances, stream-records, shard-iterators';
 const REFUSED_STATUS = 3;
 
 const spoofRoots: string[] = [];
@@ -87,11 +89,11 @@ describe("the emulator patch's version guard", () => {
 
     // Assess
     expect(all.stderr).toContain(
-      `spd-wms: moto patched: moto ${PINNED}; ${CORRECTNESS}; speed: transaction-undo-log,`,
+      `spd-wms: moto patched: moto ${PINNED}; ${ALWAYS_APPLIED}; speed: transaction-undo-log,`,
     );
     expect(all.status).toBe(0);
-    expect(none.stderr).toContain(`${CORRECTNESS}; speed: none\n`);
-    expect(two.stderr).toContain(`${CORRECTNESS}; speed: partition-queries, sqs-retention\n`);
+    expect(none.stderr).toContain(`${ALWAYS_APPLIED}; speed: none\n`);
+    expect(two.stderr).toContain(`${ALWAYS_APPLIED}; speed: partition-queries, sqs-retention\n`);
     expect(unknown.stderr).toContain(
       'spd-wms: moto not started: SPD_WMS_MOTO_SPEED_PATCHES names no speed patch faster',
     );
@@ -108,7 +110,7 @@ describe("the emulator patch's version guard", () => {
 
     // Assess
     expect(unchosen.stderr).toContain(`moto 5.3.0 is not the pinned ${PINNED}: speed patches off`);
-    expect(unchosen.stderr).toContain(`spd-wms: moto patched: moto 5.3.0; ${CORRECTNESS}; speed: none\n`);
+    expect(unchosen.stderr).toContain(`spd-wms: moto patched: moto 5.3.0; ${ALWAYS_APPLIED}; speed: none\n`);
     expect(unchosen.status).toBe(0);
     expect(asked.stderr).toContain(
       `moto not started: moto 5.3.0 is not the pinned ${PINNED}, and the speed patches`,
@@ -175,7 +177,7 @@ describe("the emulator patch's version guard", () => {
     await emulator.stop();
 
     // Assess
-    expect(emulator.output()).toContain(`spd-wms: moto patched: moto 5.3.0; ${CORRECTNESS}; speed: none`);
+    expect(emulator.output()).toContain(`spd-wms: moto patched: moto 5.3.0; ${ALWAYS_APPLIED}; speed: none`);
     expect(written.join('')).toContain(
       `spd-wms: warning: moto 5.3.0 is not the pinned ${PINNED}: speed patches off`,
     );
@@ -233,4 +235,21 @@ describe("the emulator patch's attribute-value parse", () => {
     },
     90_000,
   );
+});
+
+describe("the emulator patch's memory", () => {
+  it('keeps a packed stream record a write, lists no model object and expires shard iterators', () => {
+    // Act
+    const figures = runCheck('./check_memory.py', 1);
+
+    // Assess: moto as it is keeps about 6.8 KB a write (every item version and record it made).
+    expect(figures).toMatchObject({
+      writes: 2000,
+      records_read: 2000,
+      tracked_instances: 0,
+      expired_iterator_refused: true,
+    });
+    expect(figures.bytes_per_write).toBeLessThan(3000);
+    expect(figures.iterators_kept).toBeLessThanOrEqual(2);
+  }, 120_000);
 });

@@ -3,6 +3,9 @@ Loaded by moto's Python at start-up (as `sitecustomize`, via PYTHONPATH) to patc
 - correctness_patches.py make moto behave like AWS where the WMS depends on it (atomic
   conditional writes, events' `account`, SQS queue policies' Deny). Always applied; a patch whose
   target in this moto is missing or changed stops the interpreter with the reason.
+- memory_patches.py keep its memory to what its state needs (no list of every object it ever
+  made, stream records packed, shard iterators expiring after 15 minutes as on AWS). Always
+  applied, checked like the correctness patches.
 - speed_patches.py make it cheaper per request with the same answers. They replace private
   internals of the moto pinned in requirements.txt and apply to that version only.
   SPD_WMS_MOTO_SPEED_PATCHES: unset or `1` applies all, `0` none, a comma-separated list of
@@ -131,6 +134,12 @@ def _main():
         correctness = correctness_patches.apply()
     except Exception as error:  # an import or a target check: either way this moto differs
         _refuse(f"the correctness patches do not apply to moto {version}: {error}")
+    try:
+        import memory_patches
+
+        memory = memory_patches.apply()
+    except Exception as error:
+        _refuse(f"the memory patches do not apply to moto {version}: {error}")
     speed = []
     if setting != "none":
         import speed_patches
@@ -150,7 +159,7 @@ def _main():
         threading.Thread(target=_dump_profiles, name="spd-wms-profile", daemon=True).start()
     sys.stderr.write(
         f"spd-wms: moto patched: moto {version}; correctness: {', '.join(correctness)};"
-        f" speed: {', '.join(speed) or 'none'}\n"
+        f" memory: {', '.join(memory)}; speed: {', '.join(speed) or 'none'}\n"
     )
 
 
