@@ -1,4 +1,3 @@
-import { Logger } from '@aws-lambda-powertools/logger';
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -10,12 +9,11 @@ import { type AwsClients, createAwsClients } from '../../shared/aws/index.js';
 import { datasetUidFor } from '../../shared/ids/index.js';
 import { createRepositories, type Repositories, type TableNames } from '../../shared/repositories/index.js';
 import { JobGenerationMessage } from '../../shared/services/index.js';
-import { ControlTableHistory } from '../../shared/throughput/index.js';
 import { eventually, fileRef, newFile, taskSpec } from '../../test/support/index.js';
 import { handleApiRequest } from './api.js';
-import { ApiConfig } from './config.js';
 import { MAX_BODY_BYTES } from './request.js';
 import {
+  apiDepsOf,
   createFunctionResources,
   drainQueue,
   type FunctionResources,
@@ -581,24 +579,12 @@ describe('the OpenAPI document', () => {
 });
 
 describe('handleApiRequest', () => {
-  const logger = new Logger({ logLevel: 'SILENT' });
-
   it('answers a server failure with 500 and the request id, without details', async () => {
     // Prepare: tables that do not exist
     const missing = Object.fromEntries(
       Object.keys(resources.tables).map((key) => [key, `missing-${key}`]),
     ) as TableNames;
-    const config = ApiConfig.parse(resources.env);
-    const missingRepos = createRepositories({ doc: clients.doc, tables: missing });
-    const deps = {
-      repos: missingRepos,
-      sqs: clients.sqs,
-      eventBridge: clients.eventBridge,
-      s3: clients.s3,
-      config,
-      logger,
-      throughput: new ControlTableHistory(missingRepos.control),
-    };
+    const deps = apiDepsOf(clients, resources, missing);
 
     // Act
     const answer = await handleApiRequest(
@@ -621,15 +607,7 @@ describe('handleApiRequest', () => {
   it('hands a cancellation its deadline stopped to the task-commands consumer through the bus', async () => {
     // Prepare
     const { ids } = await runningTask(2);
-    const deps = {
-      repos,
-      sqs: clients.sqs,
-      eventBridge: clients.eventBridge,
-      s3: clients.s3,
-      config: ApiConfig.parse(resources.env),
-      logger,
-      throughput: new ControlTableHistory(repos.control),
-    };
+    const deps = apiDepsOf(clients, resources);
     const event = proxyEvent({
       method: 'POST',
       path: `/tasks/${ids.taskId}/cancel`,

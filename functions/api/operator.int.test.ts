@@ -1,8 +1,3 @@
-/**
- * The operator routes of the api function on real tables and queues: the consistency audit,
- * dead-letter inspection and redrive, and the dashboard with its summary.
- */
-import { Logger } from '@aws-lambda-powertools/logger';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyResult } from 'aws-lambda';
@@ -18,14 +13,19 @@ import {
 } from '../../events/api.js';
 import { type AwsClients, CallCounter, createAwsClients } from '../../shared/aws/index.js';
 import { counterShardKey } from '../../shared/repositories/counter-shards.js';
-import { createRepositories, type Repositories } from '../../shared/repositories/index.js';
-import { ControlTableHistory, ControlTableRecorder } from '../../shared/throughput/index.js';
+import type { Repositories } from '../../shared/repositories/index.js';
+import { ControlTableRecorder } from '../../shared/throughput/index.js';
 import { fileRef, newFile, pilotRegistration, taskSpec } from '../../test/support/index.js';
 import { DEAD_LETTER_ATTRIBUTES, sendToDeadLetterQueue } from '../common/index.js';
 import { handleApiRequest } from './api.js';
-import { ApiConfig } from './config.js';
 import type { ApiDeps } from './operations.js';
-import { createFunctionResources, drainQueue, type FunctionResources, proxyEvent } from './test-support.js';
+import {
+  apiDepsOf,
+  createFunctionResources,
+  drainQueue,
+  type FunctionResources,
+  proxyEvent,
+} from './test-support.js';
 
 let clients: AwsClients;
 let resources: FunctionResources;
@@ -37,16 +37,8 @@ let sequence = 0;
 beforeAll(async () => {
   clients = createAwsClients({ callCounter: counter });
   resources = await createFunctionResources('api-operator', clients);
-  repos = createRepositories({ doc: clients.doc, tables: resources.tables });
-  deps = {
-    repos,
-    sqs: clients.sqs,
-    eventBridge: clients.eventBridge,
-    s3: clients.s3,
-    config: ApiConfig.parse(resources.env),
-    logger: new Logger({ logLevel: 'SILENT' }),
-    throughput: new ControlTableHistory(repos.control),
-  };
+  deps = apiDepsOf(clients, resources);
+  repos = deps.repos;
 });
 
 async function call(

@@ -3,6 +3,7 @@
  * contexts shaped as API Gateway and Lambda make them, and the resources the stack gives them.
  */
 import { randomUUID } from 'node:crypto';
+import { Logger } from '@aws-lambda-powertools/logger';
 import { CreateEventBusCommand, PutRuleCommand, PutTargetsCommand } from '@aws-sdk/client-eventbridge';
 import { CreateBucketCommand } from '@aws-sdk/client-s3';
 import {
@@ -15,8 +16,11 @@ import {
 } from '@aws-sdk/client-sqs';
 import type { APIGatewayProxyEvent, Context, SQSEvent } from 'aws-lambda';
 import type { AwsClients } from '../../shared/aws/index.js';
-import type { TableNames } from '../../shared/repositories/index.js';
+import { createRepositories, type TableNames } from '../../shared/repositories/index.js';
+import { ControlTableHistory } from '../../shared/throughput/index.js';
 import { createTables, uniquePrefix } from '../../test/support/index.js';
+import { ApiConfig } from './config.js';
+import type { ApiDeps } from './operations.js';
 
 export interface ProxyRequest {
   method: string;
@@ -279,5 +283,23 @@ export function sqsEventOf(messages: readonly Message[], queueArn: string): SQSE
       eventSourceARN: queueArn,
       awsRegion: queueArn.split(':')[3]!,
     })),
+  };
+}
+
+/** The api function's dependencies over these clients and resources, as its entry builds them; quiet. */
+export function apiDepsOf(
+  clients: AwsClients,
+  resources: FunctionResources,
+  tables = resources.tables,
+): ApiDeps {
+  const repos = createRepositories({ doc: clients.doc, tables });
+  return {
+    repos,
+    sqs: clients.sqs,
+    eventBridge: clients.eventBridge,
+    s3: clients.s3,
+    config: ApiConfig.parse(resources.env),
+    logger: new Logger({ logLevel: 'SILENT' }),
+    throughput: new ControlTableHistory(repos.control),
   };
 }

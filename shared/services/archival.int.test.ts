@@ -13,15 +13,18 @@ import { DeleteCommand, GetCommand, QueryCommand, ScanCommand } from '@aws-sdk/l
 import type { APIGatewayProxyResult } from 'aws-lambda';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { handleApiRequest } from '../../functions/api/api.js';
-import { ApiConfig } from '../../functions/api/config.js';
 import type { ApiDeps } from '../../functions/api/operations.js';
-import { createFunctionResources, type FunctionResources } from '../../functions/api/test-support.js';
+import {
+  apiDepsOf,
+  createFunctionResources,
+  type FunctionResources,
+  proxyEvent,
+} from '../../functions/api/test-support.js';
 import { fileRef, newFile, outputFile, pilotRegistration, taskSpec } from '../../test/support/index.js';
 import { archiveKey } from '../archive/index.js';
 import { type AwsClients, CallCounter, createAwsClients } from '../aws/index.js';
 import { datasetUidFor } from '../ids/index.js';
 import { createRepositories, type Repositories, type TableNames } from '../repositories/index.js';
-import { ControlTableHistory } from '../throughput/index.js';
 import { logFileName } from './operator.js';
 import { runWatchdog, type WatchdogDeps } from './watchdog.js';
 
@@ -37,16 +40,8 @@ let api: ApiDeps;
 beforeAll(async () => {
   clients = createAwsClients();
   resources = await createFunctionResources('archival', clients);
-  repos = createRepositories({ doc: clients.doc, tables: resources.tables });
-  api = {
-    repos,
-    sqs: clients.sqs,
-    eventBridge: clients.eventBridge,
-    s3: clients.s3,
-    config: ApiConfig.parse(resources.env),
-    logger: new Logger({ logLevel: 'SILENT' }),
-    throughput: new ControlTableHistory(repos.control),
-  };
+  api = apiDepsOf(clients, resources);
+  repos = api.repos;
 });
 
 async function call(
@@ -55,34 +50,11 @@ async function call(
   options: { body?: unknown; query?: Record<string, string> } = {},
 ): Promise<APIGatewayProxyResult & { json: unknown }> {
   const result = await handleApiRequest(
-    proxyEventOf(method, path, options),
+    proxyEvent({ method, path, ...options }),
     { ...api },
     { requestId: 'req-archival', pastDeadline: () => false, serverUrl: undefined },
   );
   return { ...result, json: JSON.parse(result.body) };
-}
-
-function proxyEventOf(
-  method: string,
-  path: string,
-  options: { body?: unknown; query?: Record<string, string> },
-) {
-  return {
-    httpMethod: method,
-    path,
-    resource: path,
-    headers: { 'content-type': 'application/json' },
-    multiValueHeaders: {},
-    queryStringParameters: options.query ?? null,
-    multiValueQueryStringParameters: null,
-    pathParameters: null,
-    stageVariables: null,
-    body: options.body === undefined ? null : JSON.stringify(options.body),
-    isBase64Encoded: false,
-    requestContext: {
-      identity: { caller: 'AIDAOPERATOR', userArn: 'arn:aws:iam::123456789012:user/operator' },
-    },
-  } as unknown as Parameters<typeof handleApiRequest>[0];
 }
 
 /** Every page of a listing route, `limit` items a page. */
