@@ -8,6 +8,7 @@ import {
   PilotControlConfig,
   StatusQueueConfig,
   TablesConfig,
+  TaskRegistrationConfig,
   ThroughputHistoryConfig,
 } from '../../shared/config/index.js';
 import { DeadLetterQueuesConfig } from './dead-letters.js';
@@ -24,5 +25,6 @@ export const ApiConfig = z.object({
   ...DeadLetterQueuesConfig.shape,
   ...ThroughputHistoryConfig.shape,
   ...DataBucketConfig.shape,
+  ...TaskRegistrationConfig.shape,
 });
 export type ApiConfig = z.infer<typeof ApiConfig>;

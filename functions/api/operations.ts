@@ -132,6 +132,7 @@ function taskDeps(deps: ApiDeps): TaskServiceDeps {
     sqs: deps.sqs,
     jobGenerationQueueUrl: deps.config.JOB_GENERATION_QUEUE_URL,
     logger: deps.logger,
+    counterShards: deps.config.TASK_COUNTER_SHARDS,
     clock: deps.clock,
   };
 }

@@ -1,5 +1,10 @@
 import { z } from 'zod';
-import { EventBusConfig, JobGenerationQueueConfig, TablesConfig } from '../../shared/config/index.js';
+import {
+  EventBusConfig,
+  JobGenerationQueueConfig,
+  TablesConfig,
+  TaskRegistrationConfig,
+} from '../../shared/config/index.js';
 import { ConsumerQueueConfig } from '../common/index.js';
 
 /** What the stack gives the task-commands function (infra/stack/wms-stack.ts). */
@@ -8,5 +13,6 @@ export const TaskCommandsConfig = z.object({
   ...EventBusConfig.shape,
   ...JobGenerationQueueConfig.shape,
   ...ConsumerQueueConfig.shape,
+  ...TaskRegistrationConfig.shape,
 });
 export type TaskCommandsConfig = z.infer<typeof TaskCommandsConfig>;

@@ -23,6 +23,7 @@ const deps = {
   eventBridge: clients.eventBridge,
   eventBusName: config.EVENT_BUS_NAME,
   jobGenerationQueueUrl: config.JOB_GENERATION_QUEUE_URL,
+  counterShards: config.TASK_COUNTER_SHARDS,
   logger,
 };
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import { DEFAULT_COUNTER_SHARDS, MAX_COUNTER_SHARDS } from '../counters/index.js';
 import { ConfigError } from '../errors/index.js';
 import { RetryPolicy } from '../retry/index.js';
 import {
@@ -19,6 +20,7 @@ import {
   retryPolicyOf,
   StatusQueueConfig,
   TablesConfig,
+  TaskRegistrationConfig,
 } from './index.js';
 
 const tables = {
@@ -216,6 +218,21 @@ describe('RetryPolicyConfig', () => {
     expect(() => loadConfig(RetryPolicyConfig, { JOB_RETRY_JITTER_FRACTION: '2' })).toThrow(
       /JOB_RETRY_JITTER_FRACTION/,
     );
+  });
+});
+
+describe('TaskRegistrationConfig', () => {
+  it('gives a new task the default counter shards, or from 1 up to the most a task may have', () => {
+    expect(loadConfig(TaskRegistrationConfig, {}).TASK_COUNTER_SHARDS).toBe(DEFAULT_COUNTER_SHARDS);
+    expect(loadConfig(TaskRegistrationConfig, { TASK_COUNTER_SHARDS: '1' }).TASK_COUNTER_SHARDS).toBe(1);
+    expect(
+      loadConfig(TaskRegistrationConfig, { TASK_COUNTER_SHARDS: String(MAX_COUNTER_SHARDS) }).TASK_COUNTER_SHARDS,
+    ).toBe(MAX_COUNTER_SHARDS);
+    for (const refused of ['0', String(MAX_COUNTER_SHARDS + 1), '2.5']) {
+      expect(() => loadConfig(TaskRegistrationConfig, { TASK_COUNTER_SHARDS: refused })).toThrow(
+        /TASK_COUNTER_SHARDS/,
+      );
+    }
   });
 });
 

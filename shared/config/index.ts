@@ -24,6 +24,7 @@ export {
   retryPolicyOf,
   StatusQueueConfig,
   TablesConfig,
+  TaskRegistrationConfig,
   THROUGHPUT_HISTORY_KINDS,
   ThroughputHistoryConfig,
   type ThroughputHistoryKind,

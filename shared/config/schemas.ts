@@ -4,6 +4,7 @@
  * Resource names and URLs have no defaults; tunables have the documented ones.
  */
 import { z } from 'zod';
+import { DEFAULT_COUNTER_SHARDS, MAX_COUNTER_SHARDS } from '../counters/index.js';
 import { BucketName } from '../model/index.js';
 import {
   DEFAULT_AGING_UNIT_SECONDS,
@@ -164,6 +165,12 @@ export type RankConfig = z.infer<typeof RankConfig>;
  * The backoff of retried jobs (shared/retry RetryPolicy), read by every function that ends an
  * attempt: status (a reported failure) and the watchdog (a LOST attempt).
  */
+/** How many counter shards a task registered from now on gets (docs/capacity.md, *Task counter shards*). */
+export const TaskRegistrationConfig = z.object({
+  TASK_COUNTER_SHARDS: integer({ default: DEFAULT_COUNTER_SHARDS, min: 1, max: MAX_COUNTER_SHARDS }),
+});
+export type TaskRegistrationConfig = z.infer<typeof TaskRegistrationConfig>;
+
 export const RetryPolicyConfig = z.object({
   JOB_RETRY_BASE_SECONDS: integer({ default: DEFAULT_RETRY_BASE_SECONDS, min: 0, max: 86_400 }),
   JOB_RETRY_MAX_SECONDS: integer({ default: DEFAULT_RETRY_MAX_SECONDS, min: 0, max: 86_400 }),

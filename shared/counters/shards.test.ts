@@ -28,13 +28,18 @@ describe('shardOf', () => {
     );
   });
 
-  it('spreads the jobs of a task evenly over 16 shards', () => {
-    const perShard = new Array<number>(16).fill(0);
-    for (let file = 0; file < 16_000; file += 1) {
-      perShard[shardOf(jobIdFor('t-reco-42', [`run42_${String(file).padStart(5, '0')}.raw`]), 16)]! += 1;
+  it.each([
+    { shards: 4, within: 0.05 },
+    { shards: 16, within: 0.15 },
+  ])('spreads the jobs of a task evenly over $shards shards (within $within)', ({ shards, within }) => {
+    const jobs = 16_000;
+    const perShard = new Array<number>(shards).fill(0);
+    for (let file = 0; file < jobs; file += 1) {
+      perShard[shardOf(jobIdFor('t-reco-42', [`run42_${String(file).padStart(5, '0')}.raw`]), shards)]! += 1;
     }
-    // 1,000 expected on each; a binomial spread stays well within ±15%.
-    for (const count of perShard) expect(Math.abs(count - 1000)).toBeLessThan(150);
+    // A binomial spread: more than 3.5 standard deviations inside these bounds.
+    const expected = jobs / shards;
+    for (const count of perShard) expect(Math.abs(count - expected)).toBeLessThan(expected * within);
   });
 
   it('refuses a shard count outside 1 … MAX_COUNTER_SHARDS, naming the field', () => {

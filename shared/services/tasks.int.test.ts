@@ -5,6 +5,7 @@ import {
   ReceiveMessageCommand,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { KillJobCommand } from '../../events/pilot.js';
 import {
@@ -15,10 +16,12 @@ import {
   taskSpec,
   uniquePrefix,
 } from '../../test/support/index.js';
+import { DEFAULT_COUNTER_SHARDS } from '../counters/index.js';
 import { NotFoundError, StateConflictError, ValidationError } from '../errors/index.js';
 import { datasetUidFor } from '../ids/index.js';
 import { planJobs } from '../jobgen/index.js';
 import type { JobRecord, TaskRecord } from '../model/index.js';
+import { counterShardKey } from '../repositories/counter-shards.js';
 import {
   cancelTask,
   DatasetInUseError,
@@ -141,6 +144,46 @@ describe('registerTask', () => {
     });
     expect(log).toMatchObject({ name: ids.log, kind: 'log', state: 'OPEN', producerTaskId: ids.taskId });
     expect(await generationMessages()).toEqual([]);
+  });
+
+  it('gives a new task the counter shards its deployment sets, and its jobs count on them', async () => {
+    // Prepare
+    const ids = nextIds();
+    await closedInput(ids.input, 0);
+    const storedShards = async (taskId: string) => {
+      const found: number[] = [];
+      for (let shard = 0; shard <= DEFAULT_COUNTER_SHARDS + 2; shard += 1) {
+        const { Item } = await fixture.clients.doc.send(
+          new GetCommand({ TableName: fixture.tables.tasks, Key: counterShardKey(taskId, shard) }),
+        );
+        if (Item) found.push(shard);
+      }
+      return found;
+    };
+
+    // Act
+    const { task } = await registerTask({ ...deps, counterShards: DEFAULT_COUNTER_SHARDS + 2 }, {
+      taskId: ids.taskId,
+      ...specFor(ids),
+    });
+    const files = Array.from({ length: 40 }, (_, index) => fileRef(`s${String(index).padStart(3, '0')}.raw`));
+    const plan = planJobs({ taskId: task.taskId, mode: 'map', filesPerJob: 1 }, files, { final: true });
+    await fixture.repos.jobs.createJobs(task, plan.jobs);
+    const withDefault = nextIds();
+    await closedInput(withDefault.input, 0);
+    await registerTask(deps, { taskId: withDefault.taskId, ...specFor(withDefault) });
+    await generationMessages();
+
+    // Assess
+    expect(await storedShards(ids.taskId)).toEqual(
+      Array.from({ length: DEFAULT_COUNTER_SHARDS + 2 }, (_, shard) => shard),
+    );
+    expect(await storedShards(withDefault.taskId)).toEqual(
+      Array.from({ length: DEFAULT_COUNTER_SHARDS }, (_, shard) => shard),
+    );
+    const counted = await fixture.repos.tasks.get(ids.taskId);
+    expect(counted.jobsTotal).toBe(40);
+    expect(counted.counts.READY).toBe(40);
   });
 
   it('gives a task without an id a fresh one', async () => {
@@ -280,7 +323,7 @@ describe('AWS calls', () => {
     const calls = fixture.calls.snapshot();
     console.info(`AWS calls to cancel a task of 150 READY jobs: ${fixture.calls.count()}`, calls);
     // The task is read (its item and counter shards) before and after its state change, one
-    // transaction with its shards; a page of 99 jobs with up to 16 counter shards takes two.
+    // transaction with its shards; a page of 99 jobs with its counter shards takes two.
     expect(calls).toEqual([
       { service: 'DynamoDB', operation: 'BatchGetItem', calls: 2 },
       { service: 'DynamoDB', operation: 'GetItem', calls: 2 },

@@ -46,6 +46,8 @@ export interface TaskServiceDeps {
   sqs: SQSClient;
   jobGenerationQueueUrl: string;
   logger: Logger;
+  /** Counter shards of a task registered now (DEFAULT_COUNTER_SHARDS when absent). */
+  counterShards?: number;
   /** The current time; injectable so tests control timestamps. */
   clock?: () => Date;
 }
@@ -184,7 +186,7 @@ export async function registerTask(
   await ensureProducedDataset(deps, taskId, spec.logDataset, 'log');
   const { task, created } = existing
     ? { task: existing, created: false }
-    : await deps.repos.tasks.create(taskId, spec);
+    : await deps.repos.tasks.create(taskId, spec, { counterShards: deps.counterShards });
   // Another registration of the same id may have won the race since the read.
   if (!created) assertSameSpec(task);
   const started = await startIfReady(deps, task);
