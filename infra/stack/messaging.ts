@@ -59,7 +59,7 @@ export class WmsMessaging {
       });
     this.queues = {
       inboundFiles: queue('InboundFiles', 'inbound-files', 180, 5),
-      datasetClose: queue('DatasetClose', 'dataset-close', 180, 20),
+      datasetClose: queue('DatasetClose', 'dataset-close', 360, 20),
       datasetAdmin: queue('DatasetAdmin', 'dataset-admin', 180, 5),
       taskCommands: queue('TaskCommands', 'task-commands', 180, 10),
       jobGeneration: queue('JobGeneration', 'job-generation', 360, 5),

@@ -78,6 +78,33 @@ describe('WmsStack', () => {
     expect(mapping.Properties?.MaximumBatchingWindowInSeconds ?? 0, id).toBe(0);
   });
 
+  it('hides every SQS message from other consumers for at least its function\'s whole timeout', () => {
+    const queueOf = (mapping: Resource) =>
+      (mapping.Properties?.EventSourceArn as { 'Fn::GetAtt'?: [string, string] })['Fn::GetAtt']?.[0] ?? '';
+    const sqsMappings = ofType('AWS::Lambda::EventSourceMapping').filter(
+      ([, mapping]) => resources[queueOf(mapping)]?.Type === 'AWS::SQS::Queue',
+    );
+    expect(sqsMappings.length).toBeGreaterThanOrEqual(6);
+    for (const [id, mapping] of sqsMappings) {
+      const queueId = queueOf(mapping);
+      const functionId = (mapping.Properties?.FunctionName as { Ref: string }).Ref;
+      const visibility = resources[queueId]?.Properties?.VisibilityTimeout as number;
+      const timeout = resources[functionId]?.Properties?.Timeout as number;
+      expect(visibility, `${id}: ${queueId} against ${functionId}`).toBeGreaterThanOrEqual(timeout);
+    }
+  });
+
+  it('gives each dataset close an invocation of five minutes, the time a close of millions of names takes', () => {
+    const [closeMapping, ...others] = ofType('AWS::Lambda::EventSourceMapping').filter(([, r]) =>
+      JSON.stringify(r.Properties?.EventSourceArn).includes('"DatasetClose'),
+    );
+    expect(others).toEqual([]);
+    const [, mapping] = closeMapping!;
+    expect(mapping.Properties?.BatchSize).toBe(1);
+    const functionId = (mapping.Properties?.FunctionName as { Ref: string }).Ref;
+    expect(resources[functionId]?.Properties?.Timeout).toBe(300);
+  });
+
   it("wakes the dispatcher for a job that frees a slot, not for an archived job's TTL", () => {
     const [[id, mapping]] = ofType('AWS::Lambda::EventSourceMapping').filter(
       ([, r]) =>
