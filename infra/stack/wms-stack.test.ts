@@ -13,6 +13,14 @@ let template: Template;
 let resources: Record<string, Resource>;
 
 const ofType = (type: string) => Object.entries(resources).filter(([, r]) => r.Type === type);
+/** The logical id of the resource an event source mapping reads (a queue, a table's stream). */
+const sourceOf = (mapping: Resource) =>
+  (mapping.Properties?.EventSourceArn as { 'Fn::GetAtt'?: [string, string] } | undefined)?.[
+    'Fn::GetAtt'
+  ]?.[0] ?? '';
+/** The logical id of the function an event source mapping invokes. */
+const functionOf = (mapping: Resource) =>
+  (mapping.Properties?.FunctionName as { Ref?: string } | undefined)?.Ref ?? '';
 
 beforeAll(() => {
   const app = new App();
@@ -78,16 +86,14 @@ describe('WmsStack', () => {
     expect(mapping.Properties?.MaximumBatchingWindowInSeconds ?? 0, id).toBe(0);
   });
 
-  it('hides every SQS message from other consumers for at least its function\'s whole timeout', () => {
-    const queueOf = (mapping: Resource) =>
-      (mapping.Properties?.EventSourceArn as { 'Fn::GetAtt'?: [string, string] })['Fn::GetAtt']?.[0] ?? '';
+  it("hides every SQS message from other consumers for at least its function's whole timeout", () => {
     const sqsMappings = ofType('AWS::Lambda::EventSourceMapping').filter(
-      ([, mapping]) => resources[queueOf(mapping)]?.Type === 'AWS::SQS::Queue',
+      ([, mapping]) => resources[sourceOf(mapping)]?.Type === 'AWS::SQS::Queue',
     );
     expect(sqsMappings.length).toBeGreaterThanOrEqual(6);
     for (const [id, mapping] of sqsMappings) {
-      const queueId = queueOf(mapping);
-      const functionId = (mapping.Properties?.FunctionName as { Ref: string }).Ref;
+      const queueId = sourceOf(mapping);
+      const functionId = functionOf(mapping);
       const visibility = resources[queueId]?.Properties?.VisibilityTimeout as number;
       const timeout = resources[functionId]?.Properties?.Timeout as number;
       expect(visibility, `${id}: ${queueId} against ${functionId}`).toBeGreaterThanOrEqual(timeout);
@@ -95,14 +101,13 @@ describe('WmsStack', () => {
   });
 
   it('gives each dataset close an invocation of five minutes, the time a close of millions of names takes', () => {
-    const [closeMapping, ...others] = ofType('AWS::Lambda::EventSourceMapping').filter(([, r]) =>
-      JSON.stringify(r.Properties?.EventSourceArn).includes('"DatasetClose'),
+    const [closeMapping, ...others] = ofType('AWS::Lambda::EventSourceMapping').filter(([, mapping]) =>
+      sourceOf(mapping).startsWith('DatasetClose'),
     );
     expect(others).toEqual([]);
     const [, mapping] = closeMapping!;
     expect(mapping.Properties?.BatchSize).toBe(1);
-    const functionId = (mapping.Properties?.FunctionName as { Ref: string }).Ref;
-    expect(resources[functionId]?.Properties?.Timeout).toBe(300);
+    expect(resources[functionOf(mapping)]?.Properties?.Timeout).toBe(300);
   });
 
   it("wakes the dispatcher for a job that frees a slot, not for an archived job's TTL", () => {

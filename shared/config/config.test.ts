@@ -226,7 +226,8 @@ describe('TaskRegistrationConfig', () => {
     expect(loadConfig(TaskRegistrationConfig, {}).TASK_COUNTER_SHARDS).toBe(DEFAULT_COUNTER_SHARDS);
     expect(loadConfig(TaskRegistrationConfig, { TASK_COUNTER_SHARDS: '1' }).TASK_COUNTER_SHARDS).toBe(1);
     expect(
-      loadConfig(TaskRegistrationConfig, { TASK_COUNTER_SHARDS: String(MAX_COUNTER_SHARDS) }).TASK_COUNTER_SHARDS,
+      loadConfig(TaskRegistrationConfig, { TASK_COUNTER_SHARDS: String(MAX_COUNTER_SHARDS) })
+        .TASK_COUNTER_SHARDS,
     ).toBe(MAX_COUNTER_SHARDS);
     for (const refused of ['0', String(MAX_COUNTER_SHARDS + 1), '2.5']) {
       expect(() => loadConfig(TaskRegistrationConfig, { TASK_COUNTER_SHARDS: refused })).toThrow(

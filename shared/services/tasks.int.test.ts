@@ -162,10 +162,13 @@ describe('registerTask', () => {
     };
 
     // Act
-    const { task } = await registerTask({ ...deps, counterShards: DEFAULT_COUNTER_SHARDS + 2 }, {
-      taskId: ids.taskId,
-      ...specFor(ids),
-    });
+    const { task } = await registerTask(
+      { ...deps, counterShards: DEFAULT_COUNTER_SHARDS + 2 },
+      {
+        taskId: ids.taskId,
+        ...specFor(ids),
+      },
+    );
     const files = Array.from({ length: 40 }, (_, index) => fileRef(`s${String(index).padStart(3, '0')}.raw`));
     const plan = planJobs({ taskId: task.taskId, mode: 'map', filesPerJob: 1 }, files, { final: true });
     await fixture.repos.jobs.createJobs(task, plan.jobs);
