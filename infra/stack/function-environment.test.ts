@@ -6,37 +6,11 @@
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { z } from 'zod';
-import { ApiConfig } from '../../functions/api/config.js';
-import { DatasetAdminConfig } from '../../functions/dataset-admin/config.js';
-import { DatasetCloseConfig } from '../../functions/dataset-close/config.js';
-import { DispatcherConfig } from '../../functions/dispatcher/config.js';
-import { FileInputConfig } from '../../functions/file-input/config.js';
-import { JobGeneratorConfig } from '../../functions/job-generator/config.js';
-import { RankUpdaterConfig } from '../../functions/rank-updater/config.js';
-import { StatusConfig } from '../../functions/status/config.js';
-import { TaskCommandsConfig } from '../../functions/task-commands/config.js';
-import { TaskLifecycleConfig } from '../../functions/task-lifecycle/config.js';
-import { WatchdogConfig } from '../../functions/watchdog/config.js';
+import { FUNCTION_CONFIG_SCHEMAS } from '../../functions/config-schemas.js';
 import { loadConfig } from '../../shared/config/index.js';
 import { statementsOfRole } from './grants.js';
 import { FUNCTION_METADATA_KEY } from './wms-function.js';
 import { WmsStack } from './wms-stack.js';
-
-/** The schema each function reads at cold start (`functions/<name>/config.ts`), by function name. */
-const CONFIG_SCHEMAS: Record<string, z.ZodObject> = {
-  api: ApiConfig,
-  'dataset-admin': DatasetAdminConfig,
-  'dataset-close': DatasetCloseConfig,
-  dispatcher: DispatcherConfig,
-  'file-input': FileInputConfig,
-  'job-generator': JobGeneratorConfig,
-  'rank-updater': RankUpdaterConfig,
-  status: StatusConfig,
-  'task-commands': TaskCommandsConfig,
-  'task-lifecycle': TaskLifecycleConfig,
-  watchdog: WatchdogConfig,
-};
 
 /** A template resource; those this test reads (functions, policies) always have properties. */
 type Resource = { Type: string; Properties: Record<string, unknown>; Metadata?: Record<string, unknown> };
@@ -116,10 +90,10 @@ const actionsOf = (statement: Statement) => [statement.Action].flat();
 
 describe('the environment the stack gives each function', () => {
   it('names a configuration schema for exactly the functions the stack defines', () => {
-    expect([...functionsByName().keys()].sort()).toEqual(Object.keys(CONFIG_SCHEMAS).sort());
+    expect([...functionsByName().keys()].sort()).toEqual(Object.keys(FUNCTION_CONFIG_SCHEMAS).sort());
   });
 
-  it.each(Object.entries(CONFIG_SCHEMAS))('holds every variable %s requires', (name, schema) => {
+  it.each(Object.entries(FUNCTION_CONFIG_SCHEMAS))('holds every variable %s requires', (name, schema) => {
     const fn = functionsByName().get(name);
     expect(fn, `the stack defines ${name}`).toBeDefined();
     expect(() => loadConfig(schema, environmentOf(fn!))).not.toThrow();
@@ -134,7 +108,9 @@ describe('the environment the stack gives each function', () => {
 
   it('would be refused by a schema wanting a variable the stack does not give', () => {
     const environment = environmentOf(functionsByName().get('file-input')!);
-    expect(() => loadConfig(DatasetCloseConfig, environment)).toThrow(/JOB_GENERATION_QUEUE_URL: missing/);
+    expect(() => loadConfig(FUNCTION_CONFIG_SCHEMAS['dataset-close']!, environment)).toThrow(
+      /JOB_GENERATION_QUEUE_URL: missing/,
+    );
   });
 });
 

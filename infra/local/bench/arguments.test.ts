@@ -12,13 +12,28 @@ describe('the bench command line', () => {
       datasetFiles: null,
       datasetOut: undefined,
       standard: true,
+      settings: {},
     });
+  });
+
+  it('takes function settings with --set, each checked against the schemas of the functions that read it', () => {
+    expect(
+      parseBenchArguments(['--set', 'TASK_COUNTER_SHARDS=1', '--set', 'DISPATCH_HEADROOM_FRACTION=0.5']),
+    ).toMatchObject({ settings: { TASK_COUNTER_SHARDS: '1', DISPATCH_HEADROOM_FRACTION: '0.5' } });
+    expect(() => parseBenchArguments(['--set', 'TASK_COUNTER_SHARDS'])).toThrow(/--set takes NAME=VALUE/);
+    expect(() => parseBenchArguments(['--set', 'TASK_COUNTER_SHARD=1'])).toThrow(
+      /TASK_COUNTER_SHARD: no function reads this setting/,
+    );
+    expect(() => parseBenchArguments(['--set', 'TASK_COUNTER_SHARDS=65'])).toThrow(/TASK_COUNTER_SHARDS=65/);
+    expect(() =>
+      parseBenchArguments(['--set', 'TASK_COUNTER_SHARDS=1', '--set', 'TASK_COUNTER_SHARDS=2']),
+    ).toThrow(/names TASK_COUNTER_SHARDS twice/);
   });
 
   it('answers --help and -h with the usage instead of an unknown-option error', () => {
     expect(parseBenchArguments(['--help'])).toBe('help');
     expect(parseBenchArguments(['-h'])).toBe('help');
-    for (const option of ['--dataset-files', '--skip-standard', '--scaling-jobs', '--help'])
+    for (const option of ['--dataset-files', '--skip-standard', '--scaling-jobs', '--set', '--help'])
       expect(USAGE).toContain(option);
   });
 

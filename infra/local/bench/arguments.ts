@@ -1,5 +1,6 @@
 /** The bench's command line: its options, their checks and its help. */
 import { parseArgs } from 'node:util';
+import { FUNCTION_CONFIG_SCHEMAS } from '../../../functions/config-schemas.js';
 
 export const USAGE = `usage: npm run bench -- [options]
 
@@ -13,6 +14,8 @@ export const USAGE = `usage: npm run bench -- [options]
                        closed by reference, run to DONE and its output closed
   --dataset-out FILE   the scenario's JSON (default bench-results/bench-dataset-<time>.json)
   --skip-standard      run only the large-dataset scenario (needs --dataset-files)
+  --set NAME=VALUE     a function setting of docs/configuration.md for this run, over the
+                       bench's own (repeatable), e.g. --set TASK_COUNTER_SHARDS=1
   --help               this text`;
 
 export interface BenchArguments {
@@ -27,6 +30,8 @@ export interface BenchArguments {
   datasetOut: string | undefined;
   /** False: only the large-dataset scenario runs. */
   standard: boolean;
+  /** Function settings given with --set, by name. */
+  settings: Record<string, string>;
 }
 
 function positiveInteger(text: string, name: string): number {
@@ -50,6 +55,7 @@ function parsed(args: readonly string[]) {
         'dataset-files': { type: 'string' },
         'dataset-out': { type: 'string' },
         'skip-standard': { type: 'boolean', default: false },
+        set: { type: 'string', multiple: true, default: [] },
         help: { type: 'boolean', short: 'h', default: false },
       },
     }).values;
@@ -57,6 +63,29 @@ function parsed(args: readonly string[]) {
     // node's own message names the option; the usage says what there is.
     throw new Error(`${error instanceof Error ? error.message : String(error)}\n${USAGE}`);
   }
+}
+
+/**
+ * The settings of `--set NAME=VALUE`: each a setting some function reads, with a value its
+ * schema accepts, named once.
+ */
+function settingsOf(pairs: readonly string[]): Record<string, string> {
+  const settings: Record<string, string> = {};
+  for (const pair of pairs) {
+    const match = /^([A-Z][A-Z0-9_]*)=(.+)$/.exec(pair);
+    if (!match) throw new Error(`--set takes NAME=VALUE, not "${pair}"\n${USAGE}`);
+    const [, name, value] = match as unknown as [string, string, string];
+    if (name in settings) throw new Error(`--set names ${name} twice\n${USAGE}`);
+    const readers = Object.values(FUNCTION_CONFIG_SCHEMAS).flatMap((schema) => schema.shape[name] ?? []);
+    if (readers.length === 0) throw new Error(`--set ${name}: no function reads this setting\n${USAGE}`);
+    for (const reader of readers) {
+      const checked = reader.safeParse(value);
+      if (!checked.success)
+        throw new Error(`--set ${name}=${value}: ${checked.error.issues[0]?.message ?? 'refused'}\n${USAGE}`);
+    }
+    settings[name] = value;
+  }
+  return settings;
 }
 
 /** The bench's arguments, or 'help' when it was asked for; a bad argument throws with the usage. */
@@ -79,5 +108,6 @@ export function parseBenchArguments(args: readonly string[]): BenchArguments | '
     datasetFiles,
     datasetOut: values['dataset-out'],
     standard: !values['skip-standard'],
+    settings: settingsOf(values.set),
   };
 }

@@ -14,7 +14,7 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseBenchArguments, USAGE } from './arguments.js';
 import { renderTable } from './result.js';
-import { FULL_PROFILE, runBench, runLargeDatasetBench } from './run.js';
+import { FULL_PROFILE, runBench, runLargeDatasetBench, withSettings } from './run.js';
 
 const PROJECT_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
@@ -41,6 +41,7 @@ async function main(): Promise<number> {
     return 0;
   }
   const log = (line: string) => console.log(line);
+  const profile = withSettings(FULL_PROFILE, args.settings);
   if (args.standard) {
     const out = resultFile(args.out, 'bench');
     const result = await runBench({
@@ -51,7 +52,7 @@ async function main(): Promise<number> {
       fairnessJobsPerTask: 150,
       latencySamples: 20,
       cancels: Math.max(20, args.slots),
-      profile: FULL_PROFILE,
+      profile,
       log,
     });
     write(out, result);
@@ -65,7 +66,7 @@ async function main(): Promise<number> {
     files: args.datasetFiles,
     slots: args.slots,
     pilots: args.pilots,
-    profile: FULL_PROFILE,
+    profile,
     log,
   });
   write(out, result);

@@ -50,6 +50,11 @@ export const FULL_PROFILE: BenchProfile = {
   latencyIdleMs: 1500,
 };
 
+/** `profile` with function settings of its own over the profile's (the bench's `--set`). */
+export function withSettings(profile: BenchProfile, settings: Record<string, string>): BenchProfile {
+  return { ...profile, tunables: { ...profile.tunables, ...settings } };
+}
+
 export interface BenchOptions {
   jobs: number;
   slots: number;
