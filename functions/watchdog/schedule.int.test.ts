@@ -32,8 +32,6 @@ beforeAll(async () => {
       DISPATCH_HEADROOM_FRACTION: '0',
       RANK_ALPHA: '0',
       RANK_BETA: '2',
-      // No retry backoff: a lost job's retry is dispatched as soon as it is READY.
-      JOB_RETRY_BASE_SECONDS: '0',
     },
   });
   repos = createRepositories({ doc: awsClients().doc, tables: plane.tables });

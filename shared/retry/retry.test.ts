@@ -13,10 +13,24 @@ describe('decideRetry', () => {
       nextAttempt: 1,
       delaySeconds: 5,
     });
-    expect(decideRetry({ errorCode: ERRORS.LOST_HEARTBEAT.code, attempt: 2, maxRetries: 3 })).toEqual({
+    expect(
+      decideRetry({ errorCode: ERRORS.STAGE_OUT_UPLOAD_FAILED.code, attempt: 2, maxRetries: 3 }),
+    ).toEqual({
       action: 'retry',
       nextAttempt: 3,
       delaySeconds: 20,
+    });
+  });
+
+  it('retries a lost attempt at once, counted like any other', () => {
+    expect(decideRetry({ errorCode: ERRORS.LOST_HEARTBEAT.code, attempt: 2, maxRetries: 3 })).toEqual({
+      action: 'retry',
+      nextAttempt: 3,
+      delaySeconds: 0,
+    });
+    expect(decideRetry({ errorCode: ERRORS.LOST_UNREPORTED.code, attempt: 3, maxRetries: 3 })).toEqual({
+      action: 'fail',
+      reason: 'retries-exhausted',
     });
   });
 
@@ -223,7 +237,7 @@ describe('planRetry', () => {
     );
   });
 
-  it('treats a LOST attempt as any retryable failure: counted against maxRetries, with the same backoff', () => {
+  it('counts a LOST attempt against maxRetries as any retryable failure, and retries it at once', () => {
     const retryableCode = ERRORS.PAYLOAD_NONZERO_EXIT.code;
     fc.assert(
       fc.property(
@@ -236,8 +250,10 @@ describe('planRetry', () => {
           const random = () => 0.5;
           const lost = planRetry({ errorCode: lostCode, attempt, maxRetries, policy, now, random });
           const reported = planRetry({ errorCode: retryableCode, attempt, maxRetries, policy, now, random });
-          expect(lost).toEqual(reported);
+          expect(lost.action).toBe(reported.action);
           expect(lost.action).toBe(attempt + 1 <= maxRetries ? 'retry' : 'fail');
+          if (lost.action === 'fail') expect(lost).toEqual(reported);
+          else expect(lost).toEqual({ ...reported, delaySeconds: 0, retryAfter: now.toISOString() });
         },
       ),
     );

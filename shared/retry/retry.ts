@@ -18,7 +18,10 @@ export function retryDelaySeconds(
 /**
  * Whether a failed attempt of a job is retried. A code the registry does not know or marks
  * non-retryable fails at once; otherwise the job is retried while attempt + 1 ≤ maxRetries,
- * after an exponential backoff (deterministic unless the policy asks for jitter).
+ * after an exponential backoff (deterministic unless the policy asks for jitter). A lost
+ * attempt (category `lost`: its pilot died or stopped reporting it) counts the same but is
+ * retried at once: the watchdog found it a minute or more after the loss, and its retry runs
+ * on another pilot.
  */
 export function decideRetry(input: RetryInput): RetryDecision {
   const { errorCode, attempt, maxRetries } = input;
@@ -42,7 +45,7 @@ export function decideRetry(input: RetryInput): RetryDecision {
   return {
     action: 'retry',
     nextAttempt,
-    delaySeconds: retryDelaySeconds(attempt, policy.data, input.random),
+    delaySeconds: entry.category === 'lost' ? 0 : retryDelaySeconds(attempt, policy.data, input.random),
   };
 }
 
@@ -54,8 +57,8 @@ export function retryAfterOf(now: Date, delaySeconds: number): string {
 /**
  * The retry of a failed attempt at `now`, for every path that ends one: a result the pilot
  * reported (status) and an attempt found LOST (watchdog). Both count the attempt against
- * `maxRetries` and wait out the same backoff, from the same configured policy; the retry is
- * dispatched no earlier than `retryAfter`.
+ * `maxRetries`, from the same configured policy; the retry is dispatched no earlier than
+ * `retryAfter` (now, for a lost attempt).
  */
 export function planRetry(input: RetryPlanInput): RetryPlan {
   const { now, ...decisionInput } = input;

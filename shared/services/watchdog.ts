@@ -76,7 +76,7 @@ export interface WatchdogSettings {
   jobsCpuQueueUrl: string;
   jobsGpuQueueUrl: string;
   rank: RankParamsInput;
-  /** The backoff of retried LOST attempts: the same policy (JOB_RETRY_*) as reported failures. */
+  /** The retry policy (JOB_RETRY_*) status reads too; it retries a LOST attempt at once. */
   retryPolicy: RetryPolicyInput;
   /** Tasks and objects audited per run. */
   auditTasks: number;
