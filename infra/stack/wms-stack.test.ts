@@ -110,6 +110,16 @@ describe('WmsStack', () => {
     expect(resources[functionOf(mapping)]?.Properties?.Timeout).toBe(300);
   });
 
+  it("gives the task stream's consumer five minutes, since a task's end closes its datasets", () => {
+    const tasksMappings = ofType('AWS::Lambda::EventSourceMapping').filter(([, mapping]) =>
+      sourceOf(mapping).startsWith('TasksTable'),
+    );
+    expect(tasksMappings).toHaveLength(1);
+    const [[, mapping]] = tasksMappings as [[string, Resource]];
+    expect(functionOf(mapping)).toMatch(/^TaskLifecycle/);
+    expect(resources[functionOf(mapping)]?.Properties?.Timeout).toBe(300);
+  });
+
   it("wakes the dispatcher for a job that frees a slot, not for an archived job's TTL", () => {
     const [[id, mapping]] = ofType('AWS::Lambda::EventSourceMapping').filter(
       ([, r]) =>

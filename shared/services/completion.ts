@@ -169,8 +169,11 @@ async function closeDatasets(
   task: TaskRecord,
   outcome: TaskChangeOutcome,
 ): Promise<void> {
-  for (const kind of ['output', 'log'] as const) {
-    const closed = await closeTaskDataset(deps, task, kind);
+  // Side by side: each walks every name of its dataset (a task's output and its logs alike).
+  const closes = await Promise.all(
+    (['output', 'log'] as const).map((kind) => closeTaskDataset(deps, task, kind)),
+  );
+  for (const closed of closes) {
     if (!closed) continue;
     outcome.closedDatasets.push(closed.datasetUid);
     outcome.events.push(closed.event);
