@@ -1,8 +1,10 @@
 """
 Measures what each speed patch saves: moto's CPU time per job of a workload shaped like the
-WMS's calls for one job (four conditional transactions, each moving the job and its task's
-counters, a GSI query page, a stream read, an SQS message sent, received and deleted, one taken
-from and one added to a queue with a backlog, an event routed by a rule to a queue), on tables
+WMS's calls for one job (four conditional transactions, each moving the job as the WMS stores
+it and its counter shard, the last also registering its output and log files in their datasets;
+a consistent read of its task's shards, a GSI query page, a stream read, an SQS message sent,
+received and deleted, one taken from and one added to a queue with a backlog, an event routed
+by a rule to a queue), on tables
 already holding `--items` items, with every speed patch, with none, and with all but one, in
 `--rounds` interleaved rounds. moto runs as the emulator runs it (moto_server, this directory
 on PYTHONPATH, SPD_WMS_MOTO_SPEED_PATCHES chosen per run); its CPU is read from /proc.
@@ -78,30 +80,40 @@ def clients(endpoint):
     }
 
 
-def prepare(aws, items):
+def table(aws, name, keys, indexes=()):
+    names = sorted({key for key in keys} | {key for _, index_keys in indexes for key in index_keys})
     aws["dynamodb"].create_table(
-        TableName="jobs",
-        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-        AttributeDefinitions=[
-            {"AttributeName": name, "AttributeType": "S"} for name in ("pk", "sk", "task", "state")
-        ],
-        GlobalSecondaryIndexes=[
+        TableName=name,
+        KeySchema=key_schema(keys),
+        AttributeDefinitions=[{"AttributeName": key, "AttributeType": "S"} for key in names],
+        **(
             {
-                "IndexName": "byTask",
-                "KeySchema": [
-                    {"AttributeName": "task", "KeyType": "HASH"},
-                    {"AttributeName": "state", "KeyType": "RANGE"},
-                ],
-                "Projection": {"ProjectionType": "ALL"},
+                "GlobalSecondaryIndexes": [
+                    {"IndexName": index, "KeySchema": key_schema(index_keys), "Projection": {"ProjectionType": "ALL"}}
+                    for index, index_keys in indexes
+                ]
             }
-        ],
+            if indexes
+            else {}
+        ),
         BillingMode="PAY_PER_REQUEST",
         StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
     )
-    for n in range(20):
-        aws["dynamodb"].put_item(TableName="jobs", Item=task_item(f"task-{n}"))
+
+
+def key_schema(keys):
+    return [{"AttributeName": key, "KeyType": kind} for key, kind in zip(keys, ("HASH", "RANGE"))]
+
+
+def prepare(aws, items):
+    table(aws, "jobs", ("pk", "sk"), [("byTask", ("task", "state"))])
+    table(aws, "tasks", ("pk", "sk"))
+    table(aws, "files", ("pk", "sk"))
+    for n in range(TASKS):
+        for item in task_items(f"task-{n}"):
+            aws["dynamodb"].put_item(TableName="tasks", Item=item)
     for n in range(items):
-        aws["dynamodb"].put_item(TableName="jobs", Item=job_item(f"old-{n}", f"task-{n % 20}"))
+        aws["dynamodb"].put_item(TableName="jobs", Item=job_item(f"old-{n}", f"task-{n % TASKS}"))
     queue = aws["sqs"].create_queue(QueueName="jobs")["QueueUrl"]
     # A queue with a backlog (an inbound burst), of which each job takes one message and adds one.
     backlog = aws["sqs"].create_queue(QueueName="backlog")["QueueUrl"]
@@ -126,83 +138,146 @@ def prepare(aws, items):
 
 
 STATES = ("READY", "QUEUED", "RUNNING", "DONE", "FAILED", "CANCELLED", "LOST", "HELD")
+TASKS = 20
+COUNTER_SHARDS = 4
+NOW = "2026-12-06T00:00:00.000Z"
+
+
+def file_ref(name, kind=None):
+    return {
+        "M": {
+            "name": {"S": name},
+            **({"kind": {"S": kind}} if kind else {}),
+            "location": {"S": f"s3://spd-data/datasets/run-0042/{name}"},
+            "size": {"N": "2147483648"},
+            "checksum": {"S": "sha256:" + "0123456789abcdef" * 4},
+        }
+    }
 
 
 def job_item(job, task):
+    """A job as the WMS stores it: its input's reference, phase times, and the claim's fields."""
     return {
         "pk": {"S": f"JOB#{job}"},
         "sk": {"S": "JOB"},
+        "jobId": {"S": job},
         "task": {"S": task},
         "state": {"S": "READY"},
-        "attempt": {"N": "1"},
+        "attempt": {"N": "0"},
         "device": {"S": "CPU"},
-        "createdAt": {"S": "2026-12-06T00:00:00.000Z"},
-        "updatedAt": {"S": "2026-12-06T00:00:00.000Z"},
-        "files": {"L": [{"M": {"name": {"S": f"{job}.raw"}, "size": {"N": "1073741824"},
-                               "checksum": {"S": "sha256:" + "0" * 64},
-                               "location": {"S": f"s3://data/inputs/{job}.raw"}}}]},
-        "spec": {"M": {"executable": {"S": "reco"}, "args": {"L": [{"S": "--fast"}, {"S": "-n"}, {"S": "4"}]},
-                       "output": {"S": "reco-out"}, "log": {"S": "reco-log"}, "maxRetries": {"N": "3"}}},
-        "phases": {"M": {}},
-    }
-
-
-def task_item(task):
-    return {
-        "pk": {"S": f"TASK#{task}"},
-        "sk": {"S": "TASK"},
-        "state": {"S": "RUNNING"},
         "rank": {"N": "3"},
-        "counts": {"M": {state: {"N": "0"} for state in STATES}},
+        "inputs": {"L": [file_ref(f"{job}.raw")]},
+        "phaseTimes": {"M": {}},
+        "createdAt": {"S": NOW},
+        "updatedAt": {"S": NOW},
     }
 
 
-def transition(job, task, before, after, n, put=False):
-    """One job's state change with its task's counters, in one transaction, as the WMS writes it."""
-    key = {"pk": {"S": f"JOB#{job}"}, "sk": {"S": "JOB"}}
-    change = (
-        {"Put": {"TableName": "jobs", "Item": job_item(job, task), "ConditionExpression": "attribute_not_exists(pk)"}}
-        if put
-        else {
-            "Update": {
-                "TableName": "jobs",
-                "Key": key,
-                "UpdateExpression": "SET #state = :after, #updated = :now, #phases.#phase = :now, "
-                "#pilot = :pilot, #token = :token",
-                "ConditionExpression": "#state = :before AND #attempt = :attempt",
-                "ExpressionAttributeNames": {
-                    "#state": "state", "#updated": "updatedAt", "#phases": "phases", "#phase": after,
-                    "#pilot": "pilotId", "#token": "claimToken", "#attempt": "attempt",
-                },
-                "ExpressionAttributeValues": {
-                    ":before": {"S": before}, ":after": {"S": after}, ":now": {"S": str(n)},
-                    ":pilot": {"S": "pilot-1"}, ":token": {"S": f"token-{n}"}, ":attempt": {"N": "1"},
-                },
-            }
+def task_items(task):
+    """A task and its counter shards, each counting its share of the task's jobs by state."""
+    yield {"pk": {"S": f"TASK#{task}"}, "sk": {"S": "TASK"}, "state": {"S": "RUNNING"}, "rank": {"N": "3"},
+           "counterShards": {"N": str(COUNTER_SHARDS)}, "createdAt": {"S": NOW}, "updatedAt": {"S": NOW}}
+    for shard in range(COUNTER_SHARDS):
+        yield {"pk": {"S": f"TASK#{task}"}, "sk": {"S": f"SHARD#{shard}"}, "taskState": {"S": "RUNNING"},
+               "jobsTotal": {"N": "0"}, "counts": {"M": {state: {"N": "0"} for state in STATES}}}
+
+
+def shard_key(task, n):
+    return {"pk": {"S": f"TASK#{task}"}, "sk": {"S": f"SHARD#{n % COUNTER_SHARDS}"}}
+
+
+def counters(task, before, after, n):
+    """The job's counter shard moved from one state to the other, while the task runs."""
+    names = {"#counts": "counts", "#to": after, "#taskState": "taskState"}
+    values = {":one": {"N": "1"}, ":running": {"S": "RUNNING"}, ":held": {"S": "HELD"}}
+    moves = ["#counts.#to :one"]
+    if before:
+        names["#from"] = before
+        values[":minus"] = {"N": "-1"}
+        moves.append("#counts.#from :minus")
+    return {
+        "Update": {
+            "TableName": "tasks",
+            "Key": shard_key(task, n),
+            "UpdateExpression": "ADD " + ", ".join(moves),
+            "ConditionExpression": "#taskState IN (:running, :held)",
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": values,
+            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
         }
-    )
-    counters = {
+    }
+
+
+def transition(job, task, before, after, n):
+    """One job's state change with its counter shard, in one transaction, as the WMS writes it;
+    its end registers its output and log files and counts them in their datasets."""
+    if before is None:
+        return [
+            {"Put": {"TableName": "jobs", "Item": job_item(job, task), "ConditionExpression": "attribute_not_exists(pk)"}},
+            counters(task, None, after, n),
+        ]
+    names = {"#state": "state", "#updated": "updatedAt", "#phases": "phaseTimes", "#phase": after,
+             "#pilot": "pilotId", "#token": "claimToken", "#attempt": "attempt"}
+    values = {":before": {"S": before}, ":after": {"S": after}, ":now": {"S": NOW},
+              ":pilot": {"S": "pilot-1"}, ":token": {"S": f"token-{n:032d}"}, ":attempt": {"N": "0"}}
+    sets = ["#state = :after", "#updated = :now", "#phases.#phase = :now", "#pilot = :pilot", "#token = :token"]
+    outputs = [file_ref(f"{job}.reco", "output"), file_ref(f"{job}.log", "log")] if after == "DONE" else []
+    if outputs:
+        names.update({"#outputs": "outputs", "#exit": "exitCode", "#ended": "endedAt"})
+        values.update({":outputs": {"L": outputs}, ":exit": {"N": "0"}})
+        sets += ["#outputs = :outputs", "#exit = :exit", "#ended = :now"]
+    change = {
         "Update": {
             "TableName": "jobs",
-            "Key": {"pk": {"S": f"TASK#{task}"}, "sk": {"S": "TASK"}},
-            "UpdateExpression": "SET #counts.#to = #counts.#to + :one"
-            + ("" if put else ", #counts.#from = #counts.#from - :one"),
-            "ConditionExpression": "#state = :running",
-            "ExpressionAttributeNames": {"#counts": "counts", "#to": after, "#state": "state",
-                                         **({} if put else {"#from": before})},
-            "ExpressionAttributeValues": {":one": {"N": "1"}, ":running": {"S": "RUNNING"}},
+            "Key": {"pk": {"S": f"JOB#{job}"}, "sk": {"S": "JOB"}},
+            "UpdateExpression": "SET " + ", ".join(sets),
+            "ConditionExpression": "#state = :before AND #attempt = :attempt",
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": values,
         }
     }
-    return [change, counters]
+    registrations = []
+    for output in outputs:
+        kind = output["M"]["kind"]["S"]
+        registrations += [
+            {
+                "Put": {
+                    "TableName": "files",
+                    "Item": {"pk": {"S": f"DATASET#{task}-{kind}"}, "sk": {"S": output["M"]["name"]["S"]},
+                             **output["M"], "jobId": {"S": job}, "registeredAt": {"S": NOW}},
+                    "ConditionExpression": "attribute_not_exists(pk)",
+                }
+            },
+            {
+                "Update": {
+                    "TableName": "files",
+                    "Key": {"pk": {"S": f"DATASET#{task}-{kind}"}, "sk": {"S": "DATASET"}},
+                    "UpdateExpression": "ADD #count :one, #bytes :size",
+                    "ExpressionAttributeNames": {"#count": "fileCount", "#bytes": "totalBytes"},
+                    "ExpressionAttributeValues": {":one": {"N": "1"}, ":size": output["M"]["size"]},
+                }
+            },
+        ]
+    return [change, counters(task, before, after, n), *registrations]
 
 
 def one_job(aws, n, queue, backlog, events, iterator):
     db = aws["dynamodb"]
     job = f"job-{n}"
-    task = f"task-{n % 20}"
-    db.transact_write_items(TransactItems=transition(job, task, None, "READY", n, put=True))
+    task = f"task-{n % TASKS}"
+    db.transact_write_items(TransactItems=transition(job, task, None, "READY", n))
     for before, after in (("READY", "QUEUED"), ("QUEUED", "RUNNING"), ("RUNNING", "DONE")):
         db.transact_write_items(TransactItems=transition(job, task, before, after, n))
+    # The task read with its counters: the task and its shards, consistently.
+    db.batch_get_item(
+        RequestItems={
+            "tasks": {
+                "Keys": [{"pk": {"S": f"TASK#{task}"}, "sk": {"S": "TASK"}}]
+                + [shard_key(task, shard) for shard in range(COUNTER_SHARDS)],
+                "ConsistentRead": True,
+            }
+        }
+    )
     db.query(
         TableName="jobs",
         IndexName="byTask",
@@ -212,7 +287,7 @@ def one_job(aws, n, queue, backlog, events, iterator):
         Limit=100,
     )
     iterator = aws["dynamodbstreams"].get_records(ShardIterator=iterator, Limit=100)["NextShardIterator"]
-    aws["sqs"].send_message(QueueUrl=queue, MessageBody=json.dumps({"job": job, "attempt": 1}))
+    aws["sqs"].send_message(QueueUrl=queue, MessageBody=json.dumps({"job": job, "attempt": 0}))
     for received in aws["sqs"].receive_message(QueueUrl=queue, MaxNumberOfMessages=10).get("Messages", []):
         aws["sqs"].delete_message(QueueUrl=queue, ReceiptHandle=received["ReceiptHandle"])
     for received in aws["sqs"].receive_message(QueueUrl=backlog, MaxNumberOfMessages=1).get("Messages", []):

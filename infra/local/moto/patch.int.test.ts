@@ -220,6 +220,45 @@ describe("the emulator patch's partition queries", () => {
   );
 });
 
+describe("the emulator patch's attribute-value sizes", () => {
+  it("equal moto's own for random values of every type, nested ones included", () => {
+    // Act
+    const counts = runCheck('./check_sizes.py', 1);
+
+    // Assess
+    expect(counts.values).toBe(3000);
+    expect(Object.keys(counts.kinds).sort()).toEqual([
+      'B',
+      'BOOL',
+      'BS',
+      'L',
+      'M',
+      'N',
+      'NS',
+      'NULL',
+      'S',
+      'SS',
+    ]);
+  }, 90_000);
+});
+
+describe("the emulator patch's cached condition expressions", () => {
+  it.each([1, 2])(
+    "parse and answer like moto's own, reused across requests, malformed ones included (seed %i)",
+    (seed) => {
+      // Act
+      const counts = runCheck('./check_conditions.py', seed);
+
+      // Assess
+      expect(counts.expressions).toBe(800);
+      expect(counts.repeated).toBe(800);
+      expect(counts.refused).toBeGreaterThan(0);
+      expect(counts.evaluations).toBeGreaterThan(2000);
+    },
+    90_000,
+  );
+});
+
 describe("the emulator patch's attribute-value parse", () => {
   it.each([1, 2])(
     "equals moto's model walk on random requests, malformed values included (seed %i)",

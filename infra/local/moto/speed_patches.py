@@ -6,7 +6,8 @@ which apply. SPEED_PATCHES at the end names each with what it saves, measured by
 measure_speed_patches.py: moto's CPU per job of a workload of one job's calls, with every speed
 patch applied but that one, against all of them.
 The checks beside this file compare the riskiest with moto's own answers
-(check_partition_queries.py, check_attribute_values.py).
+(check_partition_queries.py, check_sizes.py, check_conditions.py,
+check_attribute_values.py).
 """
 import bisect
 import copy
@@ -28,9 +29,12 @@ from moto.core.utils import (
     method_names_from_class,
     unix_time,
 )
+from moto.dynamodb.comparisons import ConditionExpressionParser
+from moto.dynamodb.exceptions import ItemSizeTooLarge
 from moto.dynamodb.models import DynamoDBBackend
-from moto.dynamodb.models.dynamo_type import DynamoType, Item
+from moto.dynamodb.models.dynamo_type import DynamoType, Item, LimitedSizeDict
 from moto.dynamodb.models.table import RESULT_SIZE_LIMIT, GlobalSecondaryIndex, Table
+from moto.dynamodb.models.utilities import bytesize
 from moto.dynamodb.parsing.ast_nodes import DepthFirstTraverser, Node
 from moto.dynamodb.parsing.expressions import UpdateExpressionParser
 from moto.dynamodb.parsing.validators import (
@@ -324,6 +328,40 @@ def _traverse_node_recursively(self, node, child_id=-1):
             if parent_node:
                 parent_node.children[child_id] = node
     return node
+
+
+# Condition expressions: parsed up to three times per transaction item (response layer,
+# transaction, write), and the result depends only on the expression, names and values. The
+# key is their JSON; the cached result is parsed from that JSON's own copy, so it shares
+# nothing with a request. Inputs JSON cannot state exactly are parsed as before.
+_parse_condition = ConditionExpressionParser.parse
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse_condition_of(key):
+    expression, names, values = json.loads(key)
+    parser = ConditionExpressionParser(expression, names, values)
+    return _parse_condition(parser), parser.expr_attr_names_found, parser.expr_attr_values_found
+
+
+def _parse_condition_once(self):
+    if not self.condition_expression:
+        return _parse_condition(self)
+    try:
+        key = json.dumps(
+            [
+                self.condition_expression,
+                self.expression_attribute_names,
+                self.expression_attribute_values,
+            ],
+            sort_keys=True,
+        )
+    except (TypeError, ValueError):
+        return _parse_condition(self)
+    op, names_found, values_found = _parse_condition_of(key)
+    self.expr_attr_names_found.extend(names_found)
+    self.expr_attr_values_found.extend(values_found)
+    return op
 
 
 # Routing: every request listed moto's package directory (a listdir and ~200 stats), under a
@@ -677,6 +715,62 @@ def _update_item_indexed(self, table_name, key, *args, **kwargs):
                 table.__dict__.pop("_spd_wms_views", None)
 
 
+# The request log: werkzeug formats and writes a line per request, under the logging module's
+# locks, and the process that started moto reads every line. Only failed requests are logged.
+_log_request = WSGIRequestHandler.log_request
+
+
+def _log_failed_request(self, code="-", size="-"):
+    if str(getattr(code, "value", code)).startswith(("4", "5")):
+        _log_request(self, code, size)
+
+
+# Sizes: an item's size is summed on every attribute an update sets (to enforce the size limit),
+# for every query result and every BatchGetItem item. moto's DynamoType.size rebuilds each
+# nested map value as a new DynamoType (its whole subtree) to size it; the same sum is taken
+# here over the values as they are. Elements that are not DynamoType are sized as moto does.
+_SET_TYPES = ("SS", "NS", "BS")
+_size = DynamoType.size
+
+
+def _value_size(kind, value):
+    if kind == "N":
+        return len(str(value))
+    if kind in _SET_TYPES:
+        member_kind = kind[0]
+        return sum(_value_size(member_kind, member) for member in value)
+    if kind == "L":
+        return sum(_element_size(member) for member in value)
+    if kind == "M":
+        return sum(bytesize(name) + _element_size(member) for name, member in value.items())
+    if isinstance(value, bool):
+        return 1
+    return bytesize(value)
+
+
+def _element_size(element):
+    if type(element) is DynamoType:
+        return _value_size(element.type, element.value)
+    return _size(DynamoType(element))
+
+
+def _dynamo_type_size(self):
+    return _value_size(self.type, self.value)
+
+
+# Items: each attribute stored while an item is built sums the size of all those before it, so
+# building an item costs O(attributes²). Its size is summed once instead; an item over the
+# limit is refused as before (some step would have been over it exactly when the total is).
+def _item_init(self, hash_key, range_key, attrs):
+    self.hash_key = hash_key
+    self.range_key = range_key
+    values = [(key, DynamoType(value)) for key, value in attrs.items()]
+    if sum(bytesize(key) + value.size() for key, value in values) > _ITEM_SIZE_LIMIT:
+        raise ItemSizeTooLarge
+    self.attrs = LimitedSizeDict()
+    dict.update(self.attrs, values)
+
+
 def _apply_transaction_undo_log():
     dynamodb_models.copy = _CopyWithoutTableBackups()
     DynamoDBBackend.transact_write_items = _transact_with_undo_log
@@ -694,6 +788,10 @@ def _apply_update_expressions():
     DepthFirstTraverser.nodes_to_be_processed = _nodes_to_be_processed_once
     DepthFirstTraverser.traverse_node_recursively = _traverse_node_recursively
     validators.deepcopy = _deepcopy
+
+
+def _apply_condition_expressions():
+    ConditionExpressionParser.parse = _parse_condition_once
 
 
 def _apply_request_routing():
@@ -719,14 +817,9 @@ def _apply_partition_queries():
     DynamoDBBackend.update_item = _update_item_indexed
 
 
-# The request log: werkzeug formats and writes a line per request, under the logging module's
-# locks, and the process that started moto reads every line. Only failed requests are logged.
-_log_request = WSGIRequestHandler.log_request
-
-
-def _log_failed_request(self, code="-", size="-"):
-    if str(getattr(code, "value", code)).startswith(("4", "5")):
-        _log_request(self, code, size)
+def _apply_item_sizes():
+    Item.__init__ = _item_init
+    DynamoType.size = _dynamo_type_size
 
 
 def _apply_request_log():
@@ -734,9 +827,10 @@ def _apply_request_log():
 
 
 # name -> how to apply it. Beside each, what it saves: the share of moto's CPU per job that goes
-# when it is added to all the others, measured by measure_speed_patches.py (100 jobs, tables
-# of 500 items, 2 interleaved rounds, on the shared two-core machine, where runs differ by up to
-# ±5 %). Kept only where the saving is larger than that.
+# when it is added to all the others, measured by measure_speed_patches.py on the shared
+# two-core machine, where runs differ by up to ±5 %. Kept only where the saving is larger than
+# that. The first seven were measured on the workload as it was then (100 jobs, tables of 500
+# items, 2 interleaved rounds; smaller job items, counters on the task item).
 SPEED_PATCHES = {
     # 96.9 %: 1,120 → 34.3 ms per job (30 jobs, one round): the backups grow with the table.
     "transaction-undo-log": _apply_transaction_undo_log,
@@ -753,6 +847,13 @@ SPEED_PATCHES = {
     # 8.9 %: 38.9 → 35.5 ms per job on 500 items; it grows with the table (docs/data-model.md:
     # a 100-job page of a byTask query on 10,000 jobs, 239 ms in process, 45 ms with it).
     "partition-queries": _apply_partition_queries,
+    # The two below were measured on the workload as it is now (job items as the WMS stores
+    # them, counter shards, output registration; 150 jobs, 3 rounds): 63.9 → 56.3 ms per job
+    # (11.8 %) and 61.3 → 56.3 ms (8.1 %). In the bench, these two with one-call random strings
+    # took moto from 26.1 to 24.1 ms of CPU per job (infra/local/README.md); random strings alone
+    # saved 3.2 %, inside the noise, and are left as moto draws them.
+    "condition-expressions": _apply_condition_expressions,
+    "item-sizes": _apply_item_sizes,
     # Not visible in that workload; in the bench's capacity windows (16 clients of cheap SQS and
     # DynamoDB calls, 3 interleaved rounds) moto's CPU per call is 1.64–1.79 ms without it and
     # 1.51–1.59 ms with it, about 9 %.
